@@ -1,0 +1,175 @@
+"""Local weights: loaded once and kept (LRU under a memory cap), one generation at a time per device.
+
+torch is imported here only when a local model is first used.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from arena import offline
+from arena.catalog import ModelEntry
+from arena.pane import PaneClosed
+
+
+@dataclass
+class Loaded:
+    value: Any
+    nbytes: int
+    device: str
+
+
+class LocalModels:
+    def __init__(self, cap_bytes: int | None, offline_root: Path):
+        self._cap_bytes = cap_bytes
+        self.offline_root = offline_root
+        self._models: OrderedDict[str, Loaded] = OrderedDict()
+        self._lock = threading.Lock()
+        self._device_locks: dict[str, threading.Lock] = {}
+        self._key_locks: dict[str, threading.Lock] = {}
+        self.loads = 0  # how many times weights were read from disk (tests check reuse)
+
+    # --- devices -------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def device_turn(self, device: str, out) -> Iterator[None]:
+        """Wait for this device to be free, saying so in the pane; hold it while generating."""
+        with self._lock:
+            lock = self._device_locks.setdefault(device, threading.Lock())
+        if not lock.acquire(blocking=False):
+            out.activity(f"waiting for {device}")
+            while not lock.acquire(timeout=0.1):
+                if out.cancelled.is_set():
+                    raise PaneClosed("cancelled while waiting for the device")
+        try:
+            yield
+        finally:
+            lock.release()
+
+    @property
+    def cap_bytes(self) -> int:
+        if self._cap_bytes is None:
+            self._cap_bytes = default_cap_bytes()
+        return self._cap_bytes
+
+    # --- the cache -----------------------------------------------------------------------------------------
+
+    def get(self, key: str, load: Callable[[], Loaded], estimate: int = 0) -> Any:
+        """The model under ``key``, loading it (after evicting least recently used ones) if not loaded."""
+        with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if key in self._models:
+                    self._models.move_to_end(key)
+                    return self._models[key].value
+            self._evict_for(estimate)
+            loaded = load()
+            with self._lock:
+                self._models[key] = loaded
+                self.loads += 1
+            self._evict_for(0, keep=key)
+            return loaded.value
+
+    def loaded(self) -> list[str]:
+        with self._lock:
+            return list(self._models)
+
+    def unload(self, key: str) -> None:
+        with self._lock:
+            loaded = self._models.pop(key, None)
+        if loaded is not None:
+            _release(loaded)
+
+    def unload_all(self) -> None:
+        for key in self.loaded():
+            self.unload(key)
+
+    def _evict_for(self, incoming: int, keep: str | None = None) -> None:
+        while True:
+            with self._lock:
+                used = sum(m.nbytes for m in self._models.values())
+                victims = [k for k in self._models if k != keep]
+                if used + incoming <= self.cap_bytes or not victims:
+                    return
+                loaded = self._models.pop(victims[0])
+            _release(loaded)
+
+
+def _release(loaded: Loaded) -> None:
+    device = loaded.device
+    loaded.value = None
+    gc.collect()
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.empty_cache()
+
+
+def default_cap_bytes() -> int:
+    import psutil
+    import torch
+
+    if torch.cuda.is_available():
+        return int(torch.cuda.get_device_properties(0).total_memory * 0.9)
+    return int(psutil.virtual_memory().total * 0.5)
+
+
+def pick_device(entry: ModelEntry) -> str:
+    import torch
+
+    if entry.device:
+        return entry.device
+    if torch.cuda.is_available():
+        return "cuda"
+    if torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def pick_dtype(entry: ModelEntry, device: str):
+    import torch
+
+    if entry.dtype:
+        return getattr(torch, entry.dtype)
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device == "mps":
+        return torch.float16
+    return torch.float32
+
+
+def resolve_weights(entry: ModelEntry, offline_root: Path) -> tuple[str, bool]:
+    """(what to pass to from_pretrained, whether to stay off the network)."""
+    from arena.catalog import hub_offline
+
+    name = offline.offline_name(entry.model)
+    if name is not None:
+        return str(offline.ensure_built(name, offline_root)), True
+    folder = Path(entry.model).expanduser()
+    if folder.is_dir():
+        return str(folder), True
+    return entry.model, hub_offline()
+
+
+def weights_size(path: str) -> int:
+    """Bytes of weight files in a local folder (0 when unknown), to make room before loading."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return 0
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.suffix in (".safetensors", ".bin"))
+
+
+def module_bytes(*modules) -> int:
+    total = 0
+    for module in modules:
+        if module is not None and hasattr(module, "parameters"):
+            total += sum(p.numel() * p.element_size() for p in module.parameters())
+            total += sum(b.numel() * b.element_size() for b in module.buffers())
+    return total

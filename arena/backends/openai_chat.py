@@ -1,0 +1,74 @@
+"""OpenAI chat completions, streamed: OpenAI itself and any compatible server (Ollama, llama.cpp, vLLM, LM Studio)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import openai
+
+from arena import secrets
+from arena.backends.base import Backend
+from arena.catalog import ModelEntry
+from arena.request import Request
+
+# Compatible servers want any non-empty key when they want none at all.
+_KEYLESS = "not-needed"
+
+
+def make_client(entry: ModelEntry) -> openai.OpenAI:
+    key = secrets.api_key(entry.api_key_env) if entry.api_key_env else None
+    return openai.OpenAI(
+        api_key=key or _KEYLESS,
+        base_url=entry.base_url,
+        max_retries=entry.max_retries,
+        timeout=openai.Timeout(entry.read_timeout_s, connect=min(10.0, entry.read_timeout_s)),
+    )
+
+
+def user_content(request: Request) -> str | list[dict]:
+    if request.image is None:
+        return request.prompt
+    return [
+        {"type": "text", "text": request.prompt},
+        {"type": "image_url", "image_url": {"url": request.image.data_url()}},
+    ]
+
+
+class OpenAIChat(Backend):
+    @cached_property
+    def client(self) -> openai.OpenAI:
+        return make_client(self.entry)
+
+    def generate(self, request: Request, out) -> None:
+        params = self.params(request)
+        # OpenAI's own newer models take only max_completion_tokens; compatible servers know max_tokens.
+        limit_name = "max_tokens" if self.entry.base_url else "max_completion_tokens"
+        options = {
+            limit_name: params.max_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "seed": params.seed,
+        }
+        options = {k: v for k, v in options.items() if v is not None} | self.entry.extra
+        out.record(**{k: v for k, v in options.items() if k != limit_name}, max_tokens=params.max_tokens)
+        stream = self.client.chat.completions.create(
+            model=self.entry.model,
+            messages=[{"role": "user", "content": user_content(request)}],
+            stream=True,
+            stream_options={"include_usage": True},
+            **options,
+        )
+        with stream:
+            for chunk in stream:
+                if out.cancelled.is_set():
+                    return
+                if chunk.choices:
+                    delta = chunk.choices[0].delta
+                    if delta is not None and delta.content:
+                        out.text(delta.content)
+                if chunk.usage is not None:
+                    out.usage(chunk.usage.completion_tokens)
+
+    def close(self) -> None:
+        if "client" in self.__dict__:
+            self.client.close()

@@ -1,0 +1,53 @@
+"""OpenAI image generation (gpt-image-1, gpt-image-2): the picture comes back as base64 PNG."""
+
+from __future__ import annotations
+
+import base64
+import io
+from functools import cached_property
+
+import openai
+from PIL import Image
+
+from arena.backends.base import Backend
+from arena.backends.openai_chat import make_client
+from arena.request import GenerationParams, Request
+
+
+def decode_picture(data: bytes, source: str) -> Image.Image:
+    """A raster image from bytes a provider returned; anything else (SVG, HTML, garbage) is refused."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except Exception as error:
+        raise ValueError(f"{source} did not return a readable raster image ({type(error).__name__})") from None
+    return image.convert("RGB") if image.mode not in ("RGB", "RGBA") else image
+
+
+class OpenAIImage(Backend):
+    defaults = GenerationParams()
+
+    @cached_property
+    def client(self) -> openai.OpenAI:
+        return make_client(self.entry)
+
+    def generate(self, request: Request, out) -> None:
+        params = self.params(request)
+        options: dict = {"output_format": "png"}
+        if params.width and params.height:
+            options["size"] = f"{params.width}x{params.height}"
+        options |= self.entry.extra
+        out.record(**options)
+        out.activity("generating")
+        result = self.client.images.generate(model=self.entry.model, prompt=request.prompt, n=1, **options)
+        if out.cancelled.is_set():
+            return
+        if not result.data or not result.data[0].b64_json:
+            raise ValueError("the server returned no base64 image (Arena asks for b64_json, not URLs)")
+        out.image(decode_picture(base64.b64decode(result.data[0].b64_json), "the server"))
+        if result.usage is not None:
+            out.usage(result.usage.output_tokens)
+
+    def close(self) -> None:
+        if "client" in self.__dict__:
+            self.client.close()

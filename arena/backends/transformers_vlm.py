@@ -1,0 +1,104 @@
+"""Local vision-language models through transformers: AutoModelForImageTextToText + AutoProcessor, streamed.
+
+Pixtral (Llava + Pixtral vision tower), Llama 3.2 Vision (Mllama) and any other image-text-to-text checkpoint.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import torch
+import transformers
+from transformers import (
+    AutoModelForImageTextToText,
+    AutoProcessor,
+    StoppingCriteria,
+    StoppingCriteriaList,
+    TextIteratorStreamer,
+)
+
+from arena.backends.base import Backend
+from arena.backends.local import Loaded, module_bytes, pick_device, pick_dtype, resolve_weights, weights_size
+from arena.request import Request
+
+# Imported here, once, under the engine's lock: transformers' lazy attributes are not safe to resolve from
+# several threads at once.
+transformers.utils.logging.disable_progress_bar()
+
+
+class TransformersVLM(Backend):
+    def _load(self, source: str, local_only: bool, device: str) -> Loaded:
+        dtype = pick_dtype(self.entry, device)
+        processor = AutoProcessor.from_pretrained(source, local_files_only=local_only)
+        placement = {"device_map": device} if device.startswith("cuda") else {}
+        model = AutoModelForImageTextToText.from_pretrained(
+            source, dtype=dtype, local_files_only=local_only, **placement
+        )
+        if not placement:
+            model = model.to(device)
+        model.eval()
+        return Loaded((model, processor), module_bytes(model), device)
+
+    def generate(self, request: Request, out) -> None:
+        params = self.params(request)
+        device = pick_device(self.entry)
+        with self.context.local.device_turn(device, out):
+            out.activity("loading weights")
+            source, local_only = resolve_weights(self.entry, self.context.local.offline_root)
+            model, processor = self.context.local.get(
+                f"transformers:{source}:{device}",
+                lambda: self._load(source, local_only, device),
+                estimate=weights_size(source),
+            )
+            out.activity("reading the prompt")
+            content = [{"type": "text", "text": request.prompt}]
+            if request.image is not None:
+                content.insert(0, {"type": "image", "image": request.image.image})
+            inputs = processor.apply_chat_template(
+                [{"role": "user", "content": content}],
+                add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt",
+            ).to(model.device)
+            if "pixel_values" in inputs:
+                inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
+
+            sampling = bool(params.temperature)
+            options = {"max_new_tokens": params.max_tokens, "do_sample": sampling}
+            if sampling:
+                options["temperature"] = params.temperature
+                if params.top_p:
+                    options["top_p"] = params.top_p
+            options |= self.entry.extra
+            seed = params.seed if params.seed is not None else 0
+            out.record(**options, seed=seed, device=device, dtype=str(model.dtype).removeprefix("torch."))
+            torch.manual_seed(seed)
+
+            class StopWhenCancelled(StoppingCriteria):
+                def __call__(self, input_ids, scores, **kwargs):
+                    return out.cancelled.is_set()
+
+            streamer = TextIteratorStreamer(processor.tokenizer, skip_prompt=True, skip_special_tokens=True)
+            result: dict = {}
+
+            def run() -> None:
+                try:
+                    with torch.inference_mode():
+                        result["ids"] = model.generate(
+                            **inputs, streamer=streamer,
+                            stopping_criteria=StoppingCriteriaList([StopWhenCancelled()]), **options,
+                        )
+                except BaseException as error:  # handed to the pane's thread below
+                    result["error"] = error
+                    streamer.end()
+
+            worker = threading.Thread(target=run, name=f"generate-{self.entry.name}", daemon=True)
+            out.activity("")
+            worker.start()
+            try:
+                for piece in streamer:
+                    out.text(piece)
+            finally:
+                worker.join()
+            if "error" in result:
+                raise result["error"]
+            prompt_length = inputs["input_ids"].shape[-1]
+            out.usage(int(result["ids"].shape[-1] - prompt_length))

@@ -1,0 +1,226 @@
+"""The models on offer: a YAML catalog of entries, each checked for what it needs (key, weights, server)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from arena import offline, secrets
+from arena.request import GenerationParams
+
+Kind = Literal["mistral-chat", "mistral-image", "openai-chat", "openai-image", "transformers", "diffusers"]
+
+KIND_LABELS: dict[str, str] = {
+    "mistral-chat": "Mistral API chat",
+    "mistral-image": "Mistral API image generation",
+    "openai-chat": "OpenAI-compatible chat",
+    "openai-image": "OpenAI image generation",
+    "transformers": "local transformers VLM",
+    "diffusers": "local diffusers text-to-image",
+}
+_DEFAULT_KEY_ENV = {
+    "mistral-chat": "MISTRAL_API_KEY",
+    "mistral-image": "MISTRAL_API_KEY",
+    "openai-chat": "OPENAI_API_KEY",
+    "openai-image": "OPENAI_API_KEY",
+}
+IMAGE_OUTPUT_KINDS = {"mistral-image", "openai-image", "diffusers"}
+LOCAL_KINDS = {"transformers", "diffusers"}
+_UNSET: Any = object()
+
+
+class CatalogError(ValueError):
+    pass
+
+
+class ModelEntry(BaseModel):
+    """One model on offer. Keys are never written here: ``api_key_env`` names the variable that holds one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$", max_length=80)
+    kind: Kind
+    model: str = Field(min_length=1, description="API model id, hub id, local folder, or offline:NAME")
+    description: str = ""
+    base_url: str | None = Field(None, description="an OpenAI-compatible or Mistral-compatible server")
+    api_key_env: str | None = Field(_UNSET, description="variable holding the key; null for keyless servers")
+    image_input: bool | None = Field(None, description="whether the model accepts an input image")
+    params: GenerationParams = Field(default_factory=GenerationParams)
+    extra: dict[str, Any] = Field(default_factory=dict, description="passed through to the library call")
+    timeout_s: float = Field(600, gt=0, description="the most a whole answer may take")
+    read_timeout_s: float = Field(60, gt=0, description="the most the server may stay silent mid-answer")
+    max_retries: int = Field(2, ge=0, le=10, description="SDK retries on 429/5xx/connection errors")
+    device: str | None = Field(None, description="local models: cuda, cuda:1, mps or cpu (default: best found)")
+    dtype: str | None = Field(None, description="local models: bfloat16, float16 or float32")
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and urlparse(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    def model_post_init(self, _context: Any) -> None:
+        if self.api_key_env is _UNSET:
+            self.api_key_env = _DEFAULT_KEY_ENV.get(self.kind)
+        if self.image_input is None:
+            self.image_input = self.kind in ("mistral-chat", "openai-chat", "transformers")
+
+    @property
+    def output(self) -> Literal["text", "image"]:
+        return "image" if self.kind in IMAGE_OUTPUT_KINDS else "text"
+
+    @property
+    def is_local(self) -> bool:
+        return self.kind in LOCAL_KINDS
+
+    @property
+    def is_offline_model(self) -> bool:
+        return offline.offline_name(self.model) is not None
+
+    @property
+    def kind_label(self) -> str:
+        label = KIND_LABELS[self.kind]
+        return f"{label} (random-weight offline model)" if self.is_offline_model else label
+
+
+@dataclass(frozen=True)
+class Availability:
+    ok: bool
+    reason: str = ""
+
+
+class Catalog:
+    def __init__(self, entries: list[ModelEntry], source: str = "<memory>"):
+        names = [e.name for e in entries]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise CatalogError(f"{source}: model names must be unique; repeated: {', '.join(duplicates)}")
+        self.entries = {e.name: e for e in entries}
+        self.source = source
+
+    @classmethod
+    def load(cls, path: Path | str) -> "Catalog":
+        path = Path(path).expanduser()
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise CatalogError(f"cannot read the catalog {path}: {error.strerror or error}") from None
+        except yaml.YAMLError as error:
+            raise CatalogError(f"{path} is not valid YAML: {error}") from None
+        if not isinstance(document, dict) or not isinstance(document.get("models"), list):
+            raise CatalogError(f"{path}: expected a mapping with a 'models:' list")
+        entries = []
+        for position, raw in enumerate(document["models"], start=1):
+            label = raw.get("name", f"#{position}") if isinstance(raw, dict) else f"#{position}"
+            try:
+                entries.append(ModelEntry.model_validate(raw))
+            except ValidationError as error:
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc']) or 'entry'}: {e['msg']}" for e in error.errors()
+                )
+                raise CatalogError(f"{path}: model {label}: {problems}") from None
+        return cls(entries, source=str(path))
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.entries
+
+    def __getitem__(self, name: str) -> ModelEntry:
+        return self.entries[name]
+
+    def __iter__(self):
+        return iter(self.entries.values())
+
+    def names(self) -> list[str]:
+        return list(self.entries)
+
+
+class AvailabilityChecker:
+    """Says whether each entry can run now, and why not. Results are kept for a few seconds."""
+
+    def __init__(self, ttl_s: float = 10.0):
+        self.ttl_s = ttl_s
+        self._cache: dict[str, tuple[float, Availability]] = {}
+
+    def check(self, entry: ModelEntry) -> Availability:
+        now = time.monotonic()
+        cached = self._cache.get(entry.name)
+        if cached and now - cached[0] < self.ttl_s:
+            return cached[1]
+        result = check_availability(entry)
+        self._cache[entry.name] = (now, result)
+        return result
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+    def check_all(self, entries: list[ModelEntry]) -> dict[str, Availability]:
+        with ThreadPoolExecutor(max_workers=max(1, min(16, len(entries)))) as pool:
+            return dict(zip((e.name for e in entries), pool.map(self.check, entries)))
+
+
+def check_availability(entry: ModelEntry) -> Availability:
+    if entry.is_local:
+        return _local_availability(entry)
+    if entry.api_key_env and not secrets.api_key(entry.api_key_env):
+        return Availability(False, f"{entry.api_key_env} is not set (environment or .env)")
+    if entry.base_url and not _reachable(entry.base_url):
+        return Availability(False, f"no server answers at {entry.base_url}")
+    return Availability(True)
+
+
+def _local_availability(entry: ModelEntry) -> Availability:
+    library = "transformers" if entry.kind == "transformers" else "diffusers"
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec(library) is None:
+        return Availability(False, f"torch and {library} are not installed")
+    name = offline.offline_name(entry.model)
+    if name is not None:
+        if name not in offline.BUILDERS:
+            return Availability(False, f"unknown offline model {name!r}; known: {', '.join(offline.BUILDERS)}")
+        return Availability(True, "random-weight offline model, built on first use")
+    marker = "config.json" if entry.kind == "transformers" else "model_index.json"
+    folder = Path(entry.model).expanduser()
+    if folder.is_dir():
+        return Availability(True) if (folder / marker).exists() else Availability(False, f"{folder} has no {marker}")
+    if entry.model.startswith((".", "/", "~")):
+        return Availability(False, f"no model folder at {entry.model}")
+    if _in_hf_cache(entry.model, marker):
+        return Availability(True)
+    if hub_offline():
+        return Availability(False, "weights not in the Hugging Face cache, and HF_HUB_OFFLINE is set")
+    if not _reachable("https://huggingface.co"):
+        return Availability(False, "weights not in the Hugging Face cache, and the Hub cannot be reached")
+    return Availability(True, "weights download from the Hugging Face Hub on first use")
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _in_hf_cache(repo_id: str, filename: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        return isinstance(try_to_load_from_cache(repo_id, filename), str)
+    except ValueError:  # not a valid repo id
+        return False
+
+
+def _reachable(url: str) -> bool:
+    parsed = urlparse(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname or "", port), timeout=1.0):
+            return True
+    except OSError:
+        return False

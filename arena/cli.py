@@ -1,0 +1,174 @@
+"""``python -m arena``: the same engine as the web app, from the shell.
+
+    python -m arena models
+    python -m arena compare "a charming spider at work" --models offline-pixtral,offline-sd --out out/
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from arena import images, secrets
+from arena.catalog import AvailabilityChecker, Catalog, CatalogError
+from arena.engine import Engine
+from arena.images import InputError
+from arena.pane import PaneSnapshot
+from arena.request import GenerationParams, Request
+from arena.results import metrics_line, write_outputs
+from arena.settings import Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m arena", description="Compare multimodal models side by side.")
+    parser.add_argument("--catalog", help="models catalog YAML (default: ARENA_CATALOG, else the built-in one)")
+    parser.add_argument("--data-dir", help="data folder (default: ARENA_DATA_DIR, else ~/.arena)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("models", help="list the catalog: name, kind, available or why not")
+
+    compare = commands.add_parser("compare", help="send one prompt to several models at once")
+    compare.add_argument("prompt")
+    compare.add_argument("--models", required=True, help="comma-separated model names (see `models`)")
+    compare.add_argument("--image", type=Path, help="an input image for the models that take one")
+    compare.add_argument("--out", type=Path, help="folder for the outputs: NAME.md for text, NAME.png for images")
+    compare.add_argument("--max-tokens", type=int)
+    compare.add_argument("--temperature", type=float)
+    compare.add_argument("--seed", type=int)
+    compare.add_argument("--steps", type=int)
+    compare.add_argument("--guidance", type=float)
+    compare.add_argument("--size", help="image size as WIDTHxHEIGHT, e.g. 512x512")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(catalog=args.catalog, data_dir=args.data_dir)
+        secrets.load_env_files(settings.data_dir)
+        catalog = Catalog.load(settings.catalog)
+    except CatalogError as error:
+        print(f"arena: {error}", file=sys.stderr)
+        return 2
+    if args.command == "models":
+        return list_models(catalog)
+    return compare(args, catalog, settings)
+
+
+def list_models(catalog: Catalog) -> int:
+    entries = list(catalog)
+    availability = AvailabilityChecker().check_all(entries)
+    width = max(len(e.name) for e in entries)
+    kind_width = max(len(e.kind) for e in entries)
+    for entry in entries:
+        state = availability[entry.name]
+        status = "available" if state.ok else f"unavailable: {state.reason}"
+        if state.ok and state.reason:
+            status += f" ({state.reason})"
+        print(f"{entry.name:<{width}}  {entry.kind:<{kind_width}}  {status}")
+    return 0
+
+
+def compare(args: argparse.Namespace, catalog: Catalog, settings: Settings) -> int:
+    engine = Engine(catalog, settings)
+    try:
+        request = Request(prompt=args.prompt, image=_image(args, settings), params=_params(args))
+        comparison = engine.start(request, args.models.split(","))
+    except InputError as error:
+        print(f"arena: {error}", file=sys.stderr)
+        engine.close()
+        return 2
+    progress = _Progress(comparison.panes)
+    try:
+        for changed in comparison.updates():
+            progress.show(comparison.panes[i].snapshot() for i in changed)
+    except KeyboardInterrupt:
+        comparison.cancel()
+        comparison.wait()
+        print("arena: stopped; keeping what finished", file=sys.stderr)
+    finally:
+        progress.close()
+        comparison.join_backends(5.0)
+        engine.close()
+    snapshots = comparison.snapshots()
+    written = write_outputs(snapshots, args.out) if args.out else {}
+    width = max(len(p.model) for p in snapshots)
+    for pane in snapshots:
+        line = f"{pane.model:<{width}}  {pane.status:<9}"
+        detail = pane.error or metrics_line(pane)
+        if detail:
+            line += f"  {detail}"
+        if written.get(pane.model):
+            line += "  -> " + ", ".join(str(p) for p in written[pane.model])
+        print(line)
+    return 0 if all(p.status == "done" for p in snapshots) else 1
+
+
+def _image(args: argparse.Namespace, settings: Settings):
+    if args.image is None:
+        return None
+    if not args.image.is_file():
+        raise InputError(f"No image file at {args.image}.")
+    return images.load_image(args.image, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
+
+
+def _params(args: argparse.Namespace) -> GenerationParams:
+    width = height = None
+    if args.size:
+        try:
+            width, height = (int(v) for v in args.size.lower().replace("×", "x").split("x"))
+        except ValueError:
+            raise InputError(f"--size must look like 512x512, not {args.size!r}.") from None
+    try:
+        return GenerationParams(
+            max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed, steps=args.steps,
+            guidance=args.guidance, width=width, height=height,
+        )
+    except ValueError as error:
+        raise InputError(f"Bad parameter: {error}") from None
+
+
+class _Progress:
+    """One tqdm bar per model on a terminal; plain lines (start, first output, end) otherwise."""
+
+    def __init__(self, panes):
+        from tqdm import tqdm
+
+        self.interactive = sys.stderr.isatty()
+        self.bars = {}
+        self.said: dict[int, str] = {}
+        if self.interactive:
+            width = max(len(p.entry.name) for p in panes)
+            for pane in panes:
+                unit = "step" if pane.entry.output == "image" else "tok"
+                self.bars[pane.index] = tqdm(
+                    desc=f"{pane.entry.name:<{width}}", position=pane.index, unit=unit, leave=True, file=sys.stderr
+                )
+
+    def show(self, snapshots) -> None:
+        for pane in snapshots:
+            if self.interactive:
+                bar = self.bars[pane.index]
+                count = pane.steps_done if pane.output == "image" else (pane.tokens or 0)
+                if pane.steps_total:
+                    bar.total = pane.steps_total
+                bar.n = count
+                bar.set_postfix_str(pane.error or pane.activity or pane.status, refresh=False)
+                bar.refresh()
+            else:
+                self._line(pane)
+
+    def _line(self, pane: PaneSnapshot) -> None:
+        stage = pane.status
+        if pane.status == "running" and (pane.text or pane.images or pane.steps_done):
+            stage = "streaming"
+        if self.said.get(pane.index) != stage:
+            self.said[pane.index] = stage
+            print(f"[{pane.model}] {stage}" + (f": {pane.error}" if pane.error else ""), file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()

@@ -1,0 +1,55 @@
+"""Exceptions from SDKs and libraries, said in plain words for a pane, with secrets removed."""
+
+from __future__ import annotations
+
+import re
+
+from arena.secrets import scrub
+
+_STATUS_WORDS = {
+    400: "the server rejected the request",
+    401: "the API key was rejected",
+    403: "the API key is not allowed to use this model",
+    404: "the server does not know this model or endpoint",
+    408: "the server timed out",
+    413: "the request is too large for the server",
+    422: "the server could not process the request",
+    429: "rate limited by the server, still after retries",
+}
+
+
+def describe(error: BaseException) -> str:
+    """One or two sentences for the user; never a traceback, never a key."""
+    status = getattr(error, "status_code", None)
+    if status is None:
+        response = getattr(error, "response", None) or getattr(error, "raw_response", None)
+        status = getattr(response, "status_code", None)
+    detail = _detail(error)
+    if isinstance(status, int):
+        words = _STATUS_WORDS.get(status) or ("the server failed" if status >= 500 else "the server refused")
+        message = f"{words} (HTTP {status})"
+        if detail:
+            message += f": {detail}"
+        return scrub(message)
+    name = type(error).__name__
+    if "Timeout" in name or isinstance(error, TimeoutError):
+        return "timed out waiting for the server"
+    if any(word in name for word in ("RemoteProtocol", "ReadError", "ChunkedEncoding", "IncompleteRead")):
+        return scrub(f"the connection closed before the answer was complete ({detail or name})")
+    if "Connect" in name or isinstance(error, ConnectionError):
+        return scrub(f"could not connect to the server ({detail or name})")
+    if isinstance(error, MemoryError) or "OutOfMemory" in name:
+        return "out of memory while running the model"
+    return scrub(f"{name}: {detail}" if detail else name)
+
+
+def _detail(error: BaseException) -> str:
+    body = getattr(error, "body", None)
+    message = None
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        message = inner.get("message") if isinstance(inner, dict) else None
+        message = message or body.get("message") or body.get("detail")
+    text = str(message or getattr(error, "message", None) or error or "")
+    text = re.sub(r"\s+", " ", text).strip()
+    return text[:300]

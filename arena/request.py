@@ -1,0 +1,40 @@
+"""What one comparison asks of every model: a prompt, optionally one image, and generation parameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from arena.images import InputImage
+
+
+class GenerationParams(BaseModel):
+    """Generation parameters. Unset fields fall back to the catalog entry's defaults, then to the backend's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_tokens: int | None = Field(None, ge=1, le=32768, description="most tokens a text model may write")
+    temperature: float | None = Field(None, ge=0, le=2, description="sampling temperature (0 = greedy)")
+    top_p: float | None = Field(None, gt=0, le=1, description="nucleus sampling")
+    seed: int | None = Field(None, ge=0, le=2**32 - 1, description="random seed (local models, some APIs)")
+    steps: int | None = Field(None, ge=1, le=200, description="denoising steps (image generators)")
+    guidance: float | None = Field(None, ge=0, le=30, description="classifier-free guidance scale")
+    width: int | None = Field(None, ge=16, le=4096, description="image width in pixels")
+    height: int | None = Field(None, ge=16, le=4096, description="image height in pixels")
+
+    def over(self, defaults: "GenerationParams") -> "GenerationParams":
+        """These parameters, with the unset ones taken from ``defaults``."""
+        return defaults.model_copy(update=self.model_dump(exclude_none=True))
+
+
+@dataclass(frozen=True)
+class Request:
+    prompt: str
+    image: "InputImage | None" = None
+    params: GenerationParams = field(default_factory=GenerationParams)
+
+    def without_image(self) -> "Request":
+        return replace(self, image=None)

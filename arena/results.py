@@ -1,0 +1,81 @@
+"""Finished or running panes as plain data (the /compare API) and as files (the CLI's --out folder)."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+from PIL import Image
+
+from arena.pane import PaneSnapshot
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def pane_dict(pane: PaneSnapshot, with_images: bool = True) -> dict:
+    """JSON-ready; images as PNG data URLs, only once the pane has ended (or when asked)."""
+    images = []
+    if with_images and pane.finished:
+        images = ["data:image/png;base64," + base64.b64encode(png_bytes(i)).decode("ascii") for i in pane.images]
+    return {
+        "model": pane.model,
+        "kind": pane.kind,
+        "status": pane.status,
+        "text": pane.text,
+        "images": images,
+        "error": pane.error,
+        "notices": pane.notices,
+        "used": pane.used,
+        "metrics": {
+            "ttft_s": _round(pane.ttft_s),
+            "total_s": _round(pane.total_s),
+            "tokens": pane.tokens,
+            "tokens_per_s": _round(pane.tokens_per_s),
+            "steps": pane.steps_done or None,
+            "steps_per_s": _round(pane.steps_per_s),
+        },
+    }
+
+
+def write_outputs(panes: list[PaneSnapshot], folder: Path) -> dict[str, list[Path]]:
+    """Each model's text as NAME.md and images as NAME.png (NAME-2.png…); returns what was written per model."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written: dict[str, list[Path]] = {}
+    for pane in panes:
+        files = written.setdefault(pane.model, [])
+        if pane.text or pane.error:
+            path = folder / f"{pane.model}.md"
+            body = pane.text if not pane.error else f"{pane.text}\n\n> error: {pane.error}\n".lstrip()
+            path.write_text(body, encoding="utf-8")
+            files.append(path)
+        for number, image in enumerate(pane.images, start=1):
+            path = folder / (f"{pane.model}.png" if number == 1 else f"{pane.model}-{number}.png")
+            path.write_bytes(png_bytes(image))
+            files.append(path)
+    return written
+
+
+def metrics_line(pane: PaneSnapshot) -> str:
+    parts = []
+    if pane.ttft_s is not None:
+        parts.append(f"first output {pane.ttft_s:.2f} s")
+    if pane.total_s is not None:
+        parts.append(f"total {pane.total_s:.2f} s")
+    if pane.tokens:
+        parts.append(f"{pane.tokens} tokens")
+    if pane.tokens_per_s:
+        parts.append(f"{pane.tokens_per_s:.1f} tok/s")
+    if pane.steps_total:
+        parts.append(f"{pane.steps_done}/{pane.steps_total} steps")
+    if pane.steps_per_s:
+        parts.append(f"{pane.steps_per_s:.1f} steps/s")
+    return " · ".join(parts)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)

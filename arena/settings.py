@@ -1,0 +1,44 @@
+"""Settings read from the environment (ARENA_*), each overridable by a CLI flag."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from arena import images
+
+DEFAULT_CATALOG = Path(__file__).with_name("default_catalog.yaml")
+
+
+class Settings(BaseModel):
+    data_dir: Path = Field(Path("~/.arena"), description="where outputs, the database and offline models live")
+    catalog: Path = Field(DEFAULT_CATALOG, description="the YAML file listing the models on offer")
+    max_upload_bytes: int = Field(images.MAX_UPLOAD_BYTES, ge=1)
+    max_pixels: int = Field(images.MAX_PIXELS, ge=1)
+    local_memory_bytes: int | None = Field(
+        None, ge=0, description="memory cap for loaded local models; default: 90% of the GPU, or half the RAM"
+    )
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        env = {
+            "data_dir": os.environ.get("ARENA_DATA_DIR"),
+            "catalog": os.environ.get("ARENA_CATALOG"),
+            "max_upload_bytes": _mb(os.environ.get("ARENA_MAX_UPLOAD_MB")),
+            "local_memory_bytes": _mb(os.environ.get("ARENA_LOCAL_MEMORY_MB")),
+        }
+        values = {k: v for k, v in env.items() if v is not None}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.data_dir = settings.data_dir.expanduser()
+        return settings
+
+    @property
+    def offline_models_dir(self) -> Path:
+        return self.data_dir / "offline-models"
+
+
+def _mb(value: str | None) -> int | None:
+    return None if value in (None, "") else int(float(value) * 1024 * 1024)

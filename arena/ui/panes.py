@@ -1,0 +1,75 @@
+"""How one pane looks: everything here is escaped text made into small HTML, or Markdown Gradio sanitises."""
+
+from __future__ import annotations
+
+from html import escape
+
+from arena.pane import PaneSnapshot
+from arena.results import metrics_line
+
+_STATUS_WORDS = {
+    "queued": "queued",
+    "running": "running",
+    "done": "done",
+    "error": "failed",
+    "cancelled": "stopped",
+}
+
+
+def header_html(pane: PaneSnapshot) -> str:
+    status = _STATUS_WORDS[pane.status]
+    activity = f" · {escape(pane.activity)}" if pane.activity and pane.status == "running" else ""
+    return (
+        f'<div class="arena-pane-head" data-status="{pane.status}">'
+        f'<div class="arena-pane-title"><span class="arena-model">{escape(pane.model)}</span>'
+        f'<span class="arena-status arena-status-{pane.status}">{status}</span></div>'
+        f'<div class="arena-kind">{escape(pane.kind_label)}{activity}</div>'
+        + "".join(f'<div class="arena-notice">{escape(n)}</div>' for n in pane.notices)
+        + "</div>"
+    )
+
+
+def footer_html(pane: PaneSnapshot) -> str:
+    parts = []
+    if pane.steps_total:
+        parts.append(
+            f'<progress class="arena-progress" max="{pane.steps_total}" value="{pane.steps_done}"></progress>'
+        )
+    elif pane.status == "running" and pane.output == "image":
+        parts.append('<progress class="arena-progress"></progress>')
+    if pane.error:
+        parts.append(f'<div class="arena-error">{escape(pane.error)}</div>')
+    metrics = metrics_line(pane)
+    if metrics:
+        parts.append(f'<div class="arena-metrics">{escape(metrics)}</div>')
+    if pane.used.get("seed") is not None and pane.output == "image":
+        parts.append(f'<div class="arena-metrics">seed {int(pane.used["seed"])}</div>')
+    return f'<div class="arena-pane-foot" data-status="{pane.status}">{"".join(parts)}</div>'
+
+
+def body_markdown(pane: PaneSnapshot) -> str:
+    if pane.text:
+        return pane.text
+    if pane.output == "text" and pane.status in ("queued", "running"):
+        return "*…*"
+    return ""
+
+
+CSS = """
+.arena-pane { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 10px; }
+.arena-pane-title { display: flex; justify-content: space-between; align-items: center; gap: 8px; }
+.arena-model { font-weight: 700; font-size: 1.05em; overflow-wrap: anywhere; }
+.arena-kind { color: var(--body-text-color-subdued); font-size: 0.85em; }
+.arena-notice { font-size: 0.85em; margin-top: 4px; padding: 2px 6px; border-radius: 6px;
+  background: var(--color-accent-soft); }
+.arena-status { font-size: 0.8em; padding: 1px 8px; border-radius: 999px; white-space: nowrap;
+  background: var(--neutral-200); color: var(--neutral-800); }
+.arena-status-running { background: #dbeafe; color: #1e40af; }
+.arena-status-done { background: #dcfce7; color: #166534; }
+.arena-status-error { background: #fee2e2; color: #991b1b; }
+.arena-status-cancelled { background: #fef3c7; color: #92400e; }
+.arena-error { color: #b91c1c; font-weight: 600; margin: 4px 0; overflow-wrap: anywhere; }
+.arena-metrics { color: var(--body-text-color-subdued); font-size: 0.85em; }
+.arena-progress { width: 100%; height: 10px; }
+.arena-text { max-height: 420px; overflow-y: auto; }
+"""

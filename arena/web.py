@@ -1,0 +1,80 @@
+"""``python app.py``: the web app, listening on 127.0.0.1 unless told otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from arena import secrets
+from arena.catalog import Catalog, CatalogError
+from arena.engine import Engine
+from arena.settings import Settings
+
+log = logging.getLogger("arena")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="app.py", description="Arena: compare multimodal models side by side.")
+    parser.add_argument("--host", default=os.environ.get("ARENA_HOST", "127.0.0.1"),
+                        help="address to listen on (default 127.0.0.1; 0.0.0.0 opens it to your network)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("ARENA_PORT", "7860")),
+                        help="port (default 7860; 0 picks a free one)")
+    parser.add_argument("--catalog", help="models catalog YAML (default: ARENA_CATALOG, else the built-in one)")
+    parser.add_argument("--data-dir", help="data folder (default: ARENA_DATA_DIR, else ~/.arena)")
+    parser.add_argument("--auth", default=os.environ.get("ARENA_AUTH"),
+                        help="require a login, USER:PASSWORD (or ARENA_AUTH)")
+    parser.add_argument("--share", action="store_true", help="open a public Gradio share link (off by default)")
+    parser.add_argument("--max-upload-mb", type=float, help="largest upload accepted (default 20)")
+    return parser.parse_args(argv)
+
+
+def launch_kwargs(args: argparse.Namespace, settings: Settings) -> dict:
+    from arena.ui import CSS
+
+    kwargs = dict(
+        server_name=args.host,
+        server_port=args.port or None,
+        share=bool(args.share),
+        max_file_size=settings.max_upload_bytes,
+        css=CSS,
+        ssr_mode=False,
+        run_history=False,
+        footer_links=["api"],
+        show_error=False,
+    )
+    if args.auth:
+        user, _, password = args.auth.partition(":")
+        if not user or not password:
+            raise SystemExit("--auth / ARENA_AUTH must look like USER:PASSWORD")
+        kwargs["auth"] = (user, password)
+    return kwargs
+
+
+def create(args: argparse.Namespace):
+    """The settings, engine and Gradio app for these arguments."""
+    settings = Settings.from_env(
+        catalog=args.catalog, data_dir=args.data_dir,
+        max_upload_bytes=int(args.max_upload_mb * 1024 * 1024) if args.max_upload_mb else None,
+    )
+    secrets.load_env_files(settings.data_dir)
+    catalog = Catalog.load(settings.catalog)
+    engine = Engine(catalog, settings)
+    from arena.ui import build_app
+
+    return settings, engine, build_app(engine)
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=os.environ.get("ARENA_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    try:
+        settings, engine, demo = create(args)
+    except CatalogError as error:
+        sys.exit(f"arena: {error}")
+    demo.queue(default_concurrency_limit=8)
+    try:
+        demo.launch(**launch_kwargs(args, settings))
+    finally:
+        engine.close()
