@@ -31,16 +31,25 @@ def describe(error: BaseException) -> str:
         if detail:
             message += f": {detail}"
         return scrub(message)
-    name = type(error).__name__
-    if "Timeout" in name or isinstance(error, TimeoutError):
+    # SDKs wrap transport errors ("Connection error."): the cause says what really happened.
+    names = [type(e).__name__ for e in _chain(error)]
+    if any("Timeout" in n for n in names) or isinstance(error, TimeoutError):
         return "timed out waiting for the server"
-    if any(word in name for word in ("RemoteProtocol", "ReadError", "ChunkedEncoding", "IncompleteRead")):
-        return scrub(f"the connection closed before the answer was complete ({detail or name})")
-    if "Connect" in name or isinstance(error, ConnectionError):
-        return scrub(f"could not connect to the server ({detail or name})")
-    if isinstance(error, MemoryError) or "OutOfMemory" in name:
+    if any(w in n for n in names for w in ("RemoteProtocol", "ReadError", "ChunkedEncoding", "IncompleteRead")):
+        return "the connection closed before the answer was complete"
+    if any("Connect" in n for n in names) or isinstance(error, ConnectionError):
+        return scrub(f"could not connect to the server ({detail or names[0]})")
+    if isinstance(error, MemoryError) or any("OutOfMemory" in n for n in names):
         return "out of memory while running the model"
-    return scrub(f"{name}: {detail}" if detail else name)
+    return scrub(f"{names[0]}: {detail}" if detail else names[0])
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    while error is not None and error not in chain and len(chain) < 10:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    return chain
 
 
 def _detail(error: BaseException) -> str:

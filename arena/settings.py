@@ -15,6 +15,7 @@ DEFAULT_CATALOG = Path(__file__).with_name("default_catalog.yaml")
 class Settings(BaseModel):
     data_dir: Path = Field(Path("~/.arena"), description="where outputs, the database and offline models live")
     catalog: Path = Field(DEFAULT_CATALOG, description="the YAML file listing the models on offer")
+    offline_models: Path | None = Field(None, description="where offline models are built (default: DATA_DIR/offline-models)")
     max_upload_bytes: int = Field(images.MAX_UPLOAD_BYTES, ge=1)
     max_pixels: int = Field(images.MAX_PIXELS, ge=1)
     local_memory_bytes: int | None = Field(
@@ -26,6 +27,7 @@ class Settings(BaseModel):
         env = {
             "data_dir": os.environ.get("ARENA_DATA_DIR"),
             "catalog": os.environ.get("ARENA_CATALOG"),
+            "offline_models": os.environ.get("ARENA_OFFLINE_MODELS"),
             "max_upload_bytes": _mb(os.environ.get("ARENA_MAX_UPLOAD_MB")),
             "local_memory_bytes": _mb(os.environ.get("ARENA_LOCAL_MEMORY_MB")),
         }
@@ -37,7 +39,7 @@ class Settings(BaseModel):
 
     @property
     def offline_models_dir(self) -> Path:
-        return self.data_dir / "offline-models"
+        return (self.offline_models or self.data_dir / "offline-models").expanduser()
 
 
 def _mb(value: str | None) -> int | None:

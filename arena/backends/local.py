@@ -77,6 +77,12 @@ class LocalModels:
             self._evict_for(0, keep=key)
             return loaded.value
 
+    def peek(self, key: str) -> Any:
+        """The loaded model under ``key`` without touching its recency, or None."""
+        with self._lock:
+            loaded = self._models.get(key)
+            return loaded.value if loaded else None
+
     def loaded(self) -> list[str]:
         with self._lock:
             return list(self._models)

@@ -69,7 +69,10 @@ class TransformersVLM(Backend):
                     options["top_p"] = params.top_p
             options |= self.entry.extra
             seed = params.seed if params.seed is not None else 0
-            out.record(**options, seed=seed, device=device, dtype=str(model.dtype).removeprefix("torch."))
+            out.record(
+                **options, seed=seed, device=device, dtype=str(model.dtype).removeprefix("torch."),
+                prompt_tokens=int(inputs["input_ids"].shape[-1]),
+            )
             torch.manual_seed(seed)
 
             class StopWhenCancelled(StoppingCriteria):

@@ -1,0 +1,276 @@
+"""A small HTTP server on 127.0.0.1 speaking the OpenAI and Mistral wire protocols, for tests and benchmarks.
+
+The real SDKs talk to it unchanged: JSON, SSE streams, error bodies, Retry-After. What it does is chosen by
+the model name in the request:
+
+    echo              streams a short answer that quotes the prompt and says whether an image came
+    wait<MS>          waits MS milliseconds, then answers (e.g. wait1000)
+    drip<MS>          sends each chunk MS milliseconds apart
+    fail401 fail500   answers with that HTTP error
+    ratelimit         answers 429 with Retry-After: 1 to the first request for this model, then normally
+    stall             sends one chunk, then nothing (until the server stops)
+    cut               sends two chunks, then drops the connection mid-stream
+    refuse            answers with a refusal
+
+Every request is kept in ``server.requests`` (path, headers, parsed body) so tests can check what was sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from PIL import Image
+
+PNG_FILE_ID = "file-loopback-"
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    headers: dict
+    body: dict | None
+    at: float
+
+
+def answer_words(model: str, body: dict) -> list[str]:
+    if model.startswith("refuse"):
+        return ["I'm ", "sorry, ", "but ", "I ", "can't ", "help ", "with ", "that."]
+    prompt, has_image = _prompt_of(body)
+    seen = "an image" if has_image else "no image"
+    words = f"Hello from {model}. I got {seen}. You said: {prompt[:60]}".split(" ")
+    return [w + " " for w in words[:-1]] + [words[-1]]
+
+
+def _prompt_of(body: dict) -> tuple[str, bool]:
+    messages = body.get("messages") or []
+    if not messages:
+        return str(body.get("inputs") or body.get("prompt") or ""), False
+    content = messages[-1].get("content")
+    if isinstance(content, str):
+        return content, False
+    text = " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+    return text, any(p.get("type") == "image_url" for p in content)
+
+
+def picture_png(prompt: str, size: int = 64) -> bytes:
+    colour = tuple(hashlib.sha256(prompt.encode()).digest()[:3])
+    buffer = io.BytesIO()
+    Image.new("RGB", (size, size), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class LoopbackServer:
+    def __init__(self, api_key: str | None = None):
+        self.api_key = api_key
+        self.requests: list[Seen] = []
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.httpd = _QuietServer(("127.0.0.1", 0), self._handler_class())
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="loopback", daemon=True)
+
+    @property
+    def v1(self) -> str:
+        return self.url + "/v1"
+
+    def start(self) -> "LoopbackServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def count(self, model: str) -> int:
+        with self._lock:
+            return self._counts.get(model, 0)
+
+    def bodies(self, path_suffix: str = "", model: str | None = None) -> list[dict]:
+        return [
+            s.body for s in list(self.requests)
+            if s.path.endswith(path_suffix) and s.body is not None and (model is None or s.body.get("model") == model)
+        ]
+
+    def _note(self, seen: Seen) -> int:
+        with self._lock:
+            self.requests.append(seen)
+            model = (seen.body or {}).get("model", "")
+            self._counts[model] = self._counts.get(model, 0) + 1
+            return self._counts[model]
+
+    def _handler_class(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                server._note(Seen("GET", self.path, _headers(self), None, time.monotonic()))
+                if not self._authorised():
+                    return
+                match = re.fullmatch(r"/v1/files/([\w\-]+)/content", self.path)
+                if match and match.group(1).startswith(PNG_FILE_ID):
+                    prompt = base64.urlsafe_b64decode(match.group(1)[len(PNG_FILE_ID):] + "==").decode()
+                    return self._send(200, picture_png(prompt), "application/octet-stream")
+                if self.path == "/v1/models":
+                    return self._json(200, {"object": "list", "data": [{"id": "echo", "object": "model"}]})
+                self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw or b"{}")
+                except ValueError:
+                    return self._json(400, {"error": {"message": "body is not JSON"}})
+                attempt = server._note(Seen("POST", self.path, _headers(self), body, time.monotonic()))
+                if not self._authorised():
+                    return
+                model = str(body.get("model", ""))
+                if model.startswith("fail401"):
+                    return self._json(401, {"error": {"message": "Incorrect API key provided.", "type": "auth"}})
+                if model.startswith("fail500"):
+                    return self._json(500, {"error": {"message": "The server had an error.", "type": "server"}})
+                if model.startswith("ratelimit") and attempt == 1:
+                    return self._json(429, {"error": {"message": "Rate limit reached."}}, {"Retry-After": "1"})
+                wait = re.match(r"wait(\d+)", model)
+                if wait:
+                    time.sleep(int(wait.group(1)) / 1000)
+                if self.path == "/v1/chat/completions":
+                    return self._chat(model, body)
+                if self.path == "/v1/images/generations":
+                    png = picture_png(body.get("prompt", ""))
+                    return self._json(200, {
+                        "created": int(time.time()),
+                        "data": [{"b64_json": base64.b64encode(png).decode()}],
+                        "usage": {"input_tokens": 5, "output_tokens": 7, "total_tokens": 12,
+                                  "input_tokens_details": {"image_tokens": 0, "text_tokens": 5}},
+                    })
+                if self.path == "/v1/conversations":
+                    return self._conversation(model, body)
+                self._json(404, {"error": {"message": f"no route {self.path}"}})
+
+            def _authorised(self) -> bool:
+                if server.api_key and self.headers.get("Authorization") != f"Bearer {server.api_key}":
+                    self._json(401, {"error": {"message": "Incorrect API key provided.", "type": "auth"}})
+                    return False
+                return True
+
+            def _chat(self, model: str, body: dict):
+                words = answer_words(model, body)
+                usage = {"prompt_tokens": 9, "completion_tokens": len(words), "total_tokens": 9 + len(words)}
+                if not body.get("stream"):
+                    return self._json(200, {
+                        "id": "chat-1", "object": "chat.completion", "created": int(time.time()), "model": model,
+                        "choices": [{"index": 0, "finish_reason": "stop",
+                                     "message": {"role": "assistant", "content": "".join(words)}}],
+                        "usage": usage,
+                    })
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                drip = re.match(r"drip(\d+)", model)
+                gap = int(drip.group(1)) / 1000 if drip else 0.0
+                for number, word in enumerate(words):
+                    if model.startswith("cut") and number == 2:
+                        self.wfile.write(b"5\r\ndata:")  # half a chunk, then the connection drops
+                        self.wfile.flush()
+                        self.close_connection = True
+                        self.connection.shutdown(2)
+                        return
+                    self._event({
+                        "id": "chat-1", "object": "chat.completion.chunk", "created": int(time.time()),
+                        "model": model,
+                        "choices": [{"index": 0, "delta": {"role": "assistant", "content": word},
+                                     "finish_reason": None}],
+                    })
+                    if model.startswith("stall") and number == 0:
+                        server.stopping.wait(30)
+                        return
+                    if gap:
+                        time.sleep(gap)
+                final = {
+                    "id": "chat-1", "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
+                    "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "stop"}],
+                }
+                if (body.get("stream_options") or {}).get("include_usage"):  # OpenAI: usage comes alone, last
+                    self._event(final)
+                    self._event({**final, "choices": [], "usage": usage})
+                else:  # Mistral: usage rides on the final chunk
+                    self._event({**final, "usage": usage})
+                self._chunk(b"data: [DONE]\n\n")
+                self._chunk(b"")
+
+            def _conversation(self, model: str, body: dict):
+                prompt = str(body.get("inputs", ""))
+                file_id = PNG_FILE_ID + base64.urlsafe_b64encode(prompt.encode()).decode().rstrip("=")
+                now = "2026-11-26T12:00:00Z"
+                tools = [t.get("type") for t in body.get("tools") or []]
+                content = [{"type": "text", "text": "Here is your picture."}]
+                if "image_generation" in tools:
+                    content.append({"type": "tool_file", "tool": "image_generation", "file_id": file_id,
+                                    "file_name": "image_generated_0", "file_type": "png"})
+                self._json(200, {
+                    "object": "conversation.response", "conversation_id": "conv-1",
+                    "outputs": [
+                        {"object": "entry", "type": "tool.execution", "name": "image_generation",
+                         "arguments": json.dumps({"prompt": prompt}), "created_at": now, "completed_at": now,
+                         "id": "tool-1"},
+                        {"object": "entry", "type": "message.output", "role": "assistant", "model": model,
+                         "created_at": now, "completed_at": now, "id": "msg-1", "content": content},
+                    ],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 6, "total_tokens": 16},
+                })
+
+            def _event(self, payload: dict):
+                self._chunk(b"data: " + json.dumps(payload).encode() + b"\n\n")
+
+            def _chunk(self, data: bytes):
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                self.wfile.flush()
+
+            def _json(self, status: int, payload: dict, headers: dict | None = None):
+                self._send(status, json.dumps(payload).encode(), "application/json", headers)
+
+            def _send(self, status: int, data: bytes, content_type: str, headers: dict | None = None):
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # connections dropped on purpose (cut, stall) are not news
+
+
+def _headers(handler: BaseHTTPRequestHandler) -> dict:
+    return {name.lower(): value for name, value in handler.headers.items()}
