@@ -67,7 +67,7 @@ def metrics_line(pane: PaneSnapshot) -> str:
     if pane.total_s is not None:
         parts.append(f"total {pane.total_s:.2f} s")
     if pane.tokens:
-        parts.append(f"{pane.tokens} tokens")
+        parts.append(f"{pane.tokens} token{'s' if pane.tokens != 1 else ''}")
     if pane.tokens_per_s:
         parts.append(f"{pane.tokens_per_s:.1f} tok/s")
     if pane.steps_total:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import socket
 import sys
 
 from arena import secrets
@@ -30,12 +31,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
 def launch_kwargs(args: argparse.Namespace, settings: Settings) -> dict:
     from arena.ui import CSS
 
     kwargs = dict(
         server_name=args.host,
-        server_port=args.port or None,
+        server_port=args.port or free_port(args.host),
         share=bool(args.share),
         max_file_size=settings.max_upload_bytes,
         css=CSS,
@@ -66,15 +73,23 @@ def create(args: argparse.Namespace):
     return settings, engine, build_app(engine)
 
 
-def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=os.environ.get("ARENA_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
-    args = parse_args(argv)
-    try:
-        settings, engine, demo = create(args)
-    except CatalogError as error:
-        sys.exit(f"arena: {error}")
+def launch(args: argparse.Namespace, *, block: bool = True):
+    """Start the web app; with ``block=False`` return at once (tests), else serve until interrupted."""
+    settings, engine, demo = create(args)
     demo.queue(default_concurrency_limit=8)
     try:
-        demo.launch(**launch_kwargs(args, settings))
-    finally:
+        demo.launch(prevent_thread_lock=not block, **launch_kwargs(args, settings))
+    except BaseException:
         engine.close()
+        raise
+    if block:
+        engine.close()
+    return demo, engine
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=os.environ.get("ARENA_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        launch(parse_args(argv))
+    except CatalogError as error:
+        sys.exit(f"arena: {error}")

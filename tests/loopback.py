@@ -72,6 +72,7 @@ class LoopbackServer:
     def __init__(self, api_key: str | None = None):
         self.api_key = api_key
         self.requests: list[Seen] = []
+        self.chunk_times: dict[str, list[float]] = {}  # model -> wall-clock time each content chunk was sent
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
         self.stopping = threading.Event()
@@ -207,6 +208,7 @@ class LoopbackServer:
                         "choices": [{"index": 0, "delta": {"role": "assistant", "content": word},
                                      "finish_reason": None}],
                     })
+                    server.chunk_times.setdefault(model, []).append(time.time())
                     if model.startswith("stall") and number == 0:
                         server.stopping.wait(30)
                         return
@@ -268,6 +270,7 @@ class LoopbackServer:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    request_queue_size = 128
     def handle_error(self, request, client_address):
         pass  # connections dropped on purpose (cut, stall) are not news
 

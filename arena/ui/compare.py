@@ -92,10 +92,6 @@ class CompareView:
                     value="model default",
                 )
             gr.Markdown("Empty fields use each model's own defaults from the catalog.")
-        gr.Examples(
-            examples=[[prompt, str(ASSETS / name) if name else None] for prompt, name in EXAMPLES],
-            inputs=[self.prompt, self.image], label="Examples",
-        )
         self.message = gr.Markdown(elem_id="arena-message")
         self.slots: list[PaneSlot] = []
         with gr.Row(equal_height=False, elem_id="arena-panes"):
@@ -111,6 +107,10 @@ class CompareView:
                     text = gr.Markdown(elem_classes=["arena-text"], sanitize_html=True, buttons=["copy"])
                     footer = gr.HTML()
                 self.slots.append(PaneSlot(column, header, image, text, footer))
+        gr.Examples(
+            examples=[[prompt, str(ASSETS / name) if name else None] for prompt, name in EXAMPLES],
+            inputs=[self.prompt, self.image], label="Examples",
+        )
         with gr.Accordion("Catalog", open=False):
             self.catalog_table = gr.Markdown(self._catalog_markdown())
             self.refresh_button = gr.Button("Check availability again", size="sm")

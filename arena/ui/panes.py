@@ -72,4 +72,6 @@ CSS = """
 .arena-metrics { color: var(--body-text-color-subdued); font-size: 0.85em; }
 .arena-progress { width: 100%; height: 10px; }
 .arena-text { max-height: 420px; overflow-y: auto; }
+#arena-panes { display: grid !important; grid-template-columns: repeat(auto-fill, minmax(280px, 1fr)); gap: 12px; }
+#arena-panes > .arena-pane { min-width: 0 !important; }
 """

@@ -1,0 +1,25 @@
+"""Start the real web app in this process on a free port, for API, browser and benchmark runs."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import yaml
+
+from arena.web import launch, parse_args
+
+
+def write_catalog(path: Path, entries: list[dict]) -> Path:
+    path.write_text(yaml.safe_dump({"models": entries}))
+    return path
+
+
+@contextmanager
+def running_app(catalog: Path, *extra: str):
+    demo, engine = launch(parse_args(["--catalog", str(catalog), "--port", "0", *extra]), block=False)
+    try:
+        yield demo.local_url.rstrip("/"), engine
+    finally:
+        demo.close()
+        engine.close()

@@ -1,0 +1,107 @@
+"""End to end in a real headless Chromium (Debian's chromium, driven by playwright)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.apprunner import running_app, write_catalog
+from tests.conftest import ARTIFACTS, LOOPBACK_KEY, OFFLINE_ENTRIES, ROOT, openai_entry
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is not installed")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory, loopback, offline_models):
+    folder = tmp_path_factory.mktemp("browser-app")
+    saved = {k: os.environ.get(k) for k in ("OPENAI_API_KEY", "ARENA_OFFLINE_MODELS", "ARENA_DATA_DIR")}
+    os.environ.update(OPENAI_API_KEY=LOOPBACK_KEY, ARENA_OFFLINE_MODELS=str(offline_models),
+                      ARENA_DATA_DIR=str(folder / "data"))
+    catalog = write_catalog(folder / "catalog.yaml", OFFLINE_ENTRIES + [
+        openai_entry(loopback, "loopback-echo", model="echo"),
+        openai_entry(loopback, "loopback-slow", model="drip300"),
+    ])
+    try:
+        with running_app(catalog) as (url, engine):
+            yield url
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+
+
+def open_page(browser, url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    page.wait_for_selector("#arena-run")
+    return page
+
+
+def pick(page, name):
+    page.locator("#arena-models label", has_text=f"{name} ·").click()
+
+
+def test_spider_prompt_with_an_image_fills_every_pane(browser, app_url):
+    page = open_page(browser, app_url)
+    page.fill("#arena-prompt textarea", "a charming spider at work")
+    page.set_input_files("#arena-image input[type=file]", str(ROOT / "assets" / "scene.png"))
+    page.wait_for_selector("#arena-image img")
+    pick(page, "loopback-echo")
+    page.click("#arena-run")
+    page.wait_for_function(
+        "document.querySelectorAll('.arena-pane-foot[data-status=done]').length === 4", timeout=90_000
+    )
+    panes = page.locator(".arena-pane:visible")
+    assert panes.count() == 4
+    heads = [panes.nth(i).locator(".arena-model").inner_text() for i in range(4)]
+    assert heads == ["offline-pixtral", "offline-llama-vision", "offline-sd", "loopback-echo"]
+    for index in (0, 1, 3):
+        assert panes.nth(index).locator("[data-testid=markdown]").inner_text().strip()
+        assert "tok/s" in panes.nth(index).locator(".arena-metrics").first.inner_text()
+    assert "I got an image" in panes.nth(3).locator("[data-testid=markdown]").inner_text()
+    picture = panes.nth(2).locator("img").first
+    picture.wait_for()
+    assert page.evaluate("(img) => img.complete && img.naturalWidth", picture.element_handle()) == 64
+    assert "steps/s" in panes.nth(2).locator(".arena-metrics").first.inner_text()
+    assert "random-weight offline model" in panes.nth(0).locator(".arena-kind").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
+    page.close()
+
+
+def test_stop_button_cancels_a_running_model(browser, app_url):
+    page = open_page(browser, app_url)
+    page.fill("#arena-prompt textarea", "tell me a long story")
+    for name in ("offline-pixtral", "offline-llama-vision", "offline-sd"):
+        pick(page, name)  # unticks the offline models chosen by default
+    pick(page, "loopback-slow")
+    page.click("#arena-run")
+    page.wait_for_function("document.querySelector('.arena-pane-foot[data-status=running] .arena-metrics')",
+                           timeout=30_000)
+    page.click("#arena-stop")
+    page.wait_for_selector(".arena-pane-foot[data-status=cancelled]", timeout=5_000)
+    assert page.locator(".arena-status-cancelled").inner_text() == "stopped"
+    page.screenshot(path=str(ARTIFACTS / "stopped.png"), full_page=True)
+    page.close()
+
+
+def test_empty_prompt_shows_a_message(browser, app_url):
+    page = open_page(browser, app_url)
+    page.click("#arena-run")
+    page.get_by_text("Type a prompt first.").wait_for(timeout=10_000)
+    page.close()

@@ -1,0 +1,87 @@
+"""python -m arena: models and compare, the same engine as the web app."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from PIL import Image
+
+from tests.apprunner import write_catalog
+from tests.conftest import LOOPBACK_KEY, OFFLINE_ENTRIES, ROOT, openai_entry
+
+
+def arena(*args, env_extra=None, timeout=180):
+    import os
+
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "arena", *args], capture_output=True, text=True, cwd=ROOT,
+                          env=env, timeout=timeout)
+
+
+def test_models_lists_every_entry_with_its_availability(tmp_path, loopback):
+    catalog = write_catalog(tmp_path / "c.yaml", OFFLINE_ENTRIES + [
+        openai_entry(loopback, "echo"),
+        {"name": "ollama", "kind": "openai-chat", "model": "llama3.2-vision", "base_url": "http://127.0.0.1:9/v1",
+         "api_key_env": None},
+    ])
+    result = arena("--catalog", str(catalog), "models", env_extra={"OPENAI_API_KEY": ""})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 5
+    assert lines[0].split()[:3] == ["offline-pixtral", "transformers", "available"]
+    assert "unavailable: OPENAI_API_KEY is not set" in lines[3]
+    assert "unavailable: no server answers at http://127.0.0.1:9/v1" in lines[4]
+
+
+def test_compare_writes_each_output_and_fails_when_a_model_fails(tmp_path, loopback):
+    catalog = write_catalog(tmp_path / "c.yaml", OFFLINE_ENTRIES + [
+        openai_entry(loopback, "echo"), openai_entry(loopback, "broken", model="fail401"),
+    ])
+    image = tmp_path / "in.png"
+    Image.new("RGB", (20, 20), "blue").save(image)
+    out = tmp_path / "out"
+    result = arena("compare", "a charming spider at work", "--image", str(image), "--models",
+                   "offline-pixtral,offline-sd,echo,broken", "--out", str(out), "--seed", "5",
+                   env_extra={"ARENA_CATALOG": str(catalog), "OPENAI_API_KEY": LOOPBACK_KEY})
+    assert result.returncode == 1, result.stderr
+    lines = dict(line.split(None, 1) for line in result.stdout.splitlines())
+    assert lines["offline-pixtral"].startswith("done")
+    assert lines["offline-sd"].startswith("done") and "3/3 steps" in lines["offline-sd"]
+    assert lines["echo"].startswith("done")
+    assert lines["broken"].startswith("error") and "API key was rejected" in lines["broken"]
+    assert (out / "echo.md").read_text().startswith("Hello from echo. I got an image.")
+    assert Image.open(out / "offline-sd.png").size == (64, 64)
+    assert (out / "offline-pixtral.md").read_text().strip()
+    assert "error: the API key was rejected" in (out / "broken.md").read_text()
+    assert "[echo] done" in result.stderr  # progress as it happens
+    assert LOOPBACK_KEY not in result.stdout + result.stderr
+
+
+def test_compare_succeeds_with_exit_zero(tmp_path, loopback):
+    catalog = write_catalog(tmp_path / "c.yaml", [openai_entry(loopback, "echo")])
+    result = arena("--catalog", str(catalog), "compare", "hi", "--models", "echo",
+                   env_extra={"OPENAI_API_KEY": LOOPBACK_KEY})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("echo  done")
+
+
+def test_bad_input_exits_2_with_a_message(tmp_path, loopback):
+    catalog = write_catalog(tmp_path / "c.yaml", [openai_entry(loopback, "echo")])
+    not_image = tmp_path / "notes.png"
+    not_image.write_text("not a picture")
+    cases = [
+        (["compare", "", "--models", "echo"], "Type a prompt first."),
+        (["compare", "hi", "--models", "nope"], "Unknown model: nope"),
+        (["compare", "hi", "--models", "echo", "--image", str(not_image)], "not an image"),
+        (["compare", "hi", "--models", "echo", "--image", str(tmp_path / "missing.png")], "No image file"),
+        (["compare", "hi", "--models", "echo", "--size", "big"], "--size must look like 512x512"),
+    ]
+    for args, message in cases:
+        result = arena("--catalog", str(catalog), *args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert message in result.stderr and "Traceback" not in result.stderr
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("models:\n  - {name: a, kind: nope, model: x}\n")
+    result = arena("--catalog", str(broken), "models")
+    assert result.returncode == 2 and "model a: kind" in result.stderr

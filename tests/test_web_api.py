@@ -1,0 +1,135 @@
+"""The running web app: the documented /compare endpoint through gradio_client, and its safe defaults."""
+
+from __future__ import annotations
+
+import base64
+import io
+import urllib.error
+import urllib.request
+
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from arena.web import launch_kwargs, parse_args
+from arena.settings import Settings
+from tests.apprunner import running_app, write_catalog
+from tests.conftest import LOOPBACK_KEY, OFFLINE_ENTRIES, ROOT, openai_entry
+
+SCENE = ROOT / "assets" / "scene.png"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, loopback, offline_models):
+    import os
+
+    folder = tmp_path_factory.mktemp("app")
+    os.environ["OPENAI_API_KEY"] = LOOPBACK_KEY
+    os.environ["ARENA_OFFLINE_MODELS"] = str(offline_models)
+    os.environ["ARENA_DATA_DIR"] = str(folder / "data")
+    catalog = write_catalog(folder / "catalog.yaml", OFFLINE_ENTRIES + [
+        openai_entry(loopback, "echo"), openai_entry(loopback, "broken", model="fail500", max_retries=0),
+        openai_entry(loopback, "drip", model="drip50"),
+    ])
+    try:
+        with running_app(catalog) as (url, engine):
+            yield url, Client(url, verbose=False)
+    finally:
+        os.environ.pop("OPENAI_API_KEY", None)
+
+
+def test_compare_endpoint_returns_every_pane(app):
+    url, client = app
+    result = client.predict(
+        prompt="a charming spider at work", models=["offline-pixtral", "offline-sd", "echo", "broken"],
+        image=handle_file(str(SCENE)), params={"seed": 7}, api_name="/compare",
+    )
+    assert result["finished"] is True
+    panes = {p["model"]: p for p in result["panes"]}
+    assert list(panes) == ["offline-pixtral", "offline-sd", "echo", "broken"]
+    assert panes["offline-pixtral"]["status"] == "done" and panes["offline-pixtral"]["metrics"]["tokens"] == 12
+    assert panes["echo"]["text"].startswith("Hello from echo. I got an image.")
+    assert panes["broken"]["status"] == "error" and "HTTP 500" in panes["broken"]["error"]
+    sd = panes["offline-sd"]
+    assert sd["status"] == "done" and sd["used"]["seed"] == 7 and sd["metrics"]["steps"] == 3
+    assert sd["notices"] == ["The image was not sent: offline-sd draws from text only."]
+    [data_url] = sd["images"]
+    picture = Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1])))
+    assert picture.size == (64, 64)
+
+
+def test_compare_streams_partial_results(app):
+    url, client = app
+    job = client.submit(prompt="count with me", models=["drip"], api_name="/compare")
+    texts = [update["panes"][0]["text"] for update in job]
+    final = job.result()
+    assert final["panes"][0]["status"] == "done"
+    growing = [t for t in texts if t]
+    assert len(set(growing)) >= 3 and final["panes"][0]["text"] == growing[-1]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"prompt": "hi", "models": ["no-such-model"]}, "Unknown model: no-such-model"),
+    ({"prompt": "", "models": ["echo"]}, "Type a prompt first."),
+    ({"prompt": "hi", "models": "echo"}, None),
+    ({"prompt": "hi", "models": [1, 2]}, "models must be a list of model names"),
+    ({"prompt": "hi", "models": ["echo"], "params": {"temperature": 7}}, "params: temperature"),
+    ({"prompt": "hi", "models": ["echo"], "params": {"nonsense": 1}}, "params: nonsense"),
+])
+def test_bad_api_input_gets_a_clear_message_and_the_server_stays_up(app, kwargs, message):
+    url, client = app
+    if message is None:
+        assert client.predict(**kwargs, api_name="/compare")["panes"][0]["status"] == "done"
+        return
+    with pytest.raises(Exception, match=message):
+        client.predict(**kwargs, api_name="/compare")
+    assert client.predict(prompt="still up?", models=["echo"], api_name="/compare")["finished"]
+
+
+def test_uploads_that_are_not_images_are_refused(app, tmp_path):
+    url, client = app
+    fake = tmp_path / "fake.png"
+    fake.write_text("<html><script>alert(1)</script></html>")
+    with pytest.raises(Exception, match="not an image"):
+        client.predict(prompt="hi", models=["echo"], image=handle_file(str(fake)), api_name="/compare")
+
+
+def test_only_compare_is_documented(app):
+    url, client = app
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert list(endpoints) == ["/compare"]
+    names = [p["parameter_name"] for p in endpoints["/compare"]["parameters"]]
+    assert names == ["prompt", "models", "image", "params"]
+
+
+def test_upload_size_limit(app):
+    url, client = app
+    boundary = "arena-test-boundary"
+    payload = b"x" * (21 * 1024 * 1024)
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.png\"\r\n"
+            f"Content-Type: image/png\r\n\r\n").encode() + payload + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(f"{url}/gradio_api/upload", data=body, method="POST",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 413
+
+
+def test_safe_defaults():
+    args = parse_args([])
+    assert args.host == "127.0.0.1" and args.share is False and args.auth is None
+    kwargs = launch_kwargs(args, Settings())
+    assert kwargs["server_name"] == "127.0.0.1" and kwargs["share"] is False
+    assert kwargs["max_file_size"] == 20 * 1024 * 1024 and "auth" not in kwargs
+    assert launch_kwargs(parse_args(["--auth", "ana:s3cret"]), Settings())["auth"] == ("ana", "s3cret")
+    with pytest.raises(SystemExit, match="USER:PASSWORD"):
+        launch_kwargs(parse_args(["--auth", "nopassword"]), Settings())
+
+
+def test_login_is_required_when_auth_is_set(tmp_path, loopback):
+    catalog = write_catalog(tmp_path / "c.yaml", [openai_entry(loopback, "echo")])
+    with running_app(catalog, "--auth", "ana:s3cret") as (url, engine):
+        with pytest.raises(Exception):
+            Client(url, verbose=False)
+        client = Client(url, auth=("ana", "s3cret"), verbose=False)
+        assert client.view_api(return_format="dict", print_info=False)["named_endpoints"]
