@@ -8,10 +8,14 @@ import os
 import socket
 import sys
 
-from arena import secrets
-from arena.catalog import Catalog, CatalogError
-from arena.engine import Engine
-from arena.settings import Settings
+# Arena works offline and phones nowhere: Gradio's version check and telemetry stay off unless asked for.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+from arena import secrets  # noqa: E402
+from arena.catalog import Catalog, CatalogError  # noqa: E402
+from arena.engine import Engine  # noqa: E402
+from arena.settings import Settings  # noqa: E402
 
 log = logging.getLogger("arena")
 

@@ -1,4 +1,4 @@
-"""Draw the input images the examples and prompt suites use: ``python assets/make_assets.py``.
+"""Draw the input images the examples and prompt suites use: ``python assets/make_assets.py [FOLDER]``.
 
 Everything is drawn here with Pillow from a fixed seed, so the files are ours and the same on every machine.
 """
@@ -134,11 +134,14 @@ def scene() -> Image.Image:
 ASSETS = {"website-sketch.png": website_sketch, "captcha.png": captcha, "scene.png": scene}
 
 
-def main() -> None:
+def main(folder: Path = HERE) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
     for name, draw in ASSETS.items():
-        draw().save(HERE / name, optimize=True)
-        print(HERE / name)
+        draw().save(folder / name, optimize=True)
+        print(folder / name)
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)

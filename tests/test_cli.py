@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -12,8 +13,6 @@ from tests.conftest import LOOPBACK_KEY, OFFLINE_ENTRIES, ROOT, openai_entry
 
 
 def arena(*args, env_extra=None, timeout=180):
-    import os
-
     env = {**os.environ, **(env_extra or {})}
     return subprocess.run([sys.executable, "-m", "arena", *args], capture_output=True, text=True, cwd=ROOT,
                           env=env, timeout=timeout)
@@ -85,3 +84,16 @@ def test_bad_input_exits_2_with_a_message(tmp_path, loopback):
     broken.write_text("models:\n  - {name: a, kind: nope, model: x}\n")
     result = arena("--catalog", str(broken), "models")
     assert result.returncode == 2 and "model a: kind" in result.stderr
+
+
+def test_keys_can_come_from_a_dotenv_file_in_the_data_folder(tmp_path, loopback):
+    catalog = write_catalog(tmp_path / "c.yaml", [openai_entry(loopback, "echo")])
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / ".env").write_text(f"OPENAI_API_KEY={LOOPBACK_KEY}\n")
+    clean = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    result = subprocess.run([sys.executable, "-m", "arena", "--catalog", str(catalog), "compare", "hi", "--models",
+                             "echo"], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                            env={**clean, "ARENA_DATA_DIR": str(data)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert LOOPBACK_KEY not in result.stdout + result.stderr
