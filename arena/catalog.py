@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from arena import offline, secrets
+from arena.errors import validation_message
 from arena.request import GenerationParams
 
 Kind = Literal["mistral-chat", "mistral-image", "openai-chat", "openai-image", "transformers", "diffusers"]
@@ -126,10 +127,7 @@ class Catalog:
             try:
                 entries.append(ModelEntry.model_validate(raw))
             except ValidationError as error:
-                problems = "; ".join(
-                    f"{'.'.join(str(p) for p in e['loc']) or 'entry'}: {e['msg']}" for e in error.errors()
-                )
-                raise CatalogError(f"{path}: model {label}: {problems}") from None
+                raise CatalogError(f"{path}: model {label}: {validation_message(error)}") from None
         return cls(entries, source=str(path))
 
     def __contains__(self, name: str) -> bool:
@@ -166,7 +164,7 @@ class AvailabilityChecker:
 
     def check_all(self, entries: list[ModelEntry]) -> dict[str, Availability]:
         with ThreadPoolExecutor(max_workers=max(1, min(16, len(entries)))) as pool:
-            return dict(zip((e.name for e in entries), pool.map(self.check, entries)))
+            return dict(zip((e.name for e in entries), pool.map(self.check, entries), strict=True))
 
 
 def check_availability(entry: ModelEntry) -> Availability:

@@ -14,7 +14,7 @@ from pathlib import Path
 from arena import images, secrets
 from arena.catalog import AvailabilityChecker, Catalog, CatalogError
 from arena.engine import Engine
-from arena.images import InputError
+from arena.errors import InputError
 from arena.pane import PaneSnapshot
 from arena.request import GenerationParams, Request
 from arena.results import metrics_line, write_outputs
@@ -122,13 +122,10 @@ def _params(args: argparse.Namespace) -> GenerationParams:
             width, height = (int(v) for v in args.size.lower().replace("×", "x").split("x"))
         except ValueError:
             raise InputError(f"--size must look like 512x512, not {args.size!r}.") from None
-    try:
-        return GenerationParams(
-            max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed, steps=args.steps,
-            guidance=args.guidance, width=width, height=height,
-        )
-    except ValueError as error:
-        raise InputError(f"Bad parameter: {error}") from None
+    return GenerationParams.parse(dict(
+        max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed, steps=args.steps,
+        guidance=args.guidance, width=width, height=height,
+    ))
 
 
 class _Progress:

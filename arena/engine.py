@@ -16,7 +16,7 @@ from arena import errors
 from arena.backends import Backend, BackendContext, backend_class
 from arena.backends.local import LocalModels
 from arena.catalog import AvailabilityChecker, Catalog
-from arena.images import InputError
+from arena.errors import InputError
 from arena.pane import Pane, PaneClosed, PaneSnapshot
 from arena.request import Request
 from arena.settings import Settings

@@ -6,6 +6,15 @@ import re
 
 from arena.secrets import scrub
 
+
+class InputError(ValueError):
+    """Bad input from the user: the message is shown as is, before any model is called."""
+
+
+def validation_message(error) -> str:
+    """A pydantic ValidationError as one line: 'field: problem; field: problem'."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in error.errors())
+
 _STATUS_WORDS = {
     400: "the server rejected the request",
     401: "the API key was rejected",

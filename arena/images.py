@@ -12,14 +12,12 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from arena.errors import InputError
+
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 # Images are sent to models no larger than this on their longest side.
 MAX_SIDE = 2048
-
-
-class InputError(ValueError):
-    """Bad input from the user: the message is shown as is, before any model is called."""
 
 
 @dataclass(frozen=True, eq=False)

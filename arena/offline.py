@@ -273,7 +273,8 @@ def _build(name: str, root: Path, folder: Path) -> None:
     scratch = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
     try:
         build(scratch)
-        (scratch / _MARKER).write_text(json.dumps({"name": name, "version": BUILD_VERSION, "architecture": description}))
+        marker = {"name": name, "version": BUILD_VERSION, "architecture": description}
+        (scratch / _MARKER).write_text(json.dumps(marker))
         try:
             scratch.rename(folder)
         except OSError:

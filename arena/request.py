@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from arena.errors import InputError, validation_message
 
 if TYPE_CHECKING:
     from arena.images import InputImage
@@ -24,6 +26,14 @@ class GenerationParams(BaseModel):
     guidance: float | None = Field(None, ge=0, le=30, description="classifier-free guidance scale")
     width: int | None = Field(None, ge=16, le=4096, description="image width in pixels")
     height: int | None = Field(None, ge=16, le=4096, description="image height in pixels")
+
+    @classmethod
+    def parse(cls, values: dict | None) -> "GenerationParams":
+        """From user input; unknown or out-of-range fields raise InputError naming them."""
+        try:
+            return cls.model_validate({k: v for k, v in (values or {}).items() if v is not None and v != ""})
+        except ValidationError as error:
+            raise InputError(f"Bad parameters: {validation_message(error)}") from None
 
     def over(self, defaults: "GenerationParams") -> "GenerationParams":
         """These parameters, with the unset ones taken from ``defaults``."""

@@ -15,7 +15,9 @@ DEFAULT_CATALOG = Path(__file__).with_name("default_catalog.yaml")
 class Settings(BaseModel):
     data_dir: Path = Field(Path("~/.arena"), description="where outputs, the database and offline models live")
     catalog: Path = Field(DEFAULT_CATALOG, description="the YAML file listing the models on offer")
-    offline_models: Path | None = Field(None, description="where offline models are built (default: DATA_DIR/offline-models)")
+    offline_models: Path | None = Field(
+        None, description="where offline models are built (default: DATA_DIR/offline-models)"
+    )
     max_upload_bytes: int = Field(images.MAX_UPLOAD_BYTES, ge=1)
     max_pixels: int = Field(images.MAX_PIXELS, ge=1)
     local_memory_bytes: int | None = Field(

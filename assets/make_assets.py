@@ -28,7 +28,8 @@ def wobbly_line(draw: ImageDraw.ImageDraw, start, end, rng: random.Random, width
     for i in range(steps + 1):
         t = i / steps
         jitter = 0 if i in (0, steps) else 2.5
-        points.append((x0 + (x1 - x0) * t + rng.uniform(-jitter, jitter), y0 + (y1 - y0) * t + rng.uniform(-jitter, jitter)))
+        points.append((x0 + (x1 - x0) * t + rng.uniform(-jitter, jitter),
+                       y0 + (y1 - y0) * t + rng.uniform(-jitter, jitter)))
     draw.line(points, fill=INK, width=width, joint="curve")
 
 
@@ -79,7 +80,8 @@ def captcha(word: str = "weaver") -> Image.Image:
     x = 30
     for letter in word:
         glyph = Image.new("RGBA", (90, 110), (0, 0, 0, 0))
-        ImageDraw.Draw(glyph).text((15, 5), letter, font=font(78), fill=(rng.randrange(20, 90), 30, rng.randrange(60, 140), 255))
+        colour = (rng.randrange(20, 90), 30, rng.randrange(60, 140), 255)
+        ImageDraw.Draw(glyph).text((15, 5), letter, font=font(78), fill=colour)
         glyph = glyph.rotate(rng.uniform(-28, 28), resample=Image.Resampling.BICUBIC, expand=False)
         canvas.paste(glyph, (x, rng.randrange(5, 30)), glyph)
         x += rng.randrange(52, 62)
@@ -118,7 +120,8 @@ def scene() -> Image.Image:
     centre = (500, 200)
     for angle in range(0, 360, 40):
         a = math.radians(angle)
-        draw.line((centre[0], centre[1], centre[0] + 60 * math.cos(a), centre[1] + 60 * math.sin(a)), fill=(250, 250, 250), width=1)
+        end = (centre[0] + 60 * math.cos(a), centre[1] + 60 * math.sin(a))
+        draw.line((*centre, *end), fill=(250, 250, 250), width=1)
     for radius in (15, 30, 45, 60):
         draw.polygon([(centre[0] + radius * math.cos(math.radians(a)), centre[1] + radius * math.sin(math.radians(a)))
                       for a in range(0, 360, 40)], outline=(250, 250, 250))

@@ -11,4 +11,5 @@ fi
 python -m pip install -q --disable-pip-version-check -r requirements-test.txt
 
 export GRADIO_ANALYTICS_ENABLED=False HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1
+python -m ruff check --quiet arena tests assets app.py
 python -m pytest "$@"

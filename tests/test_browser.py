@@ -103,5 +103,18 @@ def test_stop_button_cancels_a_running_model(browser, app_url):
 def test_empty_prompt_shows_a_message(browser, app_url):
     page = open_page(browser, app_url)
     page.click("#arena-run")
-    page.get_by_text("Type a prompt first.").wait_for(timeout=10_000)
+    page.locator("#arena-message", has_text="Cannot run: Type a prompt first.").wait_for(timeout=10_000)
+    page.close()
+
+
+def test_a_file_that_is_not_an_image_gets_a_clear_message(browser, app_url, tmp_path):
+    fake = tmp_path / "notes.png"
+    fake.write_text("these are my notes, not a picture")
+    page = open_page(browser, app_url)
+    page.fill("#arena-prompt textarea", "what is this?")
+    page.set_input_files("#arena-image input[type=file]", str(fake))
+    page.click("#arena-run")
+    page.locator("#arena-message", has_text="not an image Arena can read").wait_for(timeout=10_000)
+    page.wait_for_timeout(500)  # let the toast slide in for the screenshot
+    page.screenshot(path=str(ARTIFACTS / "not-an-image.png"))
     page.close()

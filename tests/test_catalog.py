@@ -15,9 +15,9 @@ def test_the_shipped_catalog_covers_every_backend_kind():
     offline = [e.name for e in catalog if e.is_offline_model]
     assert offline == ["offline-pixtral", "offline-llama-vision", "offline-sd"]
     models = {entry.model for entry in catalog}
-    for expected in ("mistral-community/pixtral-12b", "meta-llama/Llama-3.2-11B-Vision-Instruct", "stabilityai/sd-turbo",
-                     "stabilityai/sdxl-turbo", "black-forest-labs/FLUX.1-schnell", "mistral-medium-latest",
-                     "llama3.2-vision", "gpt-image-1"):
+    for expected in ("mistral-community/pixtral-12b", "meta-llama/Llama-3.2-11B-Vision-Instruct",
+                     "stabilityai/sd-turbo", "stabilityai/sdxl-turbo", "black-forest-labs/FLUX.1-schnell",
+                     "mistral-medium-latest", "llama3.2-vision", "gpt-image-1"):
         assert expected in models
 
 

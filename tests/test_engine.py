@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from arena.engine import MAX_MODELS
-from arena.images import InputError, InputImage
+from arena.errors import InputError
+from arena.images import InputImage
 from arena.request import GenerationParams, Request
 from tests.conftest import openai_entry
 

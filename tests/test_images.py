@@ -7,7 +7,8 @@ import io
 import pytest
 from PIL import Image
 
-from arena.images import MAX_SIDE, InputError, load_image
+from arena.errors import InputError
+from arena.images import MAX_SIDE, load_image
 
 
 def encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:

@@ -11,8 +11,8 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from arena.web import launch_kwargs, parse_args
 from arena.settings import Settings
+from arena.web import launch_kwargs, parse_args
 from tests.apprunner import running_app, write_catalog
 from tests.conftest import LOOPBACK_KEY, OFFLINE_ENTRIES, ROOT, openai_entry
 
@@ -73,8 +73,8 @@ def test_compare_streams_partial_results(app):
     ({"prompt": "", "models": ["echo"]}, "Type a prompt first."),
     ({"prompt": "hi", "models": "echo"}, None),
     ({"prompt": "hi", "models": [1, 2]}, "models must be a list of model names"),
-    ({"prompt": "hi", "models": ["echo"], "params": {"temperature": 7}}, "params: temperature"),
-    ({"prompt": "hi", "models": ["echo"], "params": {"nonsense": 1}}, "params: nonsense"),
+    ({"prompt": "hi", "models": ["echo"], "params": {"temperature": 7}}, "Bad parameters: temperature"),
+    ({"prompt": "hi", "models": ["echo"], "params": {"nonsense": 1}}, "Bad parameters: nonsense"),
 ])
 def test_bad_api_input_gets_a_clear_message_and_the_server_stays_up(app, kwargs, message):
     url, client = app

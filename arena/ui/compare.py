@@ -12,11 +12,10 @@ from pathlib import Path
 
 import gradio as gr
 from PIL import Image, UnidentifiedImageError
-from pydantic import ValidationError
 
 from arena import images
 from arena.engine import MAX_MODELS, Comparison, Engine
-from arena.images import InputError
+from arena.errors import InputError
 from arena.pane import PaneSnapshot
 from arena.request import GenerationParams, Request
 from arena.results import pane_dict
@@ -32,16 +31,27 @@ EXAMPLES = [
 ]
 
 
-class ImageUpload(gr.Image):
-    """gr.Image whose unreadable uploads become a clear message instead of a server error."""
+def image_upload(**options) -> gr.Image:
+    """A gr.Image whose unreadable uploads become a clear message instead of a bare "Error".
 
-    is_template = True
+    The instance's preprocess is wrapped rather than subclassed: Gradio writes a .pyi file beside the
+    source of every Component subclass it sees.
+    """
+    component = gr.Image(**options)
+    preprocess = component.preprocess
 
-    def preprocess(self, payload):
+    def checked(payload):
         try:
-            return super().preprocess(payload)
+            return preprocess(payload)
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-            raise gr.Error("The uploaded file is not an image Arena can read.") from None
+            return UnreadableUpload()
+
+    component.preprocess = checked
+    return component
+
+
+class UnreadableUpload:
+    """Stands in for an upload Gradio itself could not open, so the handler can say so in plain words."""
 
 
 @dataclass
@@ -72,7 +82,7 @@ class CompareView:
                     self.run_button = gr.Button("Run", variant="primary", elem_id="arena-run")
                     self.stop_button = gr.Button("Stop", variant="stop", elem_id="arena-stop")
             with gr.Column(scale=1, min_width=220):
-                self.image = ImageUpload(
+                self.image = image_upload(
                     label="Image (optional)", type="filepath", sources=["upload", "clipboard"], height=190,
                     elem_id="arena-image",
                 )
@@ -161,13 +171,16 @@ class CompareView:
         if size and "×" in size:
             width, height = (int(v) for v in size.split("×"))
         try:
-            params = GenerationParams(
+            params = GenerationParams.parse(dict(
                 max_tokens=_int(max_tokens), temperature=temperature, seed=_int(seed), steps=_int(steps),
                 guidance=guidance, width=width, height=height,
-            )
+            ))
             comparison = self._start(prompt, image_path, models or [], params)
         except InputError as error:
-            raise gr.Error(str(error), title="Cannot run") from None
+            gr.Warning(str(error), title="Cannot run")
+            yield {self.message: f"**Cannot run:** {error}",
+                   **{slot.column: gr.Column(visible=False) for slot in self.slots}}
+            return
         session = _session(request)
         with self._running_lock:
             self._running[session] = comparison
@@ -201,13 +214,9 @@ class CompareView:
                 models = [m for m in models.split(",")] if "[" not in models else json.loads(models)
             if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
                 raise InputError('models must be a list of model names, e.g. ["offline-pixtral", "offline-sd"]')
-            try:
-                generation = GenerationParams.model_validate(params or {})
-            except ValidationError as error:
-                raise InputError("params: " + "; ".join(
-                    f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}" for e in error.errors()
-                )) from None
-            comparison = self._start(prompt or "", image, models, generation)
+            if params is not None and not isinstance(params, dict):
+                raise InputError('params must be an object, e.g. {"seed": 7, "max_tokens": 200}')
+            comparison = self._start(prompt or "", image, models, GenerationParams.parse(params))
         except InputError as error:
             raise gr.Error(str(error), title="Cannot run") from None
         try:
@@ -223,6 +232,8 @@ class CompareView:
     def _start(self, prompt: str, image_path: str | None, models: list[str], params: GenerationParams):
         settings = self.engine.settings
         image = None
+        if isinstance(image_path, UnreadableUpload):
+            raise InputError("The uploaded file is not an image Arena can read (PNG, JPEG, WebP, GIF, BMP…).")
         if image_path:
             image = images.load_image(image_path, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
         return self.engine.start(Request(prompt=prompt or "", image=image, params=params), models)

@@ -19,7 +19,6 @@ import urllib.request
 from pathlib import Path
 
 import _common  # noqa: F401
-
 from gradio_client import Client
 
 from tests.apprunner import running_app, write_catalog
