@@ -19,5 +19,8 @@ def build_app(engine: Engine) -> gr.Blocks:
         )
         view = CompareView(engine)
         view.build()
+        # A server started after the app (Ollama, llama.cpp) shows up at the next page load.
+        demo.load(view.availability, outputs=[view.models, view.unavailable, view.catalog_table],
+                  api_visibility="private", show_progress="hidden")
     demo.arena_compare = view
     return demo

@@ -86,9 +86,11 @@ class CompareView:
                     label="Image (optional)", type="filepath", sources=["upload", "clipboard"], height=190,
                     elem_id="arena-image",
                 )
+        choices, unavailable = self._model_lists()
         self.models = gr.CheckboxGroup(
-            label="Models", choices=self._model_choices(), value=self._default_models(), elem_id="arena-models",
+            label="Models", choices=choices, value=self._default_models(), elem_id="arena-models",
         )
+        self.unavailable = gr.Markdown(unavailable, elem_id="arena-unavailable")
         with gr.Accordion("Parameters", open=False):
             with gr.Row():
                 self.max_tokens = gr.Number(label="Max tokens (text)", value=None, precision=0, minimum=1)
@@ -147,7 +149,7 @@ class CompareView:
         self.prompt.submit(**run)
         self.stop_button.click(self.stop, inputs=None, outputs=None, queue=False, api_visibility="private")
         self.refresh_button.click(
-            self.refresh, outputs=[self.models, self.catalog_table], api_visibility="private"
+            self.refresh, outputs=[self.models, self.unavailable, self.catalog_table], api_visibility="private"
         )
         self.api_trigger.click(
             self.compare_api,
@@ -205,7 +207,12 @@ class CompareView:
 
     def refresh(self):
         self.engine.availability.forget()
-        return gr.CheckboxGroup(choices=self._model_choices()), self._catalog_markdown()
+        return self.availability()
+
+    def availability(self):
+        """Model choices, the unavailable list and the catalog table, as the checks see them now."""
+        choices, unavailable = self._model_lists()
+        return gr.CheckboxGroup(choices=choices), unavailable, self._catalog_markdown()
 
     def compare_api(self, prompt: str, models, image: str | None = None, params=None):
         """Yield {"panes": [...]} snapshots as models stream; the last one is final."""
@@ -266,15 +273,20 @@ class CompareView:
                 updates[slot.image] = gr.Image(value=pane.images[-1], visible=True)
         return updates
 
-    def _model_choices(self) -> list[tuple[str, str]]:
+    def _model_lists(self) -> tuple[list[tuple[str, str]], str]:
+        """The models that can run now, as checkbox choices; the others, grouped by why not, as Markdown."""
         entries = list(self.engine.catalog)
         availability = self.engine.availability.check_all(entries)
-        choices = []
+        choices = [(f"{e.name} · {e.kind_label}", e.name) for e in entries if availability[e.name].ok]
+        by_reason: dict[str, list[str]] = {}
         for entry in entries:
-            state = availability[entry.name]
-            mark = "" if state.ok else f" — unavailable: {state.reason}"
-            choices.append((f"{entry.name} · {entry.kind_label}{mark}", entry.name))
-        return choices
+            if not availability[entry.name].ok:
+                by_reason.setdefault(availability[entry.name].reason, []).append(entry.name)
+        if not by_reason:
+            return choices, ""
+        lines = [f"- {', '.join(f'`{_cell(n)}`' for n in names)}: {_cell(reason)}"
+                 for reason, names in by_reason.items()]
+        return choices, "<small>**Unavailable now** (see Catalog below):</small>\n\n" + "\n".join(lines)
 
     def _default_models(self) -> list[str]:
         return [e.name for e in self.engine.catalog if e.is_offline_model][:MAX_MODELS]
@@ -285,7 +297,7 @@ class CompareView:
         rows = ["| model | kind | id | image in | status |", "|---|---|---|---|---|"]
         for entry in entries:
             state = availability[entry.name]
-            status = ("✅ available" if state.ok else "❌ unavailable") + (f": {state.reason}" if state.reason else "")
+            status = ("available" if state.ok else "**unavailable**") + (f": {state.reason}" if state.reason else "")
             rows.append(
                 f"| {_cell(entry.name)} | {_cell(entry.kind_label)} | `{_cell(entry.model)}` | "
                 f"{'yes' if entry.image_input else 'no'} | {_cell(status)} |"
