@@ -62,8 +62,8 @@ def write_outputs(panes: list[PaneSnapshot], folder: Path) -> dict[str, list[Pat
 
 def metrics_line(pane: PaneSnapshot) -> str:
     parts = []
-    if pane.ttft_s is not None:
-        parts.append(f"first output {pane.ttft_s:.2f} s")
+    if pane.ttft_s is not None and pane.output == "text":
+        parts.append(f"first token {pane.ttft_s:.2f} s")
     if pane.total_s is not None:
         parts.append(f"total {pane.total_s:.2f} s")
     if pane.tokens:

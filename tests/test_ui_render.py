@@ -1,0 +1,36 @@
+"""What the compare view shows, without a browser: model lists and pane rendering (escaped)."""
+
+from __future__ import annotations
+
+from arena.catalog import ModelEntry
+from arena.pane import Pane
+from arena.ui.compare import CompareView
+from arena.ui.panes import body_markdown, footer_html, header_html
+from tests.conftest import OFFLINE_ENTRIES
+
+
+def test_unavailable_models_are_listed_with_the_reason_not_offered(engine_factory, monkeypatch):
+    monkeypatch.delenv("MISTRAL_API_KEY", raising=False)
+    engine = engine_factory(OFFLINE_ENTRIES + [
+        {"name": "mistral-medium", "kind": "mistral-chat", "model": "mistral-medium-latest"},
+        {"name": "mistral-small", "kind": "mistral-chat", "model": "mistral-small-latest"},
+    ])
+    choices, unavailable = CompareView(engine)._model_lists()
+    assert [value for _, value in choices] == ["offline-pixtral", "offline-llama-vision", "offline-sd"]
+    assert "`mistral-medium`, `mistral-small`: MISTRAL_API_KEY is not set" in unavailable
+
+
+def test_model_and_server_text_is_escaped_in_the_pane_html():
+    entry = ModelEntry(name="m", kind="openai-chat", model="x")
+    pane = Pane(0, entry)
+    pane.start()
+    pane.notice("<img src=x onerror=alert(1)>")
+    pane.text("<script>alert(2)</script> hello")
+    pane.finish("error", "the server failed (HTTP 500): <b onmouseover=alert(3)>")
+    snapshot = pane.snapshot()
+    html = header_html(snapshot) + footer_html(snapshot)
+    assert "<img" not in html and "<b " not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;b onmouseover=alert(3)&gt;" in html
+    assert 'data-status="error"' in html and ">failed<" in html
+    # Model text goes to gr.Markdown, which sanitises HTML (sanitize_html=True in the layout).
+    assert body_markdown(snapshot).endswith("hello")
