@@ -40,6 +40,29 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--steps", type=int)
     compare.add_argument("--guidance", type=float)
     compare.add_argument("--size", help="image size as WIDTHxHEIGHT, e.g. 512x512")
+    compare.add_argument("--no-save", action="store_true", help="do not keep the outputs in the gallery")
+
+    gallery = commands.add_parser("gallery", help="the outputs kept so far").add_subparsers(dest="action",
+                                                                                           required=True)
+    listing = gallery.add_parser("list", help="newest first, one line per output")
+    export = gallery.add_parser("export", help="write outputs as a static HTML page, JSON Lines or a contact sheet")
+    for sub in (listing, export):
+        sub.add_argument("--model", action="append", default=[], help="only this model (repeatable)")
+        sub.add_argument("--kind", choices=["text", "image"], help="only text or only image outputs")
+        sub.add_argument("--search", default="", help="words that must all be in the prompt")
+        sub.add_argument("--since", help="from this date (YYYY-MM-DD)")
+        sub.add_argument("--until", help="up to this date, inclusive (YYYY-MM-DD)")
+        sub.add_argument("--favourites", action="store_true", help="only favourites")
+        sub.add_argument("--run", help="only outputs of this suite run")
+    listing.add_argument("--limit", type=int, default=50)
+    export.add_argument("--comparison", help="every output of this comparison")
+    export.add_argument("--ids", help="comma-separated output ids")
+    export.add_argument("--format", choices=["html", "jsonl", "sheet"], default="html")
+    export.add_argument("--out", type=Path, required=True, help="a folder, a .zip (html, jsonl) or a .png (sheet)")
+    show = gallery.add_parser("show", help="one output's whole record")
+    show.add_argument("id")
+    inspect = gallery.add_parser("inspect", help="read the record a generated PNG carries")
+    inspect.add_argument("file", type=Path)
     return parser
 
 
@@ -49,12 +72,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env(catalog=args.catalog, data_dir=args.data_dir)
         secrets.load_env_files(settings.data_dir)
-        catalog = Catalog.load(settings.catalog)
+        catalog = Catalog.load(settings.catalog) if args.command != "gallery" else None
     except CatalogError as error:
         print(f"arena: {error}", file=sys.stderr)
         return 2
     if args.command == "models":
         return list_models(catalog)
+    if args.command == "gallery":
+        from arena.gallery_cli import run
+
+        return run(args, settings)
     return compare(args, catalog, settings)
 
 
@@ -73,7 +100,10 @@ def list_models(catalog: Catalog) -> int:
 
 
 def compare(args: argparse.Namespace, catalog: Catalog, settings: Settings) -> int:
-    engine = Engine(catalog, settings)
+    from arena.store import Store
+
+    store = None if args.no_save or not settings.save_outputs else Store(settings.data_dir)
+    engine = Engine(catalog, settings, store)
     try:
         request = Request(prompt=args.prompt, image=_image(args, settings), params=_params(args))
         comparison = engine.start(request, args.models.split(","))

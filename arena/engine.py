@@ -10,16 +10,19 @@ import logging
 import queue
 import threading
 import time
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from arena import errors
 from arena.backends import Backend, BackendContext, backend_class
 from arena.backends.local import LocalModels
 from arena.catalog import AvailabilityChecker, Catalog
 from arena.errors import InputError
-from arena.pane import Pane, PaneClosed, PaneSnapshot
+from arena.pane import Pane, PaneClosed, PaneSnapshot, Status
 from arena.request import Request
 from arena.settings import Settings
+
+if TYPE_CHECKING:
+    from arena.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +33,10 @@ CANCEL_GRACE_S = 1.0
 
 
 class Engine:
-    def __init__(self, catalog: Catalog, settings: Settings):
+    def __init__(self, catalog: Catalog, settings: Settings, store: "Store | None" = None):
         self.catalog = catalog
         self.settings = settings
+        self.store = store
         self.availability = AvailabilityChecker()
         self.local = LocalModels(settings.local_memory_bytes, settings.offline_models_dir)
         self._backends: dict[str, Backend] = {}
@@ -65,9 +69,13 @@ class Engine:
             raise InputError(f"{len(names)} models picked; at most {MAX_MODELS} run at once.")
         return names
 
-    def start(self, request: Request, names: list[str]) -> "Comparison":
+    def start(self, request: Request, names: list[str], *, save: bool = True, **lineage) -> "Comparison":
+        """Start every model; with a store and ``save``, each finished pane is kept in the gallery.
+
+        ``lineage`` (rerun_of, parent_id, run_id) is recorded with each output.
+        """
         names = self.check(request, names)
-        return Comparison(self, request, names)
+        return Comparison(self, request, names, self.store if save else None, lineage)
 
     def close(self) -> None:
         with self._lock:
@@ -78,9 +86,13 @@ class Engine:
 
 
 class Comparison:
-    def __init__(self, engine: Engine, request: Request, names: list[str]):
+    def __init__(self, engine: Engine, request: Request, names: list[str], store: "Store | None" = None,
+                 lineage: dict | None = None):
         self.engine = engine
         self.request = request
+        self.store = store
+        self.lineage = lineage or {}
+        self.id = store.start_comparison(request, names) if store is not None else None
         self._changes: queue.SimpleQueue[int] = queue.SimpleQueue()
         self.panes = [Pane(i, engine.catalog[name], self._changes.put) for i, name in enumerate(names)]
         self._cancel_requested_at: float | None = None
@@ -95,7 +107,8 @@ class Comparison:
 
     @property
     def finished(self) -> bool:
-        return all(pane.finished for pane in self.panes)
+        """Every pane has ended and its output is stored."""
+        return all(pane.settled for pane in self.panes)
 
     def snapshots(self) -> list[PaneSnapshot]:
         return [pane.snapshot() for pane in self.panes]
@@ -149,7 +162,7 @@ class Comparison:
         try:
             availability = self.engine.availability.check(entry)
             if not availability.ok:
-                pane.finish("error", f"unavailable: {availability.reason}")
+                self._end(pane, "error", f"unavailable: {availability.reason}")
                 return
             request = self.request
             if request.image is not None and not entry.image_input:
@@ -159,18 +172,32 @@ class Comparison:
                 )
                 request = request.without_image()
             if pane.cancelled.is_set():
-                pane.finish("cancelled")
+                self._end(pane, "cancelled")
                 return
             self.engine.backend(entry.name).generate(request, pane)
-            pane.finish("cancelled" if pane.cancelled.is_set() else "done")
+            self._end(pane, "cancelled" if pane.cancelled.is_set() else "done")
         except PaneClosed:
-            pane.finish("cancelled")
+            self._end(pane, "cancelled")
         except BaseException as error:  # a backend's failure belongs to its pane alone
             if pane.cancelled.is_set():
-                pane.finish("cancelled")
+                self._end(pane, "cancelled")
             else:
                 log.info("%s failed: %s", entry.name, errors.describe(error))
-                pane.finish("error", errors.describe(error))
+                self._end(pane, "error", errors.describe(error))
+
+    def _end(self, pane: Pane, status: Status, error: str | None = None) -> None:
+        """End the pane once (the backend thread and the deadline watcher may race), then store its output."""
+        if not pane.finish(status, error):
+            return
+        record_id = None
+        if self.store is not None:
+            try:
+                record_id = self.store.save_output(
+                    self.id, pane.snapshot(), self.request, pane.entry, **self.lineage
+                ).id
+            except Exception as failure:  # a full disk must not take the answer away from the screen
+                log.warning("could not save %s's output: %s", pane.entry.name, errors.describe(failure))
+        pane.settle(record_id)
 
     def _enforce_deadlines(self) -> None:
         now = time.monotonic()
@@ -178,7 +205,7 @@ class Comparison:
             if pane.finished:
                 continue
             if self._cancel_requested_at is not None and now - self._cancel_requested_at >= CANCEL_GRACE_S:
-                pane.finish("cancelled")
+                self._end(pane, "cancelled")
             elif pane.started_at is not None and now - pane.started_at > pane.entry.timeout_s:
                 pane.cancelled.set()
-                pane.finish("error", f"timed out after {pane.entry.timeout_s:g} s")
+                self._end(pane, "error", f"timed out after {pane.entry.timeout_s:g} s")

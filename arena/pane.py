@@ -38,6 +38,8 @@ class PaneSnapshot:
     steps_done: int
     steps_total: int
     steps_per_s: float | None
+    record_id: str | None = None
+    settled: bool = False
 
     @property
     def finished(self) -> bool:
@@ -74,6 +76,8 @@ class Pane:
         self._first_step: float | None = None
         self._last_step: float | None = None
         self._finished: float | None = None
+        self._record_id: str | None = None
+        self._settled = False
 
     # --- written by the engine ---------------------------------------------------------------------------
 
@@ -95,6 +99,13 @@ class Pane:
                 self._started = self._finished
         self.on_change(self.index)
         return True
+
+    def settle(self, record_id: str | None = None) -> None:
+        """After the end: the pane's output is stored (or storing is off). Nothing more will change."""
+        with self._lock:
+            self._record_id = record_id
+            self._settled = True
+        self.on_change(self.index)
 
     # --- written by backends -----------------------------------------------------------------------------
 
@@ -145,6 +156,10 @@ class Pane:
         return self._status in FINAL
 
     @property
+    def settled(self) -> bool:
+        return self._settled
+
+    @property
     def started_at(self) -> float | None:
         return self._started
 
@@ -174,6 +189,8 @@ class Pane:
                 steps_done=self._steps_done,
                 steps_total=self._steps_total,
                 steps_per_s=_rate(self._steps_done - 1, self._first_step, self._last_step),
+                record_id=self._record_id,
+                settled=self._settled,
             )
 
     # --- internals ---------------------------------------------------------------------------------------

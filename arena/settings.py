@@ -20,6 +20,7 @@ class Settings(BaseModel):
     )
     max_upload_bytes: int = Field(images.MAX_UPLOAD_BYTES, ge=1)
     max_pixels: int = Field(images.MAX_PIXELS, ge=1)
+    save_outputs: bool = Field(True, description="keep every finished pane in the gallery")
     local_memory_bytes: int | None = Field(
         None, ge=0, description="memory cap for loaded local models; default: 90% of the GPU, or half the RAM"
     )
@@ -32,6 +33,7 @@ class Settings(BaseModel):
             "offline_models": os.environ.get("ARENA_OFFLINE_MODELS"),
             "max_upload_bytes": _mb(os.environ.get("ARENA_MAX_UPLOAD_MB")),
             "local_memory_bytes": _mb(os.environ.get("ARENA_LOCAL_MEMORY_MB")),
+            "save_outputs": os.environ.get("ARENA_SAVE_OUTPUTS") or None,
         }
         values = {k: v for k, v in env.items() if v is not None}
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -16,6 +16,7 @@ from arena import secrets  # noqa: E402
 from arena.catalog import Catalog, CatalogError  # noqa: E402
 from arena.engine import Engine  # noqa: E402
 from arena.settings import Settings  # noqa: E402
+from arena.store import Store  # noqa: E402
 
 log = logging.getLogger("arena")
 
@@ -32,6 +33,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="require a login, USER:PASSWORD (or ARENA_AUTH)")
     parser.add_argument("--share", action="store_true", help="open a public Gradio share link (off by default)")
     parser.add_argument("--max-upload-mb", type=float, help="largest upload accepted (default 20)")
+    parser.add_argument("--no-save", action="store_true",
+                        help="do not keep outputs in the gallery by default (or ARENA_SAVE_OUTPUTS=0)")
     return parser.parse_args(argv)
 
 
@@ -43,6 +46,7 @@ def free_port(host: str) -> int:
 
 def launch_kwargs(args: argparse.Namespace, settings: Settings) -> dict:
     from arena.ui import CSS
+    from arena.ui.compare import ASSETS
 
     kwargs = dict(
         server_name=args.host,
@@ -54,6 +58,8 @@ def launch_kwargs(args: argparse.Namespace, settings: Settings) -> dict:
         run_history=False,
         footer_links=["api"],
         show_error=False,
+        # Served by the file routes: stored pictures, thumbnails and the example images, nothing else.
+        allowed_paths=[str(settings.data_dir / "images"), str(settings.data_dir / "thumbs"), str(ASSETS)],
     )
     if args.auth:
         user, _, password = args.auth.partition(":")
@@ -68,10 +74,11 @@ def create(args: argparse.Namespace):
     settings = Settings.from_env(
         catalog=args.catalog, data_dir=args.data_dir,
         max_upload_bytes=int(args.max_upload_mb * 1024 * 1024) if args.max_upload_mb else None,
+        save_outputs=False if args.no_save else None,
     )
     secrets.load_env_files(settings.data_dir)
     catalog = Catalog.load(settings.catalog)
-    engine = Engine(catalog, settings)
+    engine = Engine(catalog, settings, Store(settings.data_dir))
     from arena.ui import build_app
 
     return settings, engine, build_app(engine)

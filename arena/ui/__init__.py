@@ -6,6 +6,7 @@ import gradio as gr
 
 from arena.engine import Engine
 from arena.ui.compare import CompareView
+from arena.ui.gallery import GalleryView
 from arena.ui.panes import CSS
 
 __all__ = ["CSS", "build_app"]
@@ -18,7 +19,21 @@ def build_app(engine: Engine) -> gr.Blocks:
             "at once. Answers stream side by side."
         )
         view = CompareView(engine)
-        view.build()
+        with gr.Tabs():
+            with gr.Tab("Compare", id="compare"):
+                view.build()
+            if engine.store is not None:
+                with gr.Tab("Gallery", id="gallery", elem_id="gallery-tab") as gallery_tab:
+                    gallery = GalleryView(engine, engine.store)
+                    gallery.build()
+                filters = [gallery.model_filter, gallery.kind_filter, gallery.words, gallery.since, gallery.until,
+                           gallery.favourites, gallery.run_filter]
+                gallery_tab.select(
+                    lambda page, *f: gallery.show_page(page, *f), [gallery.page, *filters],
+                    [gallery.grid, gallery.page, gallery.page_ids, gallery.page_info, gallery.model_filter,
+                     gallery.message],
+                    api_visibility="private", show_progress="hidden",
+                )
         # A server started after the app (Ollama, llama.cpp) shows up at the next page load.
         demo.load(view.availability, outputs=[view.models, view.unavailable, view.catalog_table],
                   api_visibility="private", show_progress="hidden")

@@ -103,6 +103,8 @@ class CompareView:
                     label="Size (images)", choices=["model default", "256×256", "512×512", "768×768", "1024×1024"],
                     value="model default",
                 )
+            self.save = gr.Checkbox(label="Keep the outputs in the gallery", value=self.engine.settings.save_outputs,
+                                    elem_id="arena-save")
             gr.Markdown("Empty fields use each model's own defaults from the catalog.")
         self.message = gr.Markdown(elem_id="arena-message")
         self.slots: list[PaneSlot] = []
@@ -142,7 +144,7 @@ class CompareView:
     def _wire(self) -> None:
         pane_outputs = [c for s in self.slots for c in (s.column, s.header, s.image, s.text, s.footer)]
         inputs = [self.prompt, self.image, self.models, self.max_tokens, self.temperature, self.seed,
-                  self.steps, self.guidance, self.size]
+                  self.steps, self.guidance, self.size, self.save]
         run = dict(fn=self.run, inputs=inputs, outputs=[self.message, *pane_outputs], show_progress="hidden",
                    concurrency_limit=8, concurrency_id="compare", api_visibility="private")
         self.run_button.click(**run)
@@ -167,7 +169,7 @@ class CompareView:
 
     # --- handlers --------------------------------------------------------------------------------------------
 
-    def run(self, prompt, image_path, models, max_tokens, temperature, seed, steps, guidance, size,
+    def run(self, prompt, image_path, models, max_tokens, temperature, seed, steps, guidance, size, save,
             request: gr.Request):
         width = height = None
         if size and "×" in size:
@@ -177,7 +179,7 @@ class CompareView:
                 max_tokens=_int(max_tokens), temperature=temperature, seed=_int(seed), steps=_int(steps),
                 guidance=guidance, width=width, height=height,
             ))
-            comparison = self._start(prompt, image_path, models or [], params)
+            comparison = self._start(prompt, image_path, models or [], params, save=bool(save))
         except InputError as error:
             gr.Warning(str(error), title="Cannot run")
             yield {self.message: f"**Cannot run:** {error}",
@@ -236,14 +238,14 @@ class CompareView:
 
     # --- helpers ---------------------------------------------------------------------------------------------
 
-    def _start(self, prompt: str, image_path: str | None, models: list[str], params: GenerationParams):
+    def _start(self, prompt: str, image_path, models: list[str], params: GenerationParams, save: bool = True):
         settings = self.engine.settings
         image = None
         if isinstance(image_path, UnreadableUpload):
             raise InputError("The uploaded file is not an image Arena can read (PNG, JPEG, WebP, GIF, BMP…).")
         if image_path:
             image = images.load_image(image_path, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
-        return self.engine.start(Request(prompt=prompt or "", image=image, params=params), models)
+        return self.engine.start(Request(prompt=prompt or "", image=image, params=params), models, save=save)
 
     def _layout(self, comparison: Comparison) -> dict:
         updates = {}

@@ -44,6 +44,8 @@ def footer_html(pane: PaneSnapshot) -> str:
         parts.append(f'<div class="arena-metrics">{escape(metrics)}</div>')
     if pane.used.get("seed") is not None and pane.output == "image":
         parts.append(f'<div class="arena-metrics">seed {int(pane.used["seed"])}</div>')
+    if pane.record_id:
+        parts.append(f'<div class="arena-metrics arena-saved">kept in the gallery as {escape(pane.record_id)}</div>')
     return f'<div class="arena-pane-foot" data-status="{pane.status}">{"".join(parts)}</div>'
 
 

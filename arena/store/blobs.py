@@ -1,0 +1,74 @@
+"""Content-addressed files: the name is the sha256 of the bytes, so the same bytes are stored once.
+
+Every write goes to a temporary file in the same folder, is fsynced, then renamed into place: a file under its
+final name is always whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+TEMP_PREFIX = ".partial-"
+
+
+class Blobs:
+    def __init__(self, root: Path, suffix: str):
+        self.root = root
+        self.suffix = suffix
+        root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, sha: str) -> Path:
+        if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+            raise ValueError(f"not a sha256: {sha!r}")
+        return self.root / sha[:2] / f"{sha}{self.suffix}"
+
+    def put(self, data: bytes) -> str:
+        sha = hashlib.sha256(data).hexdigest()
+        final = self.path(sha)
+        if final.exists():
+            return sha
+        final.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=final.parent)
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, final)
+            _fsync_folder(final.parent)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return sha
+
+    def exists(self, sha: str) -> bool:
+        return self.path(sha).exists()
+
+    def delete(self, sha: str) -> None:
+        self.path(sha).unlink(missing_ok=True)
+
+    def all(self) -> set[str]:
+        return {p.name[: -len(self.suffix)] for p in self.root.glob(f"??/*{self.suffix}") if len(p.stem) == 64}
+
+    def remove_partials(self) -> int:
+        """Delete what interrupted writes left behind."""
+        leftovers = list(self.root.glob(f"??/{TEMP_PREFIX}*"))
+        for leftover in leftovers:
+            leftover.unlink(missing_ok=True)
+        return len(leftovers)
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)

@@ -1,0 +1,96 @@
+"""The database layout, as an ordered list of migrations; the applied ones are recorded in the database."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Callable
+
+
+def _script(db: sqlite3.Connection, script: str) -> None:
+    """Run statements one by one (executescript would commit the migration's transaction half-way)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+
+
+def _initial(db: sqlite3.Connection) -> None:
+    _script(
+        db,
+        """
+        CREATE TABLE comparisons (
+            id TEXT PRIMARY KEY,
+            created_at REAL NOT NULL,
+            prompt TEXT NOT NULL,
+            input_image TEXT,
+            params TEXT NOT NULL,
+            models TEXT NOT NULL
+        );
+        CREATE TABLE outputs (
+            id TEXT PRIMARY KEY,
+            comparison_id TEXT NOT NULL REFERENCES comparisons(id),
+            created_at REAL NOT NULL,
+            model TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            output TEXT NOT NULL,
+            status TEXT NOT NULL,
+            prompt TEXT NOT NULL,
+            input_image TEXT,
+            text TEXT NOT NULL,
+            error TEXT,
+            thumb TEXT,
+            entry TEXT NOT NULL,
+            params TEXT NOT NULL,
+            used TEXT NOT NULL,
+            versions TEXT NOT NULL,
+            metrics TEXT NOT NULL,
+            notices TEXT NOT NULL,
+            parent_id TEXT,
+            rerun_of TEXT,
+            run_id TEXT,
+            favourite INTEGER NOT NULL DEFAULT 0,
+            note TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE output_images (
+            output_id TEXT NOT NULL REFERENCES outputs(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            sha TEXT NOT NULL,
+            PRIMARY KEY (output_id, position)
+        );
+        CREATE INDEX outputs_newest ON outputs(created_at DESC);
+        CREATE INDEX outputs_model ON outputs(model, created_at DESC);
+        CREATE INDEX outputs_kind ON outputs(output, created_at DESC);
+        CREATE INDEX outputs_favourite ON outputs(favourite, created_at DESC);
+        CREATE INDEX outputs_comparison ON outputs(comparison_id);
+        CREATE INDEX outputs_run ON outputs(run_id);
+        CREATE INDEX output_images_sha ON output_images(sha);
+        CREATE INDEX outputs_thumb ON outputs(thumb);
+        CREATE INDEX comparisons_image ON comparisons(input_image);
+        CREATE VIRTUAL TABLE outputs_prompt USING fts5(prompt, content='outputs', content_rowid='rowid');
+        CREATE TRIGGER outputs_prompt_insert AFTER INSERT ON outputs BEGIN
+            INSERT INTO outputs_prompt(rowid, prompt) VALUES (new.rowid, new.prompt);
+        END;
+        CREATE TRIGGER outputs_prompt_delete AFTER DELETE ON outputs BEGIN
+            INSERT INTO outputs_prompt(outputs_prompt, rowid, prompt) VALUES ('delete', old.rowid, old.prompt);
+        END;
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_initial]
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+    done = {row[0] for row in db.execute("SELECT number FROM migrations")}
+    for number, migration in enumerate(MIGRATIONS, start=1):
+        if number in done:
+            continue
+        with db:
+            db.execute("BEGIN IMMEDIATE")
+            if db.execute("SELECT 1 FROM migrations WHERE number = ?", (number,)).fetchone():
+                continue  # another process got there first
+            migration(db)
+            db.execute("INSERT INTO migrations VALUES (?, ?)", (number, migration.__name__))

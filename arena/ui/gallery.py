@@ -1,0 +1,298 @@
+"""The Gallery tab: every kept output as a thumbnail grid with filters; one record at a time in full."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import gradio as gr
+
+from arena.engine import Engine
+from arena.errors import InputError
+from arena.request import GenerationParams, Request
+from arena.store import Filter, OutputRecord, Store
+from arena.store.export import export
+
+PER_PAGE = 24
+
+
+class GalleryView:
+    def __init__(self, engine: Engine, store: Store):
+        self.engine = engine
+        self.store = store
+
+    # --- layout ----------------------------------------------------------------------------------------------
+
+    def build(self) -> None:
+        with gr.Row(equal_height=True):
+            self.model_filter = gr.Dropdown(label="Models", multiselect=True, choices=[], scale=2,
+                                            elem_id="gallery-models")
+            self.kind_filter = gr.Radio(label="Kind", choices=["all", "text", "image"], value="all", scale=1)
+            self.words = gr.Textbox(label="Words in the prompt", scale=2, elem_id="gallery-words")
+            self.since = gr.Textbox(label="From (YYYY-MM-DD)", scale=1)
+            self.until = gr.Textbox(label="To (YYYY-MM-DD)", scale=1)
+            self.favourites = gr.Checkbox(label="Favourites only", scale=1, elem_id="gallery-favourites")
+            self.run_filter = gr.Textbox(label="Suite run", scale=1)
+        with gr.Row():
+            self.refresh_button = gr.Button("Show", variant="primary", size="sm", elem_id="gallery-show")
+            self.previous = gr.Button("← Newer", size="sm")
+            self.page_info = gr.Markdown(elem_id="gallery-page-info")
+            self.next = gr.Button("Older →", size="sm")
+        self.grid = gr.Gallery(label="Outputs", columns=6, height="auto", allow_preview=False, show_label=False,
+                               elem_id="gallery-grid", object_fit="contain")
+        self.page = gr.State(1)
+        self.page_ids = gr.State([])
+        self.selected = gr.State(None)
+        with gr.Column(visible=False, elem_id="gallery-record") as self.record_panel:
+            self.record_head = gr.Markdown(elem_id="gallery-record-head")
+            with gr.Row(equal_height=False):
+                self.input_picture = gr.Image(label="Input image", type="filepath", interactive=False, height=260,
+                                              visible=False)
+                self.output_picture = gr.Image(label="Output", type="filepath", format="png", interactive=False,
+                                               height=360, visible=False)
+                self.rerun_picture = gr.Image(label="Rerun", type="filepath", format="png", interactive=False,
+                                              height=360, visible=False, elem_id="gallery-rerun-picture")
+            self.output_text = gr.Markdown(elem_id="gallery-record-text", sanitize_html=True)
+            self.rerun_text = gr.Markdown(elem_id="gallery-rerun-text", sanitize_html=True)
+            with gr.Row():
+                self.favourite_button = gr.Button("☆ Favourite", size="sm", elem_id="gallery-favourite")
+                self.rerun_button = gr.Button("Rerun", size="sm", elem_id="gallery-rerun")
+                self.delete_button = gr.Button("Delete", size="sm", variant="stop", elem_id="gallery-delete")
+                self.confirm_delete = gr.Button("Really delete", size="sm", variant="stop", visible=False,
+                                                elem_id="gallery-confirm-delete")
+            with gr.Row():
+                self.note = gr.Textbox(label="Note", scale=4, max_lines=3, elem_id="gallery-note")
+                self.save_note = gr.Button("Save note", size="sm", scale=1)
+            self.details = gr.Markdown(elem_id="gallery-record-details")
+            gr.Markdown("**The comparison it belonged to**")
+            self.siblings = gr.Gallery(columns=8, height=200, allow_preview=False, show_label=False,
+                                       elem_id="gallery-siblings")
+            self.sibling_ids = gr.State([])
+        with gr.Row():
+            self.export_format = gr.Dropdown(
+                label="Export as", choices=[("static HTML page (zip)", "html"), ("JSON Lines + images (zip)", "jsonl"),
+                                            ("contact sheet (PNG)", "sheet")], value="html", scale=2)
+            self.export_filtered = gr.Button("Export what the filters show", size="sm", scale=1)
+            self.export_comparison = gr.Button("Export the selected output's comparison", size="sm", scale=1)
+            self.export_file = gr.File(label="Download", scale=2, interactive=False)
+        self.message = gr.Markdown(elem_id="gallery-message")
+        self._wire()
+
+    def _wire(self) -> None:
+        filters = [self.model_filter, self.kind_filter, self.words, self.since, self.until, self.favourites,
+                   self.run_filter]
+        page_outputs = [self.grid, self.page, self.page_ids, self.page_info, self.model_filter, self.message]
+        common = dict(api_visibility="private", show_progress="hidden")
+        self.refresh_button.click(lambda *f: self.show_page(1, *f), filters, page_outputs, **common)
+        self.words.submit(lambda *f: self.show_page(1, *f), filters, page_outputs, **common)
+        self.favourites.change(lambda *f: self.show_page(1, *f), filters, page_outputs, **common)
+        self.kind_filter.change(lambda *f: self.show_page(1, *f), filters, page_outputs, **common)
+        self.previous.click(lambda page, *f: self.show_page(page - 1, *f), [self.page, *filters], page_outputs,
+                            **common)
+        self.next.click(lambda page, *f: self.show_page(page + 1, *f), [self.page, *filters], page_outputs,
+                        **common)
+        record_outputs = [self.selected, self.record_panel, self.record_head, self.input_picture,
+                          self.output_picture, self.output_text, self.details, self.note, self.favourite_button,
+                          self.siblings, self.sibling_ids, self.rerun_picture, self.rerun_text,
+                          self.confirm_delete]
+        self.grid.select(self.open_from, [self.page_ids], record_outputs, **common)
+        self.siblings.select(self.open_from, [self.sibling_ids], record_outputs, **common)
+        self.favourite_button.click(self.toggle_favourite, [self.selected], [self.favourite_button], **common)
+        self.save_note.click(self.store_note, [self.selected, self.note], [self.message], **common)
+        self.delete_button.click(lambda: gr.Button(visible=True), None, [self.confirm_delete], **common)
+        self.confirm_delete.click(self.delete, [self.selected], [self.record_panel, self.confirm_delete, self.message],
+                                  **common).then(lambda p, *f: self.show_page(p, *f), [self.page, *filters],
+                                                 page_outputs, **common)
+        self.rerun_button.click(self.rerun, [self.selected], [self.rerun_picture, self.rerun_text, self.message],
+                                api_visibility="private", concurrency_limit=4, concurrency_id="compare")
+        self.export_filtered.click(self.export_view, [self.export_format, *filters], [self.export_file, self.message],
+                                   **common)
+        self.export_comparison.click(self.export_of_selected, [self.export_format, self.selected],
+                                     [self.export_file, self.message], **common)
+
+    # --- handlers --------------------------------------------------------------------------------------------
+
+    def show_page(self, page, models, kind, words, since, until, favourites, run):
+        try:
+            where = self._filter(models, kind, words, since, until, favourites, run)
+        except InputError as error:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), f"**Cannot filter:** {error}"
+        page = max(1, page)
+        records, total = self.store.query(where, page=page, per_page=PER_PAGE)
+        pages = max(1, -(-total // PER_PAGE))
+        if page > pages:
+            page = pages
+            records, total = self.store.query(where, page=page, per_page=PER_PAGE)
+        items = [(str(self.store.thumbs.path(r.thumb)), _caption(r)) for r in records if r.thumb]
+        info = f"{total} output{'s' if total != 1 else ''} · page {page} of {pages}"
+        choices = self.store.models()
+        return (items, page, [r.id for r in records if r.thumb], info,
+                gr.Dropdown(choices=choices, value=[m for m in (models or []) if m in choices]), "")
+
+    def open_from(self, ids: list[str], event: gr.SelectData):
+        if event.index is None or event.index >= len(ids):
+            return (gr.skip(),) * 14
+        return self.open(ids[event.index])
+
+    def open(self, output_id: str):
+        record = self.store.get(output_id)
+        if record is None:
+            return (None, gr.Column(visible=False), *(gr.skip(),) * 12)
+        siblings = self.store.siblings(record)
+        reruns = self.store.reruns(record)
+        latest = reruns[-1] if reruns else None
+        return (
+            record.id,
+            gr.Column(visible=True),
+            _head(record),
+            gr.Image(value=self._image_path(record.input_image), visible=bool(record.input_image)),
+            gr.Image(value=self._image_path(record.images[0] if record.images else None), visible=bool(record.images)),
+            _text(record),
+            _details(record, reruns),
+            record.note,
+            _favourite_label(record.favourite),
+            [(str(self.store.thumbs.path(s.thumb)), _caption(s)) for s in siblings if s.thumb],
+            [s.id for s in siblings if s.thumb],
+            gr.Image(value=self._image_path(latest.images[0] if latest and latest.images else None),
+                     visible=bool(latest and latest.images)),
+            _text(latest) if latest and latest.output == "text" else "",
+            gr.Button(visible=False),
+        )
+
+    def toggle_favourite(self, output_id):
+        record = self.store.get(output_id) if output_id else None
+        if record is None:
+            return gr.skip()
+        self.store.set_favourite(record.id, not record.favourite)
+        return _favourite_label(not record.favourite)
+
+    def store_note(self, output_id, note):
+        if not output_id or self.store.get(output_id) is None:
+            return "Pick an output first."
+        self.store.set_note(output_id, note or "")
+        return "Note saved."
+
+    def delete(self, output_id):
+        if not output_id or not self.store.delete(output_id):
+            return gr.skip(), gr.Button(visible=False), "Nothing to delete."
+        return gr.Column(visible=False), gr.Button(visible=False), "Deleted."
+
+    def rerun(self, output_id):
+        """The same prompt, image, parameters and seed to the same model; the new output goes beside the old."""
+        record = self.store.get(output_id) if output_id else None
+        if record is None:
+            return gr.skip(), gr.skip(), "Pick an output first."
+        try:
+            comparison = self.engine.start(rerun_request(self.store, record), [record.model], rerun_of=record.id)
+        except InputError as error:
+            return gr.skip(), gr.skip(), f"**Cannot rerun:** {error}"
+        [pane] = comparison.wait()
+        new = self.store.get(pane.record_id) if pane.record_id else None
+        picture = self._image_path(new.images[0]) if new and new.images else None
+        text = _text(new) if new and new.output == "text" else ""
+        status = f"Rerun {pane.status}" + (f": {pane.error}" if pane.error else ".")
+        return gr.Image(value=picture, visible=picture is not None), text, status
+
+    def export_view(self, fmt, models, kind, words, since, until, favourites, run):
+        try:
+            records = self.store.all(self._filter(models, kind, words, since, until, favourites, run))
+            return self._export(records, fmt), ""
+        except (InputError, ValueError) as error:
+            return None, f"**Cannot export:** {error}"
+
+    def export_of_selected(self, fmt, output_id):
+        record = self.store.get(output_id) if output_id else None
+        if record is None:
+            return None, "Pick an output first."
+        try:
+            return self._export(self.store.siblings(record), fmt, record.comparison_id), ""
+        except ValueError as error:
+            return None, f"**Cannot export:** {error}"
+
+    # --- helpers ---------------------------------------------------------------------------------------------
+
+    def _export(self, records: list[OutputRecord], fmt: str, name: str = "gallery") -> str:
+        folder = Path(tempfile.mkdtemp(prefix="arena-export-"))
+        target = folder / (f"{name}.png" if fmt == "sheet" else f"{name}-{fmt}.zip")
+        return str(export(self.store, records, target, fmt))
+
+    def _image_path(self, sha: str | None) -> str | None:
+        return str(self.store.images.path(sha)) if sha and self.store.images.exists(sha) else None
+
+    @staticmethod
+    def _filter(models, kind, words, since, until, favourites, run) -> Filter:
+        return Filter(models=list(models or []), output=None if kind in (None, "all") else kind, words=words or "",
+                      since=_day(since), until=_day(until, next_day=True), favourites=bool(favourites),
+                      run_id=(run or "").strip() or None)
+
+
+def rerun_request(store: Store, record: OutputRecord) -> Request:
+    params = dict(record.params)
+    if record.used.get("seed") is not None:
+        params["seed"] = record.used["seed"]
+    return Request(prompt=record.prompt, image=store.input_image(record.input_image),
+                   params=GenerationParams.parse(params))
+
+
+def _day(text: str | None, next_day: bool = False) -> float | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise InputError(f"dates look like 2026-11-26, not {text!r}") from None
+    return (day + timedelta(days=1 if next_day else 0)).timestamp()
+
+
+def _caption(record: OutputRecord) -> str:
+    star = "★ " if record.favourite else ""
+    return f"{star}{record.model} · {record.status} · {record.created[:16]}"
+
+
+def _favourite_label(favourite: bool) -> str:
+    return "★ Favourite" if favourite else "☆ Favourite"
+
+
+def _head(record: OutputRecord) -> str:
+    return (f"### {_md(record.model)} · {_md(record.status)}\n"
+            f"`{record.id}` · {record.created} · {_md(record.kind)}\n\n**Prompt:** {_md(record.prompt)}")
+
+
+def _text(record: OutputRecord | None) -> str:
+    if record is None:
+        return ""
+    body = record.text or ""
+    if record.error:
+        body += f"\n\n**Error:** {_md(record.error)}"
+    return body
+
+
+def _details(record: OutputRecord, reruns: list[OutputRecord]) -> str:
+    def pairs(values: dict) -> str:
+        shown = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in values.items() if v is not None}
+        return " · ".join(f"{_md(k)} **{_md(v)}**" for k, v in sorted(shown.items())) or "—"
+
+    lines = [
+        f"**Asked:** {pairs(record.params)}",
+        f"**Used:** {pairs(record.used)}",
+        f"**Timings and counts:** {pairs(record.metrics)}",
+        f"**Model:** {_md(record.entry.get('kind', ''))} `{_md(record.entry.get('model', ''))}`",
+        f"**Libraries:** {pairs(record.versions)}",
+    ]
+    if record.notices:
+        lines.insert(0, "**Notes from the run:** " + " ".join(_md(n) for n in record.notices))
+    if record.rerun_of:
+        lines.insert(0, f"Rerun of `{record.rerun_of}`.")
+    if reruns:
+        lines.insert(0, "Reruns: " + ", ".join(f"`{r.id}` ({_md(r.status)})" for r in reruns))
+    full = json.dumps(record.to_dict(), indent=1, sort_keys=True, ensure_ascii=False)
+    return "\n\n".join(lines) + f"\n\n<details><summary>Full record</summary>\n\n```json\n{full}\n```\n</details>"
+
+
+def _md(text: str) -> str:
+    """Plain text for Markdown: no markup, no HTML (Gradio sanitises too)."""
+    return "".join("\\" + c if c in "\\`*_{}[]<>()#+-.!|~" else c for c in str(text))
+

@@ -1,0 +1,300 @@
+"""The gallery's storage: every pane kept, filters, exports, provenance in PNGs, concurrency and crashes."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from arena.images import InputImage
+from arena.request import GenerationParams, Request
+from arena.store import Filter, OutputRecord, Store, new_id
+from arena.store.export import CELL, LABEL, export
+from arena.store.pictures import read_record
+from arena.ui.gallery import rerun_request
+from tests.conftest import OFFLINE_ENTRIES, ROOT, mistral_entry, openai_entry
+
+SCENE = InputImage(Image.open(ROOT / "assets" / "scene.png").convert("RGB"))
+HOSTILE = "<script>alert('x')</script> a charming spider at work"
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store(tmp_path / "data", orphan_grace_s=0)
+
+
+def run(engine, prompt, names, image=None, **params):
+    return engine.start(Request(prompt, image, GenerationParams(**params)), names).wait()
+
+
+def test_every_pane_is_kept_with_what_reproduces_it(loopback, keys, engine_factory, store):
+    engine = engine_factory(OFFLINE_ENTRIES + [openai_entry(loopback, "echo"),
+                                               openai_entry(loopback, "broken", model="fail500", max_retries=0)])
+    engine.store = store
+    panes = run(engine, HOSTILE, ["offline-sd", "echo", "broken"], image=SCENE, seed=11)
+    assert all(p.record_id for p in panes)
+    sd, echo, broken = (store.get(p.record_id) for p in panes)
+    assert sd.status == "done" and sd.used["seed"] == 11 and sd.params == {"seed": 11}
+    assert sd.versions["diffusers"] and sd.versions["torch"] and sd.entry["model"] == "offline:stable-diffusion"
+    assert sd.metrics["steps"] == 3 and sd.metrics["total_s"] > 0
+    assert sd.input_image == SCENE.sha256 and store.images.exists(SCENE.sha256)
+    assert echo.text.startswith("Hello from echo") and echo.metrics["tokens"] > 0
+    assert broken.status == "error" and "HTTP 500" in broken.error
+    assert {r.id for r in store.siblings(echo)} == {sd.id, echo.id, broken.id}
+    # The picture file alone tells how it was made.
+    carried = read_record(store.images.path(sd.images[0]))
+    assert carried == json.loads(json.dumps(sd.provenance()))
+    assert carried["used"]["seed"] == 11 and carried["prompt"] == HOSTILE
+
+
+def test_filters_pages_favourites_and_notes(store):
+    base = time.time() - 10 * 86400
+    for day in range(10):
+        for model in ("a", "b"):
+            record = _record(store, model=model, prompt=f"spider number {day}" if day % 2 else f"cat {day}",
+                             created_at=base + day * 86400, output="image" if model == "b" else "text")
+            store.save(record, [Image.new("RGB", (8, 8), (day, 0, 0))] if model == "b" else [])
+    records, total = store.query(Filter(), page=1, per_page=5)
+    assert total == 20 and len(records) == 5
+    assert [r.created_at for r in records] == sorted((r.created_at for r in records), reverse=True)
+    assert store.query(Filter(), page=4, per_page=5)[0][-1].created_at == base
+    assert store.query(Filter(models=["a"]))[1] == 10
+    assert store.query(Filter(output="image"))[1] == 10
+    assert store.query(Filter(words="spider"))[1] == 10
+    assert store.query(Filter(words="spider NUMBER 3"))[1] == 2
+    assert store.query(Filter(words='"quote'))[1] == 0  # odd input is searched, not an error
+    assert store.query(Filter(since=base + 8 * 86400))[1] == 4
+    assert store.query(Filter(until=base + 86400))[1] == 2
+    target = store.query(Filter(models=["b"]))[0][0]
+    store.set_favourite(target.id, True)
+    store.set_note(target.id, "the best one")
+    [favourite], count = store.query(Filter(favourites=True))
+    assert count == 1 and favourite.id == target.id and favourite.note == "the best one"
+
+
+def test_delete_keeps_files_another_record_shares(store):
+    first = store.save(_record(store, text="same words"))
+    second = store.save(_record(store, text="same words"))
+    picture = store.save(_record(store, output="image"), [Image.new("RGB", (8, 8), "red")])
+    assert first.thumb == second.thumb
+    assert store.delete(first.id)
+    assert store.thumbs.exists(second.thumb) and store.get(first.id) is None
+    assert store.delete(second.id)
+    assert not store.thumbs.exists(second.thumb)
+    assert store.delete(picture.id) and not store.images.exists(picture.images[0])
+    assert not store.delete("no-such-id")
+
+
+def test_exports_round_trip(loopback, keys, engine_factory, store, tmp_path):
+    engine = engine_factory(OFFLINE_ENTRIES + [openai_entry(loopback, "echo")])
+    engine.store = store
+    run(engine, HOSTILE, ["offline-sd", "echo"], seed=1)
+    run(engine, "a house by a tree", ["offline-sd", "echo"], seed=2)
+    records = store.all(Filter())
+    assert len(records) == 4
+
+    folder = export(store, records, tmp_path / "html", "html")
+    page = (folder / "index.html").read_text()
+    assert "<script>alert" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    cards = _ids_of_cards(page)
+    assert cards == {f"o-{r.id}" for r in records}
+    for source in _image_sources(page):
+        assert not source.startswith(("/", "http")) and (folder / source).is_file()
+
+    archive = export(store, records, tmp_path / "gallery.zip", "html")
+    with zipfile.ZipFile(archive) as zipped:
+        names = zipped.namelist()
+    assert "index.html" in names and all(n == "index.html" or n.startswith("images/") for n in names)
+
+    folder = export(store, records, tmp_path / "jsonl", "jsonl")
+    lines = [json.loads(line) for line in (folder / "records.jsonl").read_text().splitlines()]
+    assert [line["id"] for line in lines] == [r.id for r in records]
+    for line in lines:
+        for name in line["image_files"]:
+            Image.open(folder / name).verify()
+
+    sheet_path = export(store, records, tmp_path / "sheet.png", "sheet")
+    sheet = Image.open(sheet_path)
+    assert sheet.size == (220 + 2 * CELL, 2 * (CELL + LABEL))  # 2 prompts × 2 models
+
+
+def test_rerun_of_a_local_diffusers_output_gives_the_same_pixels(engine_factory, store):
+    engine = engine_factory(OFFLINE_ENTRIES)
+    engine.store = store
+    [pane] = run(engine, "a charming spider at work", ["offline-sd"])  # the seed is drawn at random
+    original = store.get(pane.record_id)
+    [again] = engine.start(rerun_request(store, original), ["offline-sd"], rerun_of=original.id).wait()
+    rerun = store.get(again.record_id)
+    assert rerun.rerun_of == original.id and rerun.used["seed"] == original.used["seed"]
+    assert [r.id for r in store.reruns(original)] == [rerun.id]
+    pixels = [np.asarray(Image.open(store.images.path(r.images[0])).convert("RGB")) for r in (original, rerun)]
+    assert np.array_equal(*pixels)
+
+
+def test_saving_can_be_turned_off(loopback, keys, engine_factory, store):
+    engine = engine_factory([openai_entry(loopback, "echo")])
+    engine.store = store
+    [pane] = engine.start(Request("hi"), ["echo"], save=False).wait()
+    assert pane.status == "done" and pane.record_id is None and store.count() == 0
+
+
+def test_many_threads_save_at_once_without_losing_a_record(store):
+    failures = []
+
+    def writer(number: int) -> None:
+        try:
+            for i in range(200):
+                store.save(_record(store, model=f"m{number}", text=f"answer {number}-{i}"))
+        except Exception as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert store.count() == 1600
+    db = sqlite3.connect(store.db_path)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+CRASH_WRITER = """
+import sys, time
+from PIL import Image
+sys.path.insert(0, sys.argv[2])
+from arena.store import Store
+from tests.test_store import _record
+store = Store(sys.argv[1])
+i = 0
+while True:
+    i += 1
+    picture = Image.effect_noise((96, 96), 60 + i % 40).convert("RGB")
+    store.save(_record(store, output="image", prompt=f"crash {i}"), [picture])
+"""
+
+
+def test_a_killed_writer_leaves_a_whole_database_and_no_orphans(tmp_path):
+    folder = tmp_path / "data"
+    Store(folder).close()
+    writer = subprocess.Popen([sys.executable, "-c", CRASH_WRITER, str(folder), str(ROOT)], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with sqlite3.connect(folder / "arena.db", timeout=30) as db:
+                if db.execute("SELECT COUNT(*) FROM outputs").fetchone()[0] >= 25:
+                    break
+            time.sleep(0.05)
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(10)
+    store = Store(folder, orphan_grace_s=0)  # opening cleans what the kill left
+    db = sqlite3.connect(store.db_path)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    records = store.all(Filter())
+    assert len(records) >= 25
+    for record in records:
+        Image.open(store.images.path(record.images[0])).verify()
+        Image.open(store.thumbs.path(record.thumb)).verify()
+    on_disk = {p for p in folder.rglob("*") if p.is_file() and p.suffix in (".png", ".webp")}
+    referenced = {store.images.path(s) for r in records for s in r.images} | {store.thumbs.path(r.thumb)
+                                                                               for r in records}
+    assert on_disk == referenced
+    assert not list(folder.rglob(".partial-*"))
+
+
+def test_no_key_reaches_the_database_pictures_exports_or_logs(loopback, monkeypatch, engine_factory, tmp_path):
+    canary = "canary-key-7f3a9c1e5b2d4"
+    monkeypatch.setenv("OPENAI_API_KEY", canary)
+    monkeypatch.setenv("MISTRAL_API_KEY", canary)
+    saved_key, loopback.api_key = loopback.api_key, canary
+    log_file = tmp_path / "debug.log"
+    handler = logging.FileHandler(log_file)
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        store = Store(tmp_path / "data")
+        engine = engine_factory(OFFLINE_ENTRIES + [
+            openai_entry(loopback, "echo"), openai_entry(loopback, "denied", model="fail401"),
+            openai_entry(loopback, "broken", model="fail500", max_retries=0), mistral_entry(loopback, "mistral-echo",
+                                                                                           model="echo"),
+            {"name": "pictures", "kind": "openai-image", "model": "gpt-image-1", "base_url": loopback.v1},
+        ])
+        engine.store = store
+        panes = run(engine, "a charming spider at work", ["echo", "denied", "broken", "mistral-echo", "pictures",
+                                                          "offline-sd"], image=SCENE)
+        assert {p.status for p in panes} == {"done", "error"}
+        records = store.all(Filter())
+        export(store, records, tmp_path / "export-html", "html")
+        export(store, records, tmp_path / "export.zip", "jsonl")
+        export(store, records, tmp_path / "sheet.png", "sheet")
+        wal = store.db_path.with_name("arena.db-wal")
+        assert wal.exists()
+        suspects = [store.db_path, wal, log_file, *(tmp_path / "data").rglob("*.png"),
+                    *(tmp_path / "data").rglob("*.webp"), *(tmp_path / "export-html").rglob("*"),
+                    tmp_path / "export.zip", tmp_path / "sheet.png"]
+        for path in suspects:
+            if path.is_file():
+                data = path.read_bytes()
+                assert canary.encode() not in data, path
+                if path.suffix == ".png":
+                    assert canary not in json.dumps(read_record(io.BytesIO(data)) or {}), path
+        assert log_file.stat().st_size > 0  # DEBUG logging really was on
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        loopback.api_key = saved_key
+
+
+def _record(store: Store, *, model="m", text="an answer", prompt="a prompt", output="text",
+            created_at=None, status="done") -> OutputRecord:
+    comparison_id = new_id()
+    created_at = created_at or time.time()
+    store.ensure_comparison(comparison_id, prompt, created_at)
+    return OutputRecord(
+        id=new_id(), comparison_id=comparison_id, created_at=created_at, model=model, kind="openai-chat",
+        output=output, status=status, prompt=prompt, input_image=None, text=text if output == "text" else "",
+        error=None, images=[], thumb=None, entry={"name": model}, params={}, used={}, versions={}, metrics={},
+        notices=[],
+    )
+
+
+class _Collector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids: set[str] = set()
+        self.sources: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "div" and attributes.get("class") == "card":
+            self.ids.add(attributes["id"])
+        if tag == "img":
+            self.sources.append(attributes["src"])
+
+
+def _ids_of_cards(page: str) -> set[str]:
+    collector = _Collector()
+    collector.feed(page)
+    return collector.ids
+
+
+def _image_sources(page: str) -> list[str]:
+    collector = _Collector()
+    collector.feed(page)
+    return collector.sources
