@@ -118,3 +118,35 @@ def test_a_file_that_is_not_an_image_gets_a_clear_message(browser, app_url, tmp_
     page.wait_for_timeout(500)  # let the toast slide in for the screenshot
     page.screenshot(path=str(ARTIFACTS / "not-an-image.png"))
     page.close()
+
+
+def test_gallery_shows_outputs_after_a_comparison_and_filters_favourites(browser, app_url):
+    page = open_page(browser, app_url)
+    page.fill("#arena-prompt textarea", "a charming spider at work, for the gallery")
+    page.click("#arena-run")
+    page.wait_for_function(
+        "document.querySelectorAll('.arena-pane-foot[data-status=done] .arena-saved').length === 3", timeout=90_000
+    )
+    page.get_by_role("tab", name="Gallery").click()
+    page.wait_for_function("document.querySelectorAll('#gallery-grid img').length >= 3", timeout=15_000)
+    page.fill("#gallery-words textarea, #gallery-words input", "gallery")
+    page.press("#gallery-words textarea, #gallery-words input", "Enter")
+    page.locator("#gallery-page-info", has_text="3 outputs ·").wait_for(timeout=10_000)
+    page.get_by_role("radio", name="image").check()
+    page.locator("#gallery-page-info", has_text="1 output ·").wait_for(timeout=10_000)
+    page.locator("#gallery-grid img").first.click()
+    page.locator("#gallery-record").wait_for(state="visible")
+    assert "offline-sd" in page.locator("#gallery-record-head").inner_text()
+    assert "for the gallery" in page.locator("#gallery-record-head").inner_text()
+    page.click("#gallery-favourite")
+    page.wait_for_function("document.querySelector('#gallery-favourite').innerText.includes('★')")
+    page.click("#gallery-rerun")
+    page.locator("#gallery-rerun-picture img").wait_for(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "gallery-rerun.png"), full_page=True)
+    page.get_by_role("radio", name="all").check()
+    page.locator("#gallery-page-info", has_text="4 outputs ·").wait_for(timeout=10_000)  # the rerun joined them
+    page.locator("#gallery-favourites input").check()
+    page.locator("#gallery-page-info", has_text="1 output ·").wait_for(timeout=10_000)
+    assert page.locator("#gallery-grid img").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "gallery.png"), full_page=True)
+    page.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -98,3 +99,43 @@ def test_keys_can_come_from_a_dotenv_file_in_the_data_folder(tmp_path, loopback)
                             env={**clean, "ARENA_DATA_DIR": str(data)})
     assert result.returncode == 0, result.stdout + result.stderr
     assert LOOPBACK_KEY not in result.stdout + result.stderr
+
+
+def test_gallery_list_show_export_and_inspect(tmp_path, loopback):
+    catalog = write_catalog(tmp_path / "c.yaml", OFFLINE_ENTRIES + [openai_entry(loopback, "echo")])
+    env = {"ARENA_CATALOG": str(catalog), "OPENAI_API_KEY": LOOPBACK_KEY, "ARENA_DATA_DIR": str(tmp_path / "data")}
+    assert arena("compare", "a charming spider at work", "--models", "offline-sd,echo", "--seed", "9",
+                 env_extra=env).returncode == 0
+    assert arena("compare", "<b>bold</b> cat", "--models", "echo", env_extra=env).returncode == 0
+    assert arena("compare", "not kept", "--models", "echo", "--no-save", env_extra=env).returncode == 0
+
+    listed = arena("gallery", "list", env_extra=env)
+    assert listed.returncode == 0 and "3 of 3 outputs" in listed.stderr
+    rows = listed.stdout.splitlines()
+    assert len(rows) == 3 and "echo" in rows[0] and "<b>bold</b> cat" in rows[0]
+    only_images = arena("gallery", "list", "--kind", "image", env_extra=env)
+    [image_row] = only_images.stdout.splitlines()
+    image_id = image_row.split()[0]
+    assert arena("gallery", "list", "--search", "spider", env_extra=env).stdout.count("\n") == 2
+    assert arena("gallery", "list", "--model", "offline-sd", env_extra=env).stdout.count("\n") == 1
+
+    shown = arena("gallery", "show", image_id, env_extra=env)
+    record = json.loads(shown.stdout)
+    assert record["model"] == "offline-sd" and record["used"]["seed"] == 9
+    picture = tmp_path / "data" / "images" / record["images"][0][:2] / f"{record['images'][0]}.png"
+    inspected = arena("gallery", "inspect", str(picture), env_extra=env)
+    assert json.loads(inspected.stdout)["used"]["seed"] == 9
+    plain = tmp_path / "plain.png"
+    Image.new("RGB", (4, 4)).save(plain)
+    assert arena("gallery", "inspect", str(plain), env_extra=env).returncode == 1
+
+    exported = arena("gallery", "export", "--comparison", record["comparison_id"], "--format", "html",
+                     "--out", str(tmp_path / "page"), env_extra=env)
+    assert exported.returncode == 0 and "2 outputs" in exported.stdout
+    assert (tmp_path / "page" / "index.html").read_text().count('class="card"') == 2
+    sheet = arena("gallery", "export", "--format", "sheet", "--out", str(tmp_path / "sheet.png"), env_extra=env)
+    assert sheet.returncode == 0 and Image.open(tmp_path / "sheet.png").size[1] == 2 * (256 + 40)
+    assert arena("gallery", "show", "nope", env_extra=env).returncode == 2
+    assert arena("gallery", "list", "--since", "yesterday", env_extra=env).returncode == 2
+    empty = arena("gallery", "export", "--model", "nobody", "--out", str(tmp_path / "x"), env_extra=env)
+    assert empty.returncode == 2 and "nothing to export" in empty.stderr

@@ -33,13 +33,13 @@ def app(tmp_path_factory, loopback, offline_models):
     ])
     try:
         with running_app(catalog) as (url, engine):
-            yield url, Client(url, verbose=False)
+            yield url, Client(url, verbose=False), engine
     finally:
         os.environ.pop("OPENAI_API_KEY", None)
 
 
 def test_compare_endpoint_returns_every_pane(app):
-    url, client = app
+    url, client, engine = app
     result = client.predict(
         prompt="a charming spider at work", models=["offline-pixtral", "offline-sd", "echo", "broken"],
         image=handle_file(str(SCENE)), params={"seed": 7}, api_name="/compare",
@@ -59,7 +59,7 @@ def test_compare_endpoint_returns_every_pane(app):
 
 
 def test_compare_streams_partial_results(app):
-    url, client = app
+    url, client, engine = app
     job = client.submit(prompt="count with me", models=["drip"], api_name="/compare")
     texts = [update["panes"][0]["text"] for update in job]
     final = job.result()
@@ -77,7 +77,7 @@ def test_compare_streams_partial_results(app):
     ({"prompt": "hi", "models": ["echo"], "params": {"nonsense": 1}}, "Bad parameters: nonsense"),
 ])
 def test_bad_api_input_gets_a_clear_message_and_the_server_stays_up(app, kwargs, message):
-    url, client = app
+    url, client, engine = app
     if message is None:
         assert client.predict(**kwargs, api_name="/compare")["panes"][0]["status"] == "done"
         return
@@ -87,7 +87,7 @@ def test_bad_api_input_gets_a_clear_message_and_the_server_stays_up(app, kwargs,
 
 
 def test_uploads_that_are_not_images_are_refused(app, tmp_path):
-    url, client = app
+    url, client, engine = app
     fake = tmp_path / "fake.png"
     fake.write_text("<html><script>alert(1)</script></html>")
     with pytest.raises(Exception, match="not an image"):
@@ -95,7 +95,7 @@ def test_uploads_that_are_not_images_are_refused(app, tmp_path):
 
 
 def test_only_compare_is_documented(app):
-    url, client = app
+    url, client, engine = app
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     assert list(endpoints) == ["/compare"]
     names = [p["parameter_name"] for p in endpoints["/compare"]["parameters"]]
@@ -103,7 +103,7 @@ def test_only_compare_is_documented(app):
 
 
 def test_upload_size_limit(app):
-    url, client = app
+    url, client, engine = app
     boundary = "arena-test-boundary"
     payload = b"x" * (21 * 1024 * 1024)
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.png\"\r\n"
@@ -133,3 +133,26 @@ def test_login_is_required_when_auth_is_set(tmp_path, loopback):
             Client(url, verbose=False)
         client = Client(url, auth=("ana", "s3cret"), verbose=False)
         assert client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+
+
+def test_file_routes_serve_only_pictures_and_assets(app):
+    import urllib.parse
+
+    url, client, engine = app
+    client.predict(prompt="a picture please", models=["offline-sd"], api_name="/compare")
+    data = engine.store.folder
+    picture = next((data / "images").rglob("*.png"))
+
+    def status(path: str) -> int:
+        try:
+            with urllib.request.urlopen(f"{url}/gradio_api/file={urllib.parse.quote(str(path))}", timeout=10) as r:
+                return r.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    assert status(picture) == 200
+    assert status(ROOT / "assets" / "scene.png") == 200
+    assert status("/etc/passwd") == 403
+    assert status(data / "arena.db") == 403
+    assert status(f"{data}/images/../arena.db") == 403
+    assert status(ROOT / "arena" / "default_catalog.yaml") == 403

@@ -7,6 +7,7 @@ missing file; what an interrupted save leaves behind is cleaned when the store o
 from __future__ import annotations
 
 import json
+import os
 import secrets as random_source
 import sqlite3
 import threading
@@ -174,13 +175,14 @@ class Store:
         return record
 
     def save_many(self, records: list[tuple[OutputRecord, list[Image.Image]]]) -> None:
-        """Many records in one transaction (imports, benchmarks)."""
+        """Many records in one transaction (imports, benchmarks): files are synced once, before the records."""
         for record, images in records:
             provenance = record.provenance()
-            record.images = [self.images.put(pictures.png_with_record(i, provenance)) for i in images]
+            record.images = [self.images.put(pictures.png_with_record(i, provenance), durable=False) for i in images]
             if record.thumb is None:
                 cover = images[0] if images else pictures.text_card(record.model, record.text, record.status)
-                record.thumb = self.thumbs.put(pictures.thumbnail(cover))
+                record.thumb = self.thumbs.put(pictures.thumbnail(cover), durable=False)
+        os.sync()
         with self._write() as db:
             for record, _ in records:
                 self._insert(db, record)

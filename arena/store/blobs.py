@@ -25,7 +25,8 @@ class Blobs:
             raise ValueError(f"not a sha256: {sha!r}")
         return self.root / sha[:2] / f"{sha}{self.suffix}"
 
-    def put(self, data: bytes) -> str:
+    def put(self, data: bytes, durable: bool = True) -> str:
+        """Store ``data``; with ``durable=False`` the caller syncs the disk itself before relying on it."""
         sha = hashlib.sha256(data).hexdigest()
         final = self.path(sha)
         if final.exists():
@@ -36,9 +37,11 @@ class Blobs:
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(data)
                 handle.flush()
-                os.fsync(handle.fileno())
+                if durable:
+                    os.fsync(handle.fileno())
             os.replace(temporary, final)
-            _fsync_folder(final.parent)
+            if durable:
+                _fsync_folder(final.parent)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise

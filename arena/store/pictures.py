@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import textwrap
+from functools import cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
@@ -34,11 +35,16 @@ def thumbnail(image: Image.Image) -> bytes:
     small = image.convert("RGB")
     small.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
-    small.save(buffer, format="WEBP", quality=80, method=4)
+    small.save(buffer, format="WEBP", quality=80, method=0)
     return buffer.getvalue()
 
 
 _CARD_COLOURS = {"error": ((254, 242, 242), (153, 27, 27)), "cancelled": ((255, 251, 235), (146, 64, 14))}
+
+
+@cache
+def _font(size: int) -> ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
 
 
 def text_card(model: str, text: str, status: str) -> Image.Image:
@@ -46,9 +52,9 @@ def text_card(model: str, text: str, status: str) -> Image.Image:
     background, ink = _CARD_COLOURS.get(status, ((248, 250, 252), (30, 41, 59)))
     card = Image.new("RGB", (THUMB_SIDE, THUMB_SIDE), background)
     draw = ImageDraw.Draw(card)
-    draw.text((12, 10), model[:28], font=ImageFont.load_default(size=16), fill=ink)
+    draw.text((12, 10), model[:28], font=_font(16), fill=ink)
     draw.line((12, 34, THUMB_SIDE - 12, 34), fill=ink, width=1)
     body = " ".join(text.split())[:400] or "(empty)"
     lines = textwrap.wrap(body, width=32)[:11]
-    draw.multiline_text((12, 42), "\n".join(lines), font=ImageFont.load_default(size=13), fill=ink, spacing=4)
+    draw.multiline_text((12, 42), "\n".join(lines), font=_font(13), fill=ink, spacing=4)
     return card

@@ -5,9 +5,11 @@ from __future__ import annotations
 import gradio as gr
 
 from arena.engine import Engine
+from arena.ui import gallery, panes
 from arena.ui.compare import CompareView
 from arena.ui.gallery import GalleryView
-from arena.ui.panes import CSS
+
+CSS = panes.CSS + gallery.CSS
 
 __all__ = ["CSS", "build_app"]
 
@@ -24,14 +26,14 @@ def build_app(engine: Engine) -> gr.Blocks:
                 view.build()
             if engine.store is not None:
                 with gr.Tab("Gallery", id="gallery", elem_id="gallery-tab") as gallery_tab:
-                    gallery = GalleryView(engine, engine.store)
-                    gallery.build()
-                filters = [gallery.model_filter, gallery.kind_filter, gallery.words, gallery.since, gallery.until,
-                           gallery.favourites, gallery.run_filter]
+                    view_gallery = GalleryView(engine, engine.store)
+                    view_gallery.build()
+                filters = [view_gallery.model_filter, view_gallery.kind_filter, view_gallery.words,
+                           view_gallery.since, view_gallery.until, view_gallery.favourites, view_gallery.run_filter]
                 gallery_tab.select(
-                    lambda page, *f: gallery.show_page(page, *f), [gallery.page, *filters],
-                    [gallery.grid, gallery.page, gallery.page_ids, gallery.page_info, gallery.model_filter,
-                     gallery.message],
+                    lambda page, *f: view_gallery.show_page(page, *f), [view_gallery.page, *filters],
+                    [view_gallery.grid, view_gallery.page, view_gallery.page_ids, view_gallery.page_info,
+                     view_gallery.model_filter, view_gallery.message],
                     api_visibility="private", show_progress="hidden",
                 )
         # A server started after the app (Ollama, llama.cpp) shows up at the next page load.

@@ -94,7 +94,7 @@ class CompareView:
         with gr.Accordion("Parameters", open=False):
             with gr.Row():
                 self.max_tokens = gr.Number(label="Max tokens (text)", value=None, precision=0, minimum=1)
-                self.temperature = gr.Slider(label="Temperature (text)", minimum=0, maximum=2, step=0.05, value=None)
+                self.temperature = gr.Number(label="Temperature (text)", value=None, minimum=0, maximum=2, step=0.05)
                 self.seed = gr.Number(label="Seed (empty: random for images)", value=None, precision=0, minimum=0)
             with gr.Row():
                 self.steps = gr.Number(label="Steps (images)", value=None, precision=0, minimum=1, maximum=200)

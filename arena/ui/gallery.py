@@ -17,6 +17,11 @@ from arena.store.export import export
 
 PER_PAGE = 24
 
+CSS = """
+#gallery-grid .grid-container { grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)) !important; }
+#gallery-siblings .grid-container { grid-template-columns: repeat(auto-fill, minmax(120px, 1fr)) !important; }
+"""
+
 
 class GalleryView:
     def __init__(self, engine: Engine, store: Store):
@@ -279,7 +284,7 @@ def _details(record: OutputRecord, reruns: list[OutputRecord]) -> str:
         f"**Asked:** {pairs(record.params)}",
         f"**Used:** {pairs(record.used)}",
         f"**Timings and counts:** {pairs(record.metrics)}",
-        f"**Model:** {_md(record.entry.get('kind', ''))} `{_md(record.entry.get('model', ''))}`",
+        f"**Model:** {_md(record.entry.get('kind', ''))} `{str(record.entry.get('model', '')).replace('`', '')}`",
         f"**Libraries:** {pairs(record.versions)}",
     ]
     if record.notices:
