@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timedelta, timezone
 
+from arena.errors import InputError
 from arena.settings import Settings
-from arena.store import Filter, Store
+from arena.store import Filter, Store, parse_day
 from arena.store.export import export
 from arena.store.pictures import read_record
 
@@ -26,7 +26,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     try:
         where = make_filter(args)
-    except ValueError as error:
+    except InputError as error:
         print(f"arena: {error}", file=sys.stderr)
         return 2
     if args.action == "list":
@@ -50,22 +50,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def make_filter(args: argparse.Namespace) -> Filter:
     where = Filter(models=args.model, output=args.kind, words=args.search, favourites=args.favourites,
-                   run_id=args.run, since=_day(args.since), until=_day(args.until, next_day=True))
+                   run_id=args.run, since=parse_day(args.since), until=parse_day(args.until, end_of_day=True))
     if getattr(args, "comparison", None):
         where.comparison_id = args.comparison
     if getattr(args, "ids", None):
         where.ids = [i.strip() for i in args.ids.split(",") if i.strip()]
     return where
-
-
-def _day(text: str | None, next_day: bool = False) -> float | None:
-    if not text:
-        return None
-    try:
-        day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=timezone.utc)
-    except ValueError:
-        raise ValueError(f"dates look like 2026-11-26, not {text!r}") from None
-    return (day + timedelta(days=1 if next_day else 0)).timestamp()
 
 
 def inspect(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 
 # Arena works offline and phones nowhere: Gradio's version check and telemetry stay off unless asked for.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -78,7 +79,10 @@ def create(args: argparse.Namespace):
     )
     secrets.load_env_files(settings.data_dir)
     catalog = Catalog.load(settings.catalog)
-    engine = Engine(catalog, settings, Store(settings.data_dir))
+    store = Store(settings.data_dir, recover=False)
+    # Cleaning after a crash reads every file name: off the start-up path (young files are left alone).
+    threading.Thread(target=store.recover, name="store-recover", daemon=True).start()
+    engine = Engine(catalog, settings, store)
     from arena.ui import build_app
 
     return settings, engine, build_app(engine)
@@ -100,7 +104,12 @@ def launch(args: argparse.Namespace, *, block: bool = True):
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=os.environ.get("ARENA_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
     try:
-        launch(parse_args(argv))
+        launch(args)
     except CatalogError as error:
         sys.exit(f"arena: {error}")
+    except OSError as error:
+        if error.filename is None:
+            raise
+        sys.exit(f"arena: cannot use {error.filename}: {error.strerror}")

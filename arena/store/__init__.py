@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -96,7 +96,7 @@ class Filter:
 
 
 class Store:
-    def __init__(self, folder: Path, orphan_grace_s: float = ORPHAN_GRACE_S):
+    def __init__(self, folder: Path, orphan_grace_s: float = ORPHAN_GRACE_S, recover: bool = True):
         self.orphan_grace_s = orphan_grace_s
         self.folder = Path(folder).expanduser()
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -105,7 +105,8 @@ class Store:
         self.thumbs = Blobs(self.folder / "thumbs", ".webp")
         self._local = threading.local()
         migrate(self._db())
-        self.recover()
+        if recover:
+            self.recover()
 
     # --- connections ---------------------------------------------------------------------------------------
 
@@ -294,7 +295,8 @@ class Store:
 
     def recover(self) -> dict:
         """Clean what an interrupted save left: partial files, and files no record points to."""
-        partials = self.images.remove_partials() + self.thumbs.remove_partials()
+        grace = self.orphan_grace_s
+        partials = self.images.remove_partials(grace) + self.thumbs.remove_partials(grace)
         db = self._db()
         used_images = {r[0] for r in db.execute("SELECT sha FROM output_images")}
         used_images |= {r[0] for r in db.execute("SELECT input_image FROM comparisons WHERE input_image IS NOT NULL")}
@@ -326,6 +328,20 @@ class _Transaction:
     def __exit__(self, exc_type, exc, tb):
         self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
         return False
+
+
+def parse_day(text: str | None, end_of_day: bool = False) -> float | None:
+    """'2026-11-26' as a UTC timestamp (its start, or the start of the next day); empty gives None."""
+    from arena.errors import InputError
+
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise InputError(f"dates look like 2026-11-26, not {text!r}") from None
+    return (day + timedelta(days=1 if end_of_day else 0)).timestamp()
 
 
 def _where(where: Filter) -> tuple[list[str], list]:

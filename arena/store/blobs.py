@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
 TEMP_PREFIX = ".partial-"
@@ -56,12 +57,18 @@ class Blobs:
     def all(self) -> set[str]:
         return {p.name[: -len(self.suffix)] for p in self.root.glob(f"??/*{self.suffix}") if len(p.stem) == 64}
 
-    def remove_partials(self) -> int:
-        """Delete what interrupted writes left behind."""
-        leftovers = list(self.root.glob(f"??/{TEMP_PREFIX}*"))
-        for leftover in leftovers:
-            leftover.unlink(missing_ok=True)
-        return len(leftovers)
+    def remove_partials(self, older_than_s: float = 0) -> int:
+        """Delete what interrupted writes left behind (not younger than ``older_than_s``: writes under way)."""
+        removed = 0
+        now = time.time()
+        for leftover in self.root.glob(f"??/{TEMP_PREFIX}*"):
+            try:
+                if now - leftover.stat().st_mtime >= older_than_s:
+                    leftover.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                pass
+        return removed
 
 
 def _fsync_folder(folder: Path) -> None:

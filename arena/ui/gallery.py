@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import gradio as gr
@@ -12,7 +11,7 @@ import gradio as gr
 from arena.engine import Engine
 from arena.errors import InputError
 from arena.request import GenerationParams, Request
-from arena.store import Filter, OutputRecord, Store
+from arena.store import Filter, OutputRecord, Store, parse_day
 from arena.store.export import export
 
 PER_PAGE = 24
@@ -229,7 +228,7 @@ class GalleryView:
     @staticmethod
     def _filter(models, kind, words, since, until, favourites, run) -> Filter:
         return Filter(models=list(models or []), output=None if kind in (None, "all") else kind, words=words or "",
-                      since=_day(since), until=_day(until, next_day=True), favourites=bool(favourites),
+                      since=parse_day(since), until=parse_day(until, end_of_day=True), favourites=bool(favourites),
                       run_id=(run or "").strip() or None)
 
 
@@ -239,17 +238,6 @@ def rerun_request(store: Store, record: OutputRecord) -> Request:
         params["seed"] = record.used["seed"]
     return Request(prompt=record.prompt, image=store.input_image(record.input_image),
                    params=GenerationParams.parse(params))
-
-
-def _day(text: str | None, next_day: bool = False) -> float | None:
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=timezone.utc)
-    except ValueError:
-        raise InputError(f"dates look like 2026-11-26, not {text!r}") from None
-    return (day + timedelta(days=1 if next_day else 0)).timestamp()
 
 
 def _caption(record: OutputRecord) -> str:
