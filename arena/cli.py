@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--ids", help="comma-separated output ids")
     export.add_argument("--format", choices=["html", "jsonl", "sheet"], default="html")
     export.add_argument("--out", type=Path, required=True, help="a folder, a .zip (html, jsonl) or a .png (sheet)")
+    from arena.suite_cli import add_commands
+
+    add_commands(commands)
     show = gallery.add_parser("show", help="one output's whole record")
     show.add_argument("id")
     inspect = gallery.add_parser("inspect", help="read the record a generated PNG carries")
@@ -72,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env(catalog=args.catalog, data_dir=args.data_dir)
         secrets.load_env_files(settings.data_dir)
-        catalog = Catalog.load(settings.catalog) if args.command != "gallery" else None
+        catalog = Catalog.load(settings.catalog) if args.command != "gallery" and not (
+        args.command == "suite" and args.action == "show") else None
     except CatalogError as error:
         print(f"arena: {error}", file=sys.stderr)
         return 2
@@ -82,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         from arena.gallery_cli import run
 
         return run(args, settings)
+    if args.command == "suite":
+        from arena.suite_cli import run_command
+
+        return run_command(args, catalog, settings)
     return compare(args, catalog, settings)
 
 

@@ -134,7 +134,14 @@ def scene() -> Image.Image:
     return image
 
 
-ASSETS = {"website-sketch.png": website_sketch, "captcha.png": captcha, "scene.png": scene}
+ASSETS = {
+    "website-sketch.png": website_sketch,
+    "captcha.png": captcha,
+    "scene.png": scene,
+    # The same scene turned: do models still recognise it?
+    "scene-flipped.png": lambda: scene().transpose(Image.Transpose.FLIP_TOP_BOTTOM),
+    "scene-rotated.png": lambda: scene().transpose(Image.Transpose.ROTATE_90),
+}
 
 
 def main(folder: Path = HERE) -> None:

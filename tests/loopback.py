@@ -11,6 +11,7 @@ the model name in the request:
     stall             sends one chunk, then nothing (until the server stops)
     cut               sends two chunks, then drops the connection mid-stream
     refuse            answers with a refusal
+    judge             grades: "PASS; 8; …"
 
 Every request is kept in ``server.requests`` (path, headers, parsed body) so tests can check what was sent.
 """
@@ -44,6 +45,8 @@ class Seen:
 def answer_words(model: str, body: dict) -> list[str]:
     if model.startswith("refuse"):
         return ["I'm ", "sorry, ", "but ", "I ", "can't ", "help ", "with ", "that."]
+    if model.startswith("judge"):
+        return ["PASS; ", "8; ", "the output matches the rubric."]
     prompt, has_image = _prompt_of(body)
     seen = "an image" if has_image else "no image"
     words = f"Hello from {model}. I got {seen}. You said: {prompt[:60]}".split(" ")

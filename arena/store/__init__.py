@@ -67,6 +67,9 @@ class OutputRecord:
     run_id: str | None = None
     favourite: bool = False
     note: str = ""
+    case_id: str | None = None
+    case_hash: str | None = None
+    sample: int | None = None
 
     @property
     def created(self) -> str:
@@ -78,7 +81,7 @@ class OutputRecord:
     def provenance(self) -> dict:
         """What a picture file carries: everything needed to make it again."""
         keys = ("id", "comparison_id", "created_at", "model", "kind", "prompt", "input_image", "entry", "params",
-                "used", "versions", "parent_id", "rerun_of", "run_id")
+                "used", "versions", "parent_id", "rerun_of", "run_id", "case_id", "case_hash", "sample")
         return {key: getattr(self, key) for key in keys}
 
 
@@ -104,13 +107,14 @@ class Store:
         self.images = Blobs(self.folder / "images", ".png")
         self.thumbs = Blobs(self.folder / "thumbs", ".webp")
         self._local = threading.local()
-        migrate(self._db())
+        migrate(self.connection())
         if recover:
             self.recover()
 
     # --- connections ---------------------------------------------------------------------------------------
 
-    def _db(self) -> sqlite3.Connection:
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (each thread has its own)."""
         db = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self.db_path, timeout=60, isolation_level=None, check_same_thread=False)
@@ -121,8 +125,9 @@ class Store:
             self._local.db = db
         return db
 
-    def _write(self):
-        return _Transaction(self._db())
+    def transaction(self):
+        """``with store.transaction() as db:`` one write transaction that waits its turn instead of failing."""
+        return _Transaction(self.connection())
 
     def close(self) -> None:
         db = getattr(self._local, "db", None)
@@ -135,7 +140,7 @@ class Store:
     def start_comparison(self, request: "Request", models: list[str]) -> str:
         comparison_id = new_id()
         image_sha = self.images.put(request.image.png) if request.image is not None else None
-        with self._write() as db:
+        with self.transaction() as db:
             db.execute(
                 "INSERT INTO comparisons VALUES (?, ?, ?, ?, ?, ?)",
                 (comparison_id, time.time(), scrub(request.prompt), image_sha,
@@ -159,6 +164,7 @@ class Store:
                      "steps_per_s": pane.steps_per_s},
             notices=[scrub(n) for n in pane.notices],
             parent_id=lineage.get("parent_id"), rerun_of=lineage.get("rerun_of"), run_id=lineage.get("run_id"),
+            case_id=lineage.get("case_id"), case_hash=lineage.get("case_hash"), sample=lineage.get("sample"),
         )
         return self.save(record, pane.images)
 
@@ -171,7 +177,7 @@ class Store:
         else:
             cover = pictures.text_card(record.model, record.error or record.text, record.status)
         record.thumb = self.thumbs.put(pictures.thumbnail(cover))
-        with self._write() as db:
+        with self.transaction() as db:
             self._insert(db, record)
         return record
 
@@ -184,39 +190,39 @@ class Store:
                 cover = images[0] if images else pictures.text_card(record.model, record.text, record.status)
                 record.thumb = self.thumbs.put(pictures.thumbnail(cover), durable=False)
         os.sync()
-        with self._write() as db:
+        with self.transaction() as db:
             for record, _ in records:
                 self._insert(db, record)
 
     def ensure_comparison(self, comparison_id: str, prompt: str, created_at: float) -> None:
-        with self._write() as db:
+        with self.transaction() as db:
             db.execute("INSERT OR IGNORE INTO comparisons VALUES (?, ?, ?, NULL, '{}', '[]')",
                        (comparison_id, created_at, prompt))
 
     @staticmethod
     def _insert(db: sqlite3.Connection, record: OutputRecord) -> None:
         db.execute(
-            "INSERT INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (record.id, record.comparison_id, record.created_at, record.model, record.kind, record.output,
              record.status, record.prompt, record.input_image, record.text, record.error, record.thumb,
              _json(record.entry), _json(record.params), _json(record.used), _json(record.versions),
              _json(record.metrics), _json(record.notices), record.parent_id, record.rerun_of, record.run_id,
-             int(record.favourite), record.note),
+             int(record.favourite), record.note, record.case_id, record.case_hash, record.sample),
         )
         db.executemany("INSERT INTO output_images VALUES (?, ?, ?)",
                        [(record.id, position, sha) for position, sha in enumerate(record.images)])
 
     def set_favourite(self, output_id: str, favourite: bool) -> None:
-        with self._write() as db:
+        with self.transaction() as db:
             db.execute("UPDATE outputs SET favourite = ? WHERE id = ?", (int(favourite), output_id))
 
     def set_note(self, output_id: str, note: str) -> None:
-        with self._write() as db:
+        with self.transaction() as db:
             db.execute("UPDATE outputs SET note = ? WHERE id = ?", (note[:2000], output_id))
 
     def delete(self, output_id: str) -> bool:
         """Delete a record and the files no other record uses."""
-        with self._write() as db:
+        with self.transaction() as db:
             row = db.execute("SELECT thumb, comparison_id FROM outputs WHERE id = ?", (output_id,)).fetchone()
             if row is None:
                 return False
@@ -226,12 +232,13 @@ class Store:
         for sha in shas:
             if not self._image_used(sha):
                 self.images.delete(sha)
-        if row["thumb"] and not self._db().execute("SELECT 1 FROM outputs WHERE thumb = ?", (row["thumb"],)).fetchone():
+        thumb_used = self.connection().execute("SELECT 1 FROM outputs WHERE thumb = ?", (row["thumb"],)).fetchone()
+        if row["thumb"] and not thumb_used:
             self.thumbs.delete(row["thumb"])
         return True
 
     def _image_used(self, sha: str) -> bool:
-        db = self._db()
+        db = self.connection()
         return bool(db.execute("SELECT 1 FROM output_images WHERE sha = ? LIMIT 1", (sha,)).fetchone()
                     or db.execute("SELECT 1 FROM comparisons WHERE input_image = ? LIMIT 1", (sha,)).fetchone())
 
@@ -252,7 +259,7 @@ class Store:
         """One page of records, newest first, and how many match in all."""
         clauses, values = _where(where)
         condition = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        total = self._db().execute(f"SELECT COUNT(*) FROM outputs o {condition}", values).fetchone()[0]
+        total = self.connection().execute(f"SELECT COUNT(*) FROM outputs o {condition}", values).fetchone()[0]
         offset = max(0, page - 1) * per_page
         rows = self._select(f"{condition} ORDER BY o.created_at DESC, o.id DESC LIMIT ? OFFSET ?",
                             [*values, per_page, offset])
@@ -264,10 +271,10 @@ class Store:
         return self._select(f"{condition} ORDER BY o.created_at", values)
 
     def models(self) -> list[str]:
-        return [r[0] for r in self._db().execute("SELECT DISTINCT model FROM outputs ORDER BY model")]
+        return [r[0] for r in self.connection().execute("SELECT DISTINCT model FROM outputs ORDER BY model")]
 
     def count(self) -> int:
-        return self._db().execute("SELECT COUNT(*) FROM outputs").fetchone()[0]
+        return self.connection().execute("SELECT COUNT(*) FROM outputs").fetchone()[0]
 
     def input_image(self, sha: str | None):
         """The stored input image of a comparison, ready to send again."""
@@ -279,12 +286,12 @@ class Store:
             return InputImage(image.convert("RGB"))
 
     def _select(self, tail: str, values: list) -> list[OutputRecord]:
-        rows = self._db().execute(f"SELECT o.* FROM outputs o {tail}", values).fetchall()
+        rows = self.connection().execute(f"SELECT o.* FROM outputs o {tail}", values).fetchall()
         if not rows:
             return []
         images: dict[str, list[str]] = {}
         marks = ",".join("?" * len(rows))
-        for row in self._db().execute(
+        for row in self.connection().execute(
             f"SELECT output_id, sha FROM output_images WHERE output_id IN ({marks}) ORDER BY position",
             [r["id"] for r in rows],
         ):
@@ -297,7 +304,7 @@ class Store:
         """Clean what an interrupted save left: partial files, and files no record points to."""
         grace = self.orphan_grace_s
         partials = self.images.remove_partials(grace) + self.thumbs.remove_partials(grace)
-        db = self._db()
+        db = self.connection()
         used_images = {r[0] for r in db.execute("SELECT sha FROM output_images")}
         used_images |= {r[0] for r in db.execute("SELECT input_image FROM comparisons WHERE input_image IS NOT NULL")}
         used_thumbs = {r[0] for r in db.execute("SELECT thumb FROM outputs WHERE thumb IS NOT NULL")}
@@ -386,7 +393,7 @@ def _record(row: sqlite3.Row, images: list[str]) -> OutputRecord:
         entry=json.loads(row["entry"]), params=json.loads(row["params"]), used=json.loads(row["used"]),
         versions=json.loads(row["versions"]), metrics=json.loads(row["metrics"]), notices=json.loads(row["notices"]),
         parent_id=row["parent_id"], rerun_of=row["rerun_of"], run_id=row["run_id"], favourite=bool(row["favourite"]),
-        note=row["note"],
+        note=row["note"], case_id=row["case_id"], case_hash=row["case_hash"], sample=row["sample"],
     )
 
 

@@ -79,7 +79,43 @@ def _initial(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_initial]
+def _suite_runs(db: sqlite3.Connection) -> None:
+    _script(
+        db,
+        """
+        ALTER TABLE outputs ADD COLUMN case_id TEXT;
+        ALTER TABLE outputs ADD COLUMN case_hash TEXT;
+        ALTER TABLE outputs ADD COLUMN sample INTEGER;
+        CREATE INDEX outputs_cache ON outputs(model, case_hash, sample, status);
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            suite TEXT NOT NULL,
+            version TEXT NOT NULL,
+            source TEXT NOT NULL,
+            models TEXT NOT NULL,
+            judge TEXT,
+            started_at REAL NOT NULL,
+            finished_at REAL,
+            status TEXT NOT NULL
+        );
+        CREATE TABLE run_cells (
+            run_id TEXT NOT NULL REFERENCES runs(id),
+            case_id TEXT NOT NULL,
+            case_hash TEXT NOT NULL,
+            model TEXT NOT NULL,
+            sample INTEGER NOT NULL,
+            output_id TEXT,
+            status TEXT NOT NULL,
+            cached INTEGER NOT NULL,
+            refused INTEGER,
+            checks TEXT NOT NULL,
+            PRIMARY KEY (run_id, case_id, model, sample)
+        );
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_initial, _suite_runs]
 
 
 def migrate(db: sqlite3.Connection) -> None:
