@@ -280,3 +280,33 @@ class _QuietServer(ThreadingHTTPServer):
 
 def _headers(handler: BaseHTTPRequestHandler) -> dict:
     return {name.lower(): value for name, value in handler.headers.items()}
+
+
+class LoopbackProcess:
+    """The same server in a process of its own, so that its work does not compete with the code under test
+    for the interpreter (benchmarks). ``url``/``v1`` as on LoopbackServer; requests are not visible here."""
+
+    def __init__(self, api_key: str | None = None):
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        code = (
+            "import sys, time\n"
+            "from tests.loopback import LoopbackServer\n"
+            "server = LoopbackServer(api_key=sys.argv[1] or None).start()\n"
+            "print(server.url, flush=True)\n"
+            "sys.stdin.read()\n"
+        )
+        self.process = subprocess.Popen([sys.executable, "-c", code, api_key or ""], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
+        self.url = self.process.stdout.readline().strip()
+        self.v1 = self.url + "/v1"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.process.stdin.close()
+        self.process.terminate()
+        self.process.wait(10)

@@ -107,6 +107,8 @@ class Store:
         self.images = Blobs(self.folder / "images", ".png")
         self.thumbs = Blobs(self.folder / "thumbs", ".webp")
         self._local = threading.local()
+        # Threads of this process queue here for the write lock: SQLite's own busy wait sleeps up to 100 ms.
+        self._write_lock = threading.Lock()
         migrate(self.connection())
         if recover:
             self.recover()
@@ -120,14 +122,15 @@ class Store:
             db = sqlite3.connect(self.db_path, timeout=60, isolation_level=None, check_same_thread=False)
             db.row_factory = sqlite3.Row
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
+            # In WAL mode NORMAL survives any crash of the process; only a power cut may lose the last commits.
+            db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
             self._local.db = db
         return db
 
     def transaction(self):
         """``with store.transaction() as db:`` one write transaction that waits its turn instead of failing."""
-        return _Transaction(self.connection())
+        return _Transaction(self.connection(), self._write_lock)
 
     def close(self) -> None:
         db = getattr(self._local, "db", None)
@@ -323,17 +326,26 @@ class Store:
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE … COMMIT: writers queue on the database lock instead of failing with 'locked'."""
+    """BEGIN IMMEDIATE … COMMIT: writers queue for the database lock instead of failing with 'locked'."""
 
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock):
         self.db = db
+        self.lock = lock
 
     def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE")
+        self.lock.acquire()
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.lock.release()
+            raise
         return self.db
 
     def __exit__(self, exc_type, exc, tb):
-        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        try:
+            self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        finally:
+            self.lock.release()
         return False
 
 
