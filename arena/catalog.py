@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from arena import offline, secrets
 from arena.errors import validation_message
 from arena.request import GenerationParams
+from arena.yamlfile import read_mapping
 
 Kind = Literal["mistral-chat", "mistral-image", "openai-chat", "openai-image", "transformers", "diffusers"]
 
@@ -113,13 +113,8 @@ class Catalog:
     @classmethod
     def load(cls, path: Path | str) -> "Catalog":
         path = Path(path).expanduser()
-        try:
-            document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as error:
-            raise CatalogError(f"cannot read the catalog {path}: {error.strerror or error}") from None
-        except yaml.YAMLError as error:
-            raise CatalogError(f"{path} is not valid YAML: {error}") from None
-        if not isinstance(document, dict) or not isinstance(document.get("models"), list):
+        document = read_mapping(path, CatalogError, "a 'models:' list")
+        if not isinstance(document.get("models"), list):
             raise CatalogError(f"{path}: expected a mapping with a 'models:' list")
         entries = []
         for position, raw in enumerate(document["models"], start=1):

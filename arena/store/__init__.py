@@ -172,14 +172,7 @@ class Store:
         return self.save(record, pane.images)
 
     def save(self, record: OutputRecord, images: Iterable[Image.Image] = ()) -> OutputRecord:
-        provenance = record.provenance()
-        record.images = [self.images.put(pictures.png_with_record(image, provenance)) for image in images]
-        if record.images:
-            with Image.open(self.images.path(record.images[0])) as first:
-                cover = first.copy()
-        else:
-            cover = pictures.text_card(record.model, record.error or record.text, record.status)
-        record.thumb = self.thumbs.put(pictures.thumbnail(cover))
+        self._put_pictures(record, list(images), durable=True)
         with self.transaction() as db:
             self._insert(db, record)
         return record
@@ -187,15 +180,18 @@ class Store:
     def save_many(self, records: list[tuple[OutputRecord, list[Image.Image]]]) -> None:
         """Many records in one transaction (imports, benchmarks): files are synced once, before the records."""
         for record, images in records:
-            provenance = record.provenance()
-            record.images = [self.images.put(pictures.png_with_record(i, provenance), durable=False) for i in images]
-            if record.thumb is None:
-                cover = images[0] if images else pictures.text_card(record.model, record.text, record.status)
-                record.thumb = self.thumbs.put(pictures.thumbnail(cover), durable=False)
+            self._put_pictures(record, images, durable=False)
         os.sync()
         with self.transaction() as db:
             for record, _ in records:
                 self._insert(db, record)
+
+    def _put_pictures(self, record: OutputRecord, images: list[Image.Image], durable: bool) -> None:
+        """The record's pictures (each carrying the record) and its thumbnail, written before the record."""
+        provenance = record.provenance()
+        record.images = [self.images.put(pictures.png_with_record(i, provenance), durable) for i in images]
+        cover = images[0] if images else pictures.text_card(record.model, record.error or record.text, record.status)
+        record.thumb = self.thumbs.put(pictures.thumbnail(cover), durable)
 
     def ensure_comparison(self, comparison_id: str, prompt: str, created_at: float) -> None:
         with self.transaction() as db:

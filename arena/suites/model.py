@@ -19,10 +19,10 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from arena.request import GenerationParams
+from arena.yamlfile import read_mapping
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
@@ -124,14 +124,7 @@ class Suite(BaseModel):
 def load_suite(path: Path | str) -> Suite:
     """Parse a suite file; a malformed one raises SuiteError naming the file, the case id and the field."""
     path = Path(path)
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise SuiteError(f"cannot read {path}: {error.strerror or error}") from None
-    except yaml.YAMLError as error:
-        raise SuiteError(f"{path} is not valid YAML: {error}") from None
-    if not isinstance(document, dict):
-        raise SuiteError(f"{path}: expected a mapping with name, version and cases")
+    document = read_mapping(path, SuiteError, "name, version and cases")
     try:
         return Suite.model_validate(document)
     except ValidationError as error:
