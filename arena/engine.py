@@ -72,7 +72,7 @@ class Engine:
     def start(self, request: Request, names: list[str], *, save: bool = True, **lineage) -> "Comparison":
         """Start every model; with a store and ``save``, each finished pane is kept in the gallery.
 
-        ``lineage`` (rerun_of, parent_id, run_id) is recorded with each output.
+        ``lineage`` (rerun_of, parent_id, run_id, case_id, case_hash, sample) is recorded with each output.
         """
         names = self.check(request, names)
         return Comparison(self, request, names, self.store if save else None, lineage)

@@ -28,12 +28,9 @@ def build_app(engine: Engine) -> gr.Blocks:
                 with gr.Tab("Gallery", id="gallery", elem_id="gallery-tab") as gallery_tab:
                     view_gallery = GalleryView(engine, engine.store)
                     view_gallery.build()
-                filters = [view_gallery.model_filter, view_gallery.kind_filter, view_gallery.words,
-                           view_gallery.since, view_gallery.until, view_gallery.favourites, view_gallery.run_filter]
                 gallery_tab.select(
-                    lambda page, *f: view_gallery.show_page(page, *f), [view_gallery.page, *filters],
-                    [view_gallery.grid, view_gallery.page, view_gallery.page_ids, view_gallery.page_info,
-                     view_gallery.model_filter, view_gallery.message],
+                    lambda page, *f: view_gallery.show_page(page, *f), [view_gallery.page, *view_gallery.filters],
+                    view_gallery.page_outputs,
                     api_visibility="private", show_progress="hidden",
                 )
         # A server started after the app (Ollama, llama.cpp) shows up at the next page load.

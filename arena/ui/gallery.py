@@ -85,14 +85,13 @@ class GalleryView:
         self._wire()
 
     def _wire(self) -> None:
-        filters = [self.model_filter, self.kind_filter, self.words, self.since, self.until, self.favourites,
-                   self.run_filter]
-        page_outputs = [self.grid, self.page, self.page_ids, self.page_info, self.model_filter, self.message]
+        filters = self.filters = [self.model_filter, self.kind_filter, self.words, self.since, self.until,
+                                  self.favourites, self.run_filter]
+        page_outputs = self.page_outputs = [self.grid, self.page, self.page_ids, self.page_info, self.model_filter,
+                                            self.message]
         common = dict(api_visibility="private", show_progress="hidden")
-        self.refresh_button.click(lambda *f: self.show_page(1, *f), filters, page_outputs, **common)
-        self.words.submit(lambda *f: self.show_page(1, *f), filters, page_outputs, **common)
-        self.favourites.change(lambda *f: self.show_page(1, *f), filters, page_outputs, **common)
-        self.kind_filter.change(lambda *f: self.show_page(1, *f), filters, page_outputs, **common)
+        gr.on([self.refresh_button.click, self.words.submit, self.favourites.change, self.kind_filter.change],
+              lambda *f: self.show_page(1, *f), filters, page_outputs, **common)
         self.previous.click(lambda page, *f: self.show_page(page - 1, *f), [self.page, *filters], page_outputs,
                             **common)
         self.next.click(lambda page, *f: self.show_page(page + 1, *f), [self.page, *filters], page_outputs,
@@ -100,7 +99,7 @@ class GalleryView:
         record_outputs = [self.selected, self.record_panel, self.record_head, self.input_picture,
                           self.output_picture, self.output_text, self.details, self.note, self.favourite_button,
                           self.siblings, self.sibling_ids, self.rerun_picture, self.rerun_text,
-                          self.confirm_delete]
+                          self.confirm_delete]  # every component open() may update
         self.grid.select(self.open_from, [self.page_ids], record_outputs, **common)
         self.siblings.select(self.open_from, [self.sibling_ids], record_outputs, **common)
         self.favourite_button.click(self.toggle_favourite, [self.selected], [self.favourite_button], **common)
@@ -122,7 +121,7 @@ class GalleryView:
         try:
             where = self._filter(models, kind, words, since, until, favourites, run)
         except InputError as error:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), f"**Cannot filter:** {error}"
+            return {self.message: f"**Cannot filter:** {error}"}
         page = max(1, page)
         records, total = self.store.query(where, page=page, per_page=PER_PAGE)
         pages = max(1, -(-total // PER_PAGE))
@@ -132,38 +131,45 @@ class GalleryView:
         items = [(str(self.store.thumbs.path(r.thumb)), _caption(r)) for r in records if r.thumb]
         info = f"{total} output{'s' if total != 1 else ''} · page {page} of {pages}"
         choices = self.store.models()
-        return (items, page, [r.id for r in records if r.thumb], info,
-                gr.Dropdown(choices=choices, value=[m for m in (models or []) if m in choices]), "")
+        return {
+            self.grid: items,
+            self.page: page,
+            self.page_ids: [r.id for r in records if r.thumb],
+            self.page_info: info,
+            self.model_filter: gr.Dropdown(choices=choices, value=[m for m in (models or []) if m in choices]),
+            self.message: "",
+        }
 
     def open_from(self, ids: list[str], event: gr.SelectData):
         if event.index is None or event.index >= len(ids):
-            return (gr.skip(),) * 14
+            return {}
         return self.open(ids[event.index])
 
     def open(self, output_id: str):
         record = self.store.get(output_id)
         if record is None:
-            return (None, gr.Column(visible=False), *(gr.skip(),) * 12)
+            return {self.selected: None, self.record_panel: gr.Column(visible=False)}
         siblings = self.store.siblings(record)
         reruns = self.store.reruns(record)
         latest = reruns[-1] if reruns else None
-        return (
-            record.id,
-            gr.Column(visible=True),
-            _head(record),
-            gr.Image(value=self._image_path(record.input_image), visible=bool(record.input_image)),
-            gr.Image(value=self._image_path(record.images[0] if record.images else None), visible=bool(record.images)),
-            _text(record),
-            _details(record, reruns),
-            record.note,
-            _favourite_label(record.favourite),
-            [(str(self.store.thumbs.path(s.thumb)), _caption(s)) for s in siblings if s.thumb],
-            [s.id for s in siblings if s.thumb],
-            gr.Image(value=self._image_path(latest.images[0] if latest and latest.images else None),
-                     visible=bool(latest and latest.images)),
-            _text(latest) if latest and latest.output == "text" else "",
-            gr.Button(visible=False),
-        )
+        return {
+            self.selected: record.id,
+            self.record_panel: gr.Column(visible=True),
+            self.record_head: _head(record),
+            self.input_picture: gr.Image(value=self._image_path(record.input_image), visible=bool(record.input_image)),
+            self.output_picture: gr.Image(value=self._image_path(record.images[0] if record.images else None),
+                                          visible=bool(record.images)),
+            self.output_text: _text(record),
+            self.details: _details(record, reruns),
+            self.note: record.note,
+            self.favourite_button: _favourite_label(record.favourite),
+            self.siblings: [(str(self.store.thumbs.path(s.thumb)), _caption(s)) for s in siblings if s.thumb],
+            self.sibling_ids: [s.id for s in siblings if s.thumb],
+            self.rerun_picture: gr.Image(value=self._image_path(latest.images[0] if latest and latest.images else None),
+                                         visible=bool(latest and latest.images)),
+            self.rerun_text: _text(latest) if latest and latest.output == "text" else "",
+            self.confirm_delete: gr.Button(visible=False),
+        }
 
     def toggle_favourite(self, output_id):
         record = self.store.get(output_id) if output_id else None
