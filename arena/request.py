@@ -45,6 +45,9 @@ class Request:
     prompt: str
     image: "InputImage | None" = None
     params: GenerationParams = field(default_factory=GenerationParams)
+    # Token by token when someone watches; suites ask for whole answers (a streamed answer costs the SDKs one
+    # parsed object per chunk).
+    stream: bool = True
 
     def without_image(self) -> "Request":
         return replace(self, image=None)

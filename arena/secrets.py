@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+from functools import cache
 from pathlib import Path
+from typing import Callable
 
 from dotenv import load_dotenv
 
@@ -25,9 +27,27 @@ def api_key(variable: str) -> str | None:
     return value or None
 
 
+@cache
+def _secret_name(name: str) -> bool:
+    return _SECRET_NAME.search(name) is not None
+
+
+_BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._\-]{8,}")
+
+
+def scrubber() -> Callable[[str], str]:
+    """A function that replaces, in a text, the value of every secret-looking environment variable (as they are
+    now) and any bearer token by ***; one per record saved, so that the environment is read once."""
+    values = [value for name, value in os.environ.items() if _secret_name(name) and len(value) >= 8]
+
+    def clean(text: str) -> str:
+        for value in values:
+            if value in text:
+                text = text.replace(value, "***")
+        return _BEARER.sub(r"\1***", text)
+
+    return clean
+
+
 def scrub(text: str) -> str:
-    """``text`` with the value of every secret-looking environment variable replaced by ***."""
-    for name, value in os.environ.items():
-        if len(value) >= 8 and _SECRET_NAME.search(name) and value in text:
-            text = text.replace(value, "***")
-    return re.sub(r"(Bearer\s+)[A-Za-z0-9._\-]{8,}", r"\1***", text)
+    return scrubber()(text)

@@ -125,6 +125,9 @@ class LoopbackServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes; with Nagle on, a kept-alive connection waits for the
+            # client's delayed ACK (40 ms) between them, which real API servers do not do.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):
                 pass

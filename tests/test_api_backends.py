@@ -47,6 +47,18 @@ def test_chat_streams_with_an_image(loopback, keys, engine_factory, flavour):
 
 
 @pytest.mark.parametrize("flavour", ["openai", "mistral"])
+def test_a_whole_answer_when_nobody_watches_the_tokens(loopback, keys, engine_factory, flavour):
+    make = openai_entry if flavour == "openai" else mistral_entry
+    engine = engine_factory([make(loopback, "whole", model="echo")])
+    before = len(loopback.requests)
+    [pane] = engine.start(Request("one piece", stream=False), ["whole"]).wait()
+    assert pane.status == "done", pane.error
+    assert pane.text == "Hello from echo. I got no image. You said: one piece"
+    assert pane.tokens == len(pane.text.split(" "))
+    assert not loopback.requests[before].body.get("stream")
+
+
+@pytest.mark.parametrize("flavour", ["openai", "mistral"])
 def test_bad_key_is_said_plainly_without_the_key(loopback, monkeypatch, engine_factory, flavour):
     wrong = "wrong-key-that-must-not-leak-123"
     monkeypatch.setenv("OPENAI_API_KEY", wrong)

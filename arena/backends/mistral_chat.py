@@ -59,9 +59,15 @@ class MistralChat(Backend):
         }
         options = {k: v for k, v in options.items() if v is not None} | self.entry.extra
         out.record(**options)
-        stream = self.client.chat.stream(
-            model=self.entry.model, messages=[{"role": "user", "content": content}], **options
-        )
+        messages = [{"role": "user", "content": content}]
+        if not request.stream:
+            answer = self.client.chat.complete(model=self.entry.model, messages=messages, **options)
+            if answer.choices:
+                out.text(text_of(answer.choices[0].message.content))
+            if answer.usage is not None:
+                out.usage(answer.usage.completion_tokens)
+            return
+        stream = self.client.chat.stream(model=self.entry.model, messages=messages, **options)
         with stream as events:
             for event in events:
                 if out.cancelled.is_set():

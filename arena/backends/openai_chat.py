@@ -51,12 +51,16 @@ class OpenAIChat(Backend):
         }
         options = {k: v for k, v in options.items() if v is not None} | self.entry.extra
         out.record(**{k: v for k, v in options.items() if k != limit_name}, max_tokens=params.max_tokens)
+        messages = [{"role": "user", "content": user_content(request)}]
+        if not request.stream:
+            answer = self.client.chat.completions.create(model=self.entry.model, messages=messages, **options)
+            if answer.choices and answer.choices[0].message.content:
+                out.text(answer.choices[0].message.content)
+            if answer.usage is not None:
+                out.usage(answer.usage.completion_tokens)
+            return
         stream = self.client.chat.completions.create(
-            model=self.entry.model,
-            messages=[{"role": "user", "content": user_content(request)}],
-            stream=True,
-            stream_options={"include_usage": True},
-            **options,
+            model=self.entry.model, messages=messages, stream=True, stream_options={"include_usage": True}, **options,
         )
         with stream:
             for chunk in stream:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from PIL import Image
 
-from arena.secrets import scrub
+from arena.secrets import scrub, scrubber
 from arena.store import pictures
 from arena.store.blobs import Blobs
 from arena.store.schema import migrate
@@ -154,18 +154,19 @@ class Store:
     def save_output(self, comparison_id: str, pane: "PaneSnapshot", request: "Request", entry: "ModelEntry",
                     **lineage) -> OutputRecord:
         """Keep one finished pane: its pictures (with their record inside), a thumbnail, then the record."""
+        clean = scrubber()
         record = OutputRecord(
             id=new_id(), comparison_id=comparison_id, created_at=time.time(), model=pane.model, kind=pane.kind,
-            output=pane.output, status=pane.status, prompt=scrub(request.prompt),
+            output=pane.output, status=pane.status, prompt=clean(request.prompt),
             input_image=request.image.sha256 if request.image is not None else None,
-            text=scrub(pane.text), error=scrub(pane.error) if pane.error else None, images=[], thumb=None,
-            entry=json.loads(scrub(entry.model_dump_json())),
-            params=request.params.model_dump(exclude_none=True), used=json.loads(scrub(_json(pane.used))),
+            text=clean(pane.text), error=clean(pane.error) if pane.error else None, images=[], thumb=None,
+            entry=json.loads(clean(entry.model_dump_json())),
+            params=request.params.model_dump(exclude_none=True), used=json.loads(clean(_json(pane.used))),
             versions=library_versions(entry.kind),
             metrics={"ttft_s": pane.ttft_s, "total_s": pane.total_s, "tokens": pane.tokens,
                      "tokens_per_s": pane.tokens_per_s, "steps": pane.steps_done or None,
                      "steps_per_s": pane.steps_per_s},
-            notices=[scrub(n) for n in pane.notices],
+            notices=[clean(n) for n in pane.notices],
             parent_id=lineage.get("parent_id"), rerun_of=lineage.get("rerun_of"), run_id=lineage.get("run_id"),
             case_id=lineage.get("case_id"), case_hash=lineage.get("case_hash"), sample=lineage.get("sample"),
         )
@@ -187,11 +188,26 @@ class Store:
                 self._insert(db, record)
 
     def _put_pictures(self, record: OutputRecord, images: list[Image.Image], durable: bool) -> None:
-        """The record's pictures (each carrying the record) and its thumbnail, written before the record."""
+        """The record's pictures (each carrying the record) and their thumbnail, written before the record.
+
+        A text answer's thumbnail is a card drawn from the record itself, so it is drawn when first shown."""
         provenance = record.provenance()
         record.images = [self.images.put(pictures.png_with_record(i, provenance), durable) for i in images]
-        cover = images[0] if images else pictures.text_card(record.model, record.error or record.text, record.status)
-        record.thumb = self.thumbs.put(pictures.thumbnail(cover), durable)
+        if images:
+            record.thumb = self.thumbs.put(pictures.thumbnail(images[0]), durable)
+
+    def thumb_paths(self, records: list[OutputRecord]) -> list[Path]:
+        """Each record's thumbnail file; text cards not drawn yet are drawn and kept now."""
+        drawn = []
+        for record in records:
+            if record.thumb is None:
+                card = pictures.text_card(record.model, record.error or record.text, record.status)
+                record.thumb = self.thumbs.put(pictures.thumbnail(card), durable=False)
+                drawn.append((record.thumb, record.id))
+        if drawn:
+            with self.transaction() as db:
+                db.executemany("UPDATE outputs SET thumb = ? WHERE id = ?", drawn)
+        return [self.thumbs.path(record.thumb) for record in records]
 
     def ensure_comparison(self, comparison_id: str, prompt: str, created_at: float) -> None:
         with self.transaction() as db:

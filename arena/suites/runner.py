@@ -163,7 +163,7 @@ class SuiteRun:
         if params.seed is not None and cell.sample:
             params = params.model_copy(update={"seed": params.seed + cell.sample})
         image_path = cell.case.image_path()
-        request = Request(cell.case.prompt, load_image(image_path) if image_path else None, params)
+        request = Request(cell.case.prompt, load_image(image_path) if image_path else None, params, stream=False)
         with self._limits[cell.model]:
             if self._stop.is_set():
                 return None
@@ -182,7 +182,7 @@ class SuiteRun:
 
     def _judge(self, rubric: str, record: OutputRecord):
         image = checks.judge_input_image(record, self.store.input_image)
-        request = Request(checks.judge_prompt(rubric, record), image)
+        request = Request(checks.judge_prompt(rubric, record), image, stream=False)
         with self._limits[self.judge_model]:
             [pane] = self.engine.start(request, [self.judge_model], save=False).wait()
         if pane.status != "done":

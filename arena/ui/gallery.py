@@ -128,17 +128,21 @@ class GalleryView:
         if page > pages:
             page = pages
             records, total = self.store.query(where, page=page, per_page=PER_PAGE)
-        items = [(str(self.store.thumbs.path(r.thumb)), _caption(r)) for r in records if r.thumb]
+        items = self._thumbs(records)
         info = f"{total} output{'s' if total != 1 else ''} · page {page} of {pages}"
         choices = self.store.models()
         return {
             self.grid: items,
             self.page: page,
-            self.page_ids: [r.id for r in records if r.thumb],
+            self.page_ids: [r.id for r in records],
             self.page_info: info,
             self.model_filter: gr.Dropdown(choices=choices, value=[m for m in (models or []) if m in choices]),
             self.message: "",
         }
+
+    def _thumbs(self, records: list[OutputRecord]) -> list[tuple[str, str]]:
+        paths = self.store.thumb_paths(records)
+        return [(str(path), _caption(record)) for path, record in zip(paths, records, strict=True)]
 
     def open_from(self, ids: list[str], event: gr.SelectData):
         if event.index is None or event.index >= len(ids):
@@ -163,8 +167,8 @@ class GalleryView:
             self.details: _details(record, reruns),
             self.note: record.note,
             self.favourite_button: _favourite_label(record.favourite),
-            self.siblings: [(str(self.store.thumbs.path(s.thumb)), _caption(s)) for s in siblings if s.thumb],
-            self.sibling_ids: [s.id for s in siblings if s.thumb],
+            self.siblings: self._thumbs(siblings),
+            self.sibling_ids: [s.id for s in siblings],
             self.rerun_picture: gr.Image(value=self._image_path(latest.images[0] if latest and latest.images else None),
                                          visible=bool(latest and latest.images)),
             self.rerun_text: _text(latest) if latest and latest.output == "text" else "",
