@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -13,7 +15,9 @@ from arena.engine import Engine
 from arena.errors import InputError
 from arena.settings import Settings
 from arena.store import Store
+from arena.suites import report
 from arena.suites.model import SuiteError, load_suite
+from arena.suites.results import case_history, compare_runs, list_runs, load_matrix
 from arena.suites.runner import SuiteRun, resume, run_info, summarise
 
 
@@ -30,12 +34,29 @@ def add_commands(commands) -> None:
     show = suite.add_parser("show", help="a run's cells and its summary per model")
     show.add_argument("run_id")
     show.add_argument("--json", action="store_true", help="as JSON")
+    runs = suite.add_parser("runs", help="the stored runs, newest first")
+    runs.add_argument("--suite", help="only runs of this suite (its name)")
+    exported = suite.add_parser("report", help="write a run as a self-contained HTML report and/or JSON")
+    exported.add_argument("run_id")
+    exported.add_argument("--out", help="the HTML report to write (default: <suite>-<run>.html)")
+    exported.add_argument("--json", metavar="FILE", help="also (or only, with --no-html) write the run as JSON")
+    exported.add_argument("--no-html", action="store_true", help="write only the JSON")
+    history = suite.add_parser("history", help="one case across every run that had it")
+    history.add_argument("case_id")
+    history.add_argument("--suite", help="only runs of this suite (its name)")
+    diff = suite.add_parser("diff", help="what changed per cell from run A to run B")
+    diff.add_argument("run_a")
+    diff.add_argument("run_b")
+    diff.add_argument("--json", action="store_true", help="as JSON")
 
 
 def run_command(args: argparse.Namespace, catalog: Catalog, settings: Settings) -> int:
     store = Store(settings.data_dir)
-    if args.action == "show":
-        return show(store, args.run_id, as_json=args.json)
+    reading = {"show": lambda: show(store, args.run_id, as_json=args.json), "runs": lambda: runs(store, args.suite),
+               "report": lambda: write_report(store, args), "history": lambda: history(store, args),
+               "diff": lambda: diff(store, args)}
+    if args.action in reading:
+        return reading[args.action]()
     engine = Engine(catalog, settings, store)
     try:
         suite = load_suite(args.file)
@@ -94,8 +115,7 @@ def show(store: Store, run_id: str, as_json: bool = False) -> int:
         return 0
     print(f"run {run_id}: suite {info['suite']} v{info['version']}, {info['status']}")
     for cell in cells:
-        marks = "".join("✓" if r["passed"] else ("✗" if r["passed"] is False else "?")
-                        for r in json.loads(cell["checks"]))
+        marks = _marks(json.loads(cell["checks"]))
         cached = " cached" if cell["cached"] else ""
         print(f"  {cell['case_id']:<28} {cell['model']:<22} #{cell['sample']} {cell['status']:<9}{cached:<7} {marks}")
     for model, s in summary.items():
@@ -103,3 +123,72 @@ def show(store: Store, run_id: str, as_json: bool = False) -> int:
         print(f"{model}: {s.cells} cells, {s.errors} errors, {s.cached} cached, checks {s.checks_passed} passed / "
               f"{s.checks_failed} failed, refused {rate} of what it should answer")
     return 0
+
+
+def runs(store: Store, suite: str | None) -> int:
+    for run in list_runs(store, suite):
+        when = datetime.fromtimestamp(run["started_at"]).strftime("%Y-%m-%d %H:%M")
+        print(f"{run['id']}  {when}  {run['suite']} v{run['version']}  {run['status']:<11} {run['done']} cells  "
+              f"{', '.join(json.loads(run['models']))}")
+    return 0
+
+
+def write_report(store: Store, args: argparse.Namespace) -> int:
+    matrix = load_matrix(store, args.run_id)
+    if matrix is None:
+        print(f"arena: no suite run with id {args.run_id}", file=sys.stderr)
+        return 2
+    written = []
+    if not args.no_html:
+        out = Path(args.out or f"{matrix.run['suite']}-{args.run_id}.html")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(report.report_page(store, matrix), encoding="utf-8")
+        written.append(out)
+    if args.json:
+        out = Path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(matrix.to_json(), indent=1, ensure_ascii=False), encoding="utf-8")
+        written.append(out)
+    for path in written:
+        print(path)
+    return 0
+
+
+def history(store: Store, args: argparse.Namespace) -> int:
+    rows = case_history(store, args.case_id, args.suite)
+    if not rows:
+        print(f"arena: no run has a case {args.case_id}", file=sys.stderr)
+        return 2
+    for row in rows:
+        when = datetime.fromtimestamp(row.run["started_at"]).strftime("%Y-%m-%d %H:%M")
+        edited = "  (case edited since the run before)" if row.edited else ""
+        print(f"{when}  run {row.run['id']}  {row.run['suite']} v{row.run['version']}{edited}")
+        for model, cells in row.cells.items():
+            for cell in cells:
+                answer = (cell.record.images and f"[picture {cell.record.images[0][:12]}]"
+                          or " ".join((cell.record.error or cell.record.text).split())[:70]) if cell.record else "—"
+                print(f"  {model:<22} {cell.status:<9} {_marks(cell.checks)}  {answer}")
+    return 0
+
+
+def diff(store: Store, args: argparse.Namespace) -> int:
+    try:
+        changes = compare_runs(store, args.run_a, args.run_b)
+    except KeyError as missing:
+        print(f"arena: no suite run with id {missing.args[0]}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps([{"case_id": c.case_id, "model": c.model, "sample": c.sample, "changes": c.what,
+                           "a": c.a.to_dict() if c.a else None, "b": c.b.to_dict() if c.b else None}
+                          for c in changes], indent=1, ensure_ascii=False))
+        return 0
+    if not changes:
+        print("no cell changed")
+    for change in changes:
+        sample = f" #{change.sample}" if change.sample else ""
+        print(f"{change.case_id:<28} {change.model:<22}{sample} {'; '.join(change.what)}")
+    return 0
+
+
+def _marks(checks: list[dict]) -> str:
+    return "".join("✓" if r["passed"] else ("✗" if r["passed"] is False else "?") for r in checks)

@@ -12,6 +12,8 @@ the model name in the request:
     cut               sends two chunks, then drops the connection mid-stream
     refuse            answers with a refusal
     judge             grades: "PASS; 8; …"
+    page              answers with a web page in an ```html block, whose script tries to reach its parent page,
+                      storage, cookies and this server's /leak (for the sandboxed preview)
 
 Every request is kept in ``server.requests`` (path, headers, parsed body) so tests can check what was sent.
 """
@@ -42,7 +44,30 @@ class Seen:
     at: float
 
 
-def answer_words(model: str, body: dict) -> list[str]:
+PAGE = """Here is the page:
+
+```html
+<!doctype html><html><head><title>Sketch</title></head><body>
+<h1 id="title">My website</h1>
+<p id="verdict">checking</p>
+<script>
+const seen = [];
+try { seen.push("parent:" + parent.document.title); } catch (e) { seen.push("parent:blocked"); }
+try { localStorage.setItem("arena-leak", "x"); seen.push("storage:open"); } catch (e) { seen.push("storage:blocked"); }
+try { document.cookie = "arena=leak"; seen.push(document.cookie ? "cookie:open" : "cookie:blocked"); }
+catch (e) { seen.push("cookie:blocked"); }
+fetch("LOOPBACK/leak").then(() => seen.push("fetch:open"), () => seen.push("fetch:blocked"))
+  .finally(() => { document.getElementById("verdict").textContent = seen.join(" "); });
+</script>
+<img src="LOOPBACK/leak-image" alt="">
+</body></html>
+```
+"""
+
+
+def answer_words(model: str, body: dict, url: str = "") -> list[str]:
+    if model.startswith("page"):
+        return [line + "\n" for line in PAGE.replace("LOOPBACK", url).split("\n")]
     if model.startswith("refuse"):
         return ["I'm ", "sorry, ", "but ", "I ", "can't ", "help ", "with ", "that."]
     if model.startswith("judge"):
@@ -185,7 +210,7 @@ class LoopbackServer:
                 return True
 
             def _chat(self, model: str, body: dict):
-                words = answer_words(model, body)
+                words = answer_words(model, body, server.url)
                 usage = {"prompt_tokens": 9, "completion_tokens": len(words), "total_tokens": 9 + len(words)}
                 if not body.get("stream"):
                     return self._json(200, {

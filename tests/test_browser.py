@@ -36,6 +36,7 @@ def app_url(tmp_path_factory, loopback, offline_models):
     catalog = write_catalog(folder / "catalog.yaml", OFFLINE_ENTRIES + [
         openai_entry(loopback, "loopback-echo", model="echo"),
         openai_entry(loopback, "loopback-slow", model="drip300"),
+        openai_entry(loopback, "loopback-page", model="page"),
     ])
     try:
         with running_app(catalog) as (url, engine):
@@ -149,4 +150,56 @@ def test_gallery_shows_outputs_after_a_comparison_and_filters_favourites(browser
     page.locator("#gallery-page-info", has_text="1 output ·").wait_for(timeout=10_000)
     assert page.locator("#gallery-grid img").count() == 1
     page.screenshot(path=str(ARTIFACTS / "gallery.png"), full_page=True)
+    page.close()
+
+
+SUITE = """name: browser
+version: 1
+defaults: {seed: 4}
+cases:
+  - {id: greet, prompt: say hello, checks: [{contains: hello}]}
+  - {id: sketch, prompt: Write the HTML for the website in this sketch., image: website-sketch.png,
+     checks: [{regex: "<html"}]}
+"""
+
+
+def test_a_suite_runs_live_and_a_page_an_answer_wrote_is_previewed_in_a_sandbox(browser, app_url, loopback,
+                                                                               tmp_path):
+    suite = tmp_path / "browser.yaml"
+    suite.write_text(SUITE)
+    page = open_page(browser, app_url)
+    page.evaluate("() => { localStorage.setItem('arena-app', 'mine'); document.title = 'Arena app'; }")
+    page.get_by_role("tab", name="Suites").click()
+    page.wait_for_selector("#suite-models label")
+    page.locator("#suite-file input").fill(str(suite))
+    page.locator("#suite-file input").press("Enter")
+    page.locator("#suite-info", has_text="2 cases").wait_for(timeout=10_000)
+    for name in ("loopback-echo", "loopback-page"):
+        page.locator("#suite-models label", has_text=f"{name} ·").click()
+    page.click("#suite-run")
+    page.wait_for_selector("#suite-progress [data-state=ended]", timeout=60_000)
+    assert "4 of 4 cells · 0 errors" in page.locator("#suite-progress").inner_text()
+    assert page.locator("#suite-matrix [data-cell]").count() == 4
+    page.get_by_role("radio", name="errors").check()
+    page.locator("#suite-matrix", has_text="no errors").wait_for(timeout=10_000)
+    page.get_by_role("radio", name="all").check()
+    page.wait_for_function("document.querySelectorAll('#suite-matrix [data-cell]').length === 4")
+
+    page.locator("#suite-matrix [data-cell*='|sketch|loopback-page|']").click()
+    frame = page.frame_locator("#suite-preview iframe")
+    frame.locator("#title").wait_for(timeout=15_000)
+    assert frame.locator("#title").inner_text() == "My website"  # the page itself renders
+    frame.locator("#verdict", has_text="fetch:").wait_for(timeout=10_000)
+    assert frame.locator("#verdict").inner_text() == "parent:blocked storage:blocked cookie:blocked fetch:blocked"
+    page.wait_for_timeout(500)
+    assert not [seen.path for seen in loopback.requests if "leak" in seen.path]  # neither fetch nor <img>
+    assert page.evaluate("() => [document.title, localStorage.getItem('arena-leak')]") == ["Arena app", None]
+    assert page.locator("#suite-preview iframe").get_attribute("sandbox") == "allow-scripts"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "suites.png"), full_page=True)
+
+    page.click("#suite-report")
+    link = page.locator("#suite-download a").first
+    link.wait_for(timeout=10_000)
+    assert ".html" in (link.get_attribute("href") or "")
     page.close()

@@ -34,3 +34,12 @@ def test_model_and_server_text_is_escaped_in_the_pane_html():
     assert 'data-status="error"' in html and ">failed<" in html
     # Model text goes to gr.Markdown, which sanitises HTML (sanitize_html=True in the layout).
     assert body_markdown(snapshot).endswith("hello")
+
+
+def test_a_page_in_an_answer_gets_a_sandboxed_preview_and_plain_text_none():
+    from arena.ui.gallery import preview
+
+    shown = preview("Here:\n```html\n<h1>Shop</h1><script>steal()</script>\n```")
+    assert shown.visible is True
+    assert 'sandbox="allow-scripts"' in shown.value and "<script>" not in shown.value
+    assert preview("just words, and <b>bold</b>").visible is False

@@ -115,7 +115,18 @@ def _suite_runs(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_initial, _suite_runs]
+def _run_case_order(db: sqlite3.Connection) -> None:
+    _script(
+        db,
+        """
+        ALTER TABLE runs ADD COLUMN cases TEXT;
+        CREATE INDEX run_cells_case ON run_cells(case_id);
+        CREATE INDEX runs_started ON runs(started_at);
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_initial, _suite_runs, _run_case_order]
 
 
 def migrate(db: sqlite3.Connection) -> None:

@@ -115,6 +115,10 @@ class SuiteRun:
             db.execute("UPDATE runs SET finished_at = ?, status = ? WHERE id = ?", (time.time(), status, self.run_id))
         return results
 
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
     def stop(self) -> None:
         self._stop.set()
         with self._lock:
@@ -192,9 +196,11 @@ class SuiteRun:
     def _start_run(self) -> str:
         run_id = new_id()
         with self.store.transaction() as db:
-            db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 'running')",
-                       (run_id, self.suite.name, str(self.suite.version), self.source, json.dumps(self.models),
-                        self.judge_model, time.time()))
+            db.execute(
+                "INSERT INTO runs (id, suite, version, source, models, judge, started_at, status, cases) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)",
+                (run_id, self.suite.name, str(self.suite.version), self.source, json.dumps(self.models),
+                 self.judge_model, time.time(), json.dumps([case.id for case in self.suite.cases])))
         return run_id
 
 

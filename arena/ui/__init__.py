@@ -5,11 +5,12 @@ from __future__ import annotations
 import gradio as gr
 
 from arena.engine import Engine
-from arena.ui import gallery, panes
+from arena.ui import gallery, panes, suites
 from arena.ui.compare import CompareView
 from arena.ui.gallery import GalleryView
+from arena.ui.suites import SuitesView
 
-CSS = panes.CSS + gallery.CSS
+CSS = panes.CSS + gallery.CSS + suites.CSS
 
 __all__ = ["CSS", "build_app"]
 
@@ -33,6 +34,11 @@ def build_app(engine: Engine) -> gr.Blocks:
                     view_gallery.page_outputs,
                     api_visibility="private", show_progress="hidden",
                 )
+                with gr.Tab("Suites", id="suites", elem_id="suites-tab") as suites_tab:
+                    view_suites = SuitesView(engine, engine.store)
+                    view_suites.build()
+                suites_tab.select(view_suites.on_open, None, view_suites.open_outputs, api_visibility="private",
+                                  show_progress="hidden")
         # A server started after the app (Ollama, llama.cpp) shows up at the next page load.
         demo.load(view.availability, outputs=[view.models, view.unavailable, view.catalog_table],
                   api_visibility="private", show_progress="hidden")

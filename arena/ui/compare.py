@@ -20,6 +20,7 @@ from arena.pane import PaneSnapshot
 from arena.request import GenerationParams, Request
 from arena.results import pane_dict
 from arena.ui import panes as look
+from arena.ui.words import session_of
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
@@ -185,7 +186,7 @@ class CompareView:
             yield {self.message: f"**Cannot run:** {error}",
                    **{slot.column: gr.Column(visible=False) for slot in self.slots}}
             return
-        session = _session(request)
+        session = session_of(request)
         with self._running_lock:
             self._running[session] = comparison
         shown_images = [0] * len(comparison.panes)
@@ -203,7 +204,7 @@ class CompareView:
 
     def stop(self, request: gr.Request) -> None:
         with self._running_lock:
-            comparison = self._running.get(_session(request))
+            comparison = self._running.get(session_of(request))
         if comparison is not None:
             comparison.cancel()
 
@@ -321,9 +322,6 @@ def _summary(snapshots: list[PaneSnapshot]) -> str:
     words = {"done": "done", "error": "failed", "cancelled": "stopped"}
     return "Finished: " + ", ".join(f"{n} {words.get(s, s)}" for s, n in counts.items()) + "."
 
-
-def _session(request: gr.Request | None) -> str:
-    return getattr(request, "session_hash", None) or "default"
 
 
 def _int(value) -> int | None:

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import gradio as gr
 
+from arena import sandbox
 from arena.engine import Engine
 from arena.errors import InputError
 from arena.request import GenerationParams, Request
 from arena.store import Filter, OutputRecord, Store, parse_day
 from arena.store.export import export
+from arena.ui.words import md
 
 PER_PAGE = 24
 
@@ -59,6 +61,7 @@ class GalleryView:
                 self.rerun_picture = gr.Image(label="Rerun", type="filepath", format="png", interactive=False,
                                               height=360, visible=False, elem_id="gallery-rerun-picture")
             self.output_text = gr.Markdown(elem_id="gallery-record-text", sanitize_html=True)
+            self.preview = gr.HTML(elem_id="gallery-preview", apply_default_css=False, js_on_load=None, visible=False)
             self.rerun_text = gr.Markdown(elem_id="gallery-rerun-text", sanitize_html=True)
             with gr.Row():
                 self.favourite_button = gr.Button("☆ Favourite", size="sm", elem_id="gallery-favourite")
@@ -97,8 +100,8 @@ class GalleryView:
         self.next.click(lambda page, *f: self.show_page(page + 1, *f), [self.page, *filters], page_outputs,
                         **common)
         record_outputs = [self.selected, self.record_panel, self.record_head, self.input_picture,
-                          self.output_picture, self.output_text, self.details, self.note, self.favourite_button,
-                          self.siblings, self.sibling_ids, self.rerun_picture, self.rerun_text,
+                          self.output_picture, self.output_text, self.preview, self.details, self.note,
+                          self.favourite_button, self.siblings, self.sibling_ids, self.rerun_picture, self.rerun_text,
                           self.confirm_delete]  # every component open() may update
         self.grid.select(self.open_from, [self.page_ids], record_outputs, **common)
         self.siblings.select(self.open_from, [self.sibling_ids], record_outputs, **common)
@@ -164,6 +167,7 @@ class GalleryView:
             self.output_picture: gr.Image(value=self._image_path(record.images[0] if record.images else None),
                                           visible=bool(record.images)),
             self.output_text: _text(record),
+            self.preview: preview(record.text if record.output == "text" else ""),
             self.details: _details(record, reruns),
             self.note: record.note,
             self.favourite_button: _favourite_label(record.favourite),
@@ -242,6 +246,17 @@ class GalleryView:
                       run_id=(run or "").strip() or None)
 
 
+def preview(text: str) -> gr.HTML:
+    """A live preview of the web page in an answer, in a sandboxed frame (arena.sandbox); hidden if none."""
+    page = sandbox.page_in(text)
+    if page is None:
+        return gr.HTML(value="", visible=False)
+    note = ('<p style="font-size:0.85em;color:#475569;margin:0.4em 0"><b>Live preview</b> of the page in this '
+            "answer, in a sandboxed frame: its scripts run, but cannot reach this app, its cookies or storage, "
+            "or the network.</p>")
+    return gr.HTML(value=note + sandbox.frame(page), visible=True)
+
+
 def rerun_request(store: Store, record: OutputRecord) -> Request:
     params = dict(record.params)
     if record.used.get("seed") is not None:
@@ -260,8 +275,8 @@ def _favourite_label(favourite: bool) -> str:
 
 
 def _head(record: OutputRecord) -> str:
-    return (f"### {_md(record.model)} · {_md(record.status)}\n"
-            f"`{record.id}` · {record.created} · {_md(record.kind)}\n\n**Prompt:** {_md(record.prompt)}")
+    return (f"### {md(record.model)} · {md(record.status)}\n"
+            f"`{record.id}` · {record.created} · {md(record.kind)}\n\n**Prompt:** {md(record.prompt)}")
 
 
 def _text(record: OutputRecord | None) -> str:
@@ -269,33 +284,27 @@ def _text(record: OutputRecord | None) -> str:
         return ""
     body = record.text or ""
     if record.error:
-        body += f"\n\n**Error:** {_md(record.error)}"
+        body += f"\n\n**Error:** {md(record.error)}"
     return body
 
 
 def _details(record: OutputRecord, reruns: list[OutputRecord]) -> str:
     def pairs(values: dict) -> str:
         shown = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in values.items() if v is not None}
-        return " · ".join(f"{_md(k)} **{_md(v)}**" for k, v in sorted(shown.items())) or "—"
+        return " · ".join(f"{md(k)} **{md(v)}**" for k, v in sorted(shown.items())) or "—"
 
     lines = [
         f"**Asked:** {pairs(record.params)}",
         f"**Used:** {pairs(record.used)}",
         f"**Timings and counts:** {pairs(record.metrics)}",
-        f"**Model:** {_md(record.entry.get('kind', ''))} `{str(record.entry.get('model', '')).replace('`', '')}`",
+        f"**Model:** {md(record.entry.get('kind', ''))} `{str(record.entry.get('model', '')).replace('`', '')}`",
         f"**Libraries:** {pairs(record.versions)}",
     ]
     if record.notices:
-        lines.insert(0, "**Notes from the run:** " + " ".join(_md(n) for n in record.notices))
+        lines.insert(0, "**Notes from the run:** " + " ".join(md(n) for n in record.notices))
     if record.rerun_of:
         lines.insert(0, f"Rerun of `{record.rerun_of}`.")
     if reruns:
-        lines.insert(0, "Reruns: " + ", ".join(f"`{r.id}` ({_md(r.status)})" for r in reruns))
+        lines.insert(0, "Reruns: " + ", ".join(f"`{r.id}` ({md(r.status)})" for r in reruns))
     full = json.dumps(record.to_dict(), indent=1, sort_keys=True, ensure_ascii=False)
     return "\n\n".join(lines) + f"\n\n<details><summary>Full record</summary>\n\n```json\n{full}\n```\n</details>"
-
-
-def _md(text: str) -> str:
-    """Plain text for Markdown: no markup, no HTML (Gradio sanitises too)."""
-    return "".join("\\" + c if c in "\\`*_{}[]<>()#+-.!|~" else c for c in str(text))
-

@@ -1,0 +1,254 @@
+"""Suite results as HTML: the run matrix, one case's history, run A against run B, and the static report.
+
+The same markup serves the app (pictures from its file route) and the self-contained report (pictures inlined).
+All model text is escaped; answers that are web pages are previewed only in sandboxed frames (arena.sandbox).
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timezone
+from html import escape
+from pathlib import Path
+from typing import Callable
+from urllib.parse import quote
+
+from arena.store import OutputRecord, Store
+from arena.suites.results import Cell, Change, HistoryRow, Matrix
+
+# record -> the URL of its thumbnail, or None
+PictureURL = Callable[[OutputRecord], "str | None"]
+
+CSS = """
+.sx { font-family: system-ui, sans-serif; color: #1e293b; }
+.sx table { border-collapse: separate; border-spacing: 6px; width: 100%; table-layout: fixed; }
+.sx th { text-align: left; font-size: 0.85em; color: #475569; vertical-align: bottom; overflow-wrap: anywhere; }
+.sx th.sx-case { width: 16em; }
+.sx td { vertical-align: top; }
+.sx .sx-prompt { font-size: 0.85em; color: #475569; overflow-wrap: anywhere; }
+.sx .sx-cell { display: block; width: 100%; text-align: left; font: inherit; color: inherit; cursor: pointer;
+  background: #ffffff; border: 1px solid #cbd5e1; border-radius: 8px; padding: 6px; margin-bottom: 4px; }
+.sx div.sx-cell { cursor: default; }
+.sx .sx-cell.sx-pass { border-color: #16a34a; }
+.sx .sx-cell.sx-fail { border-color: #dc2626; background: #fef2f2; }
+.sx .sx-cell.sx-error { border-color: #b45309; background: #fffbeb; }
+.sx .sx-cell img { width: 100%; max-width: 200px; display: block; border-radius: 4px; }
+.sx .sx-text { font-size: 0.82em; white-space: pre-wrap; overflow-wrap: anywhere; max-height: 9em; overflow: hidden; }
+.sx .sx-meta { font-size: 0.75em; color: #64748b; }
+.sx .sx-badge { display: inline-block; font-size: 0.72em; border-radius: 999px; padding: 0 7px; margin: 0 3px 3px 0;
+  background: #e2e8f0; color: #1e293b; }
+.sx .sx-badge.sx-good { background: #dcfce7; color: #166534; }
+.sx .sx-badge.sx-bad { background: #fee2e2; color: #991b1b; }
+.sx .sx-badge.sx-warn { background: #fef3c7; color: #92400e; }
+.sx .sx-badge.sx-auto { background: #e0e7ff; color: #3730a3; }
+.sx .sx-side { display: grid; grid-template-columns: 1fr 1fr; gap: 6px; }
+.sx .sx-empty { color: #64748b; font-style: italic; }
+"""
+
+
+def file_url(store: Store) -> PictureURL:
+    """Thumbnails through the app's file route (the data folder's thumbs/ is on its allowed paths)."""
+
+    def url(record: OutputRecord) -> str:
+        [path] = store.thumb_paths([record])
+        return "gradio_api/file=" + quote(str(path))
+
+    return url
+
+
+def inline_url(store: Store) -> PictureURL:
+    """Thumbnails inlined as data URLs, for a report that is one file."""
+
+    def url(record: OutputRecord) -> str:
+        [path] = store.thumb_paths([record])
+        return "data:image/webp;base64," + base64.b64encode(Path(path).read_bytes()).decode()
+
+    return url
+
+
+# --- one run ------------------------------------------------------------------------------------------------
+
+
+def summary_table(matrix: Matrix) -> str:
+    rows = []
+    for model in matrix.models:
+        s = matrix.summary.get(model)
+        if s is None:
+            continue
+        rate = ("—" if s.refusal_rate is None
+                else f"{s.refusal_rate:.0%} ({s.refused_when_should_answer}/{s.should_answer})")
+        rows.append(f"<tr><td>{escape(model)}</td><td>{s.cells}</td><td>{s.errors}</td><td>{s.checks_passed}</td>"
+                    f"<td>{s.checks_failed}</td><td>{rate}</td><td>{s.cached}</td></tr>")
+    return ('<div class="sx"><table class="sx-summary"><tr><th>model</th><th>cells</th><th>errors</th>'
+            "<th>checks passed</th><th>checks failed</th><th>refused when it should answer</th><th>cached</th></tr>"
+            + "".join(rows) + "</table></div>")
+
+
+def matrix_table(matrix: Matrix, picture: PictureURL, show: str = "all", clickable: bool = True,
+                 full_text: bool = False) -> str:
+    cases = matrix.shown(show)
+    if not cases:
+        what = {"all": "no cells yet", "failures": "no failed checks", "errors": "no errors",
+                "disagreements": "no case where the models disagree"}[show]
+        return f'<div class="sx"><p class="sx-empty">{what}</p></div>'
+    head = '<th class="sx-case">case</th>' + "".join(f"<th>{escape(m)}</th>" for m in matrix.models)
+    rows = []
+    for case in cases:
+        badge = '<span class="sx-badge sx-warn">models disagree</span>' if matrix.disagrees(case) else ""
+        prompt = matrix.prompts.get(case, "")
+        cells = "".join(
+            "<td>" + ("".join(cell_html(cell, picture, clickable, full_text)
+                              for cell in matrix.cells.get((case, model), []))
+                      or '<span class="sx-empty">—</span>') + "</td>"
+            for model in matrix.models
+        )
+        rows.append(f'<tr><td><b>{escape(case)}</b> {badge}<div class="sx-prompt">{escape(_cut(prompt, 160))}</div>'
+                    f"</td>{cells}</tr>")
+    return f'<div class="sx"><table class="sx-matrix"><tr>{head}</tr>{"".join(rows)}</table></div>'
+
+
+def cell_html(cell: Cell, picture: PictureURL, clickable: bool = True, full_text: bool = False) -> str:
+    record = cell.record
+    state = "sx-error" if cell.errored else ("sx-fail" if cell.failed else ("sx-pass" if cell.checks else ""))
+    badges = _badges(cell)
+    if record is None:
+        body = '<span class="sx-empty">output deleted</span>'
+    elif record.images:
+        body = f'<img alt="{escape(cell.model)} for {escape(cell.case_id)}" src="{escape(picture(record) or "")}">'
+    elif record.error:
+        body = f'<div class="sx-text">{escape(_cut(record.error, 300))}</div>'
+    elif full_text:
+        body = (f"<details><summary class=\"sx-text\">{escape(_cut(record.text, 200))}</summary>"
+                f'<div class="sx-text" style="max-height:none">{escape(record.text)}</div></details>')
+    else:
+        body = f'<div class="sx-text">{escape(_cut(record.text, 300))}</div>'
+    meta = []
+    if record is not None:
+        total = record.metrics.get("total_s")
+        if total is not None:
+            meta.append(f"{total:.1f} s")
+        if record.used.get("seed") is not None:
+            meta.append(f"seed {record.used['seed']}")
+    if cell.sample:
+        meta.append(f"sample {cell.sample + 1}")
+    footer = f'<div class="sx-meta">{escape(" · ".join(meta))}</div>' if meta else ""
+    inner = f"{badges}{body}{footer}"
+    if not clickable:
+        return f'<div class="sx-cell {state}">{inner}</div>'
+    key = escape(f"{cell.run_id}|{cell.case_id}|{cell.model}|{cell.sample}")
+    return (f'<button type="button" class="sx-cell {state}" data-cell="{key}" '
+            f'title="show this answer in full">{inner}</button>')
+
+
+def _badges(cell: Cell) -> str:
+    badges = []
+    if cell.errored:
+        badges.append(("sx-warn", cell.status))
+    rules = [c for c in cell.checks if not c.get("automatic")]
+    decided = [c for c in rules if c["passed"] is not None]
+    if decided:
+        passed = sum(c["passed"] for c in decided)
+        badges.append(("sx-good" if passed == len(decided) else "sx-bad", f"✓ {passed}/{len(decided)}"
+                       if passed == len(decided) else f"✗ {len(decided) - passed} of {len(decided)} failed"))
+    for judged in (c for c in cell.checks if c.get("automatic") and c["passed"] is not None):
+        score = f" {judged['score']:g}" if judged.get("score") is not None else ""
+        badges.append(("sx-auto", f"judge: {'pass' if judged['passed'] else 'fail'}{score} (automatic)"))
+    if cell.refused:
+        badges.append(("sx-bad" if any(c["check"] == "expects_answer" for c in cell.checks) else "", "refused"))
+    if cell.cached:
+        badges.append(("", "cached"))
+    return "".join(f'<span class="sx-badge {kind}">{escape(text)}</span>' for kind, text in badges)
+
+
+# --- one case across runs -----------------------------------------------------------------------------------
+
+
+def history_table(case_id: str, history: list[HistoryRow], picture: PictureURL) -> str:
+    if not history:
+        return f'<div class="sx"><p class="sx-empty">no run has a case {escape(case_id)}</p></div>'
+    models = list(dict.fromkeys(model for row in history for model in row.cells))
+    head = '<th class="sx-case">run</th>' + "".join(f"<th>{escape(m)}</th>" for m in models)
+    rows = []
+    for row in history:
+        edited = '<span class="sx-badge sx-warn">case edited since the run before</span>' if row.edited else ""
+        label = (f"<b>{escape(_day(row.run['started_at']))}</b> {edited}<div class=\"sx-meta\">"
+                 f"{escape(row.run['suite'])} v{escape(str(row.run['version']))} · {escape(row.run['id'])}</div>")
+        cells = "".join(
+            "<td>" + ("".join(cell_html(c, picture) for c in row.cells.get(model, []))
+                      or '<span class="sx-empty">—</span>') + "</td>"
+            for model in models
+        )
+        rows.append(f"<tr><td>{label}</td>{cells}</tr>")
+    return f'<div class="sx"><table class="sx-history"><tr>{head}</tr>{"".join(rows)}</table></div>'
+
+
+# --- run A against run B -------------------------------------------------------------------------------------
+
+
+def changes_table(changes: list[Change], picture: PictureURL) -> str:
+    if not changes:
+        return '<div class="sx"><p class="sx-empty">no cell changed between the two runs</p></div>'
+    rows = []
+    for change in changes:
+        sides = "".join(
+            cell_html(cell, picture) if cell is not None else '<span class="sx-empty">not in this run</span>'
+            for cell in (change.a, change.b)
+        )
+        what = "".join(f'<span class="sx-badge {_tone(w)}">{escape(w)}</span>' for w in change.what)
+        sample = f" · sample {change.sample + 1}" if change.sample else ""
+        rows.append(f"<tr><td><b>{escape(change.case_id)}</b><div class=\"sx-meta\">{escape(change.model)}"
+                    f"{escape(sample)}</div>{what}</td><td><div class=\"sx-side\">{sides}</div></td></tr>")
+    return ('<div class="sx"><table class="sx-changes"><tr><th class="sx-case">what changed</th>'
+            f'<th>run A · run B</th></tr>{"".join(rows)}</table></div>')
+
+
+def _tone(what: str) -> str:
+    if what in ("new refusal", "now errors") or what.endswith("now fails"):
+        return "sx-bad"
+    if what in ("no longer refuses", "no longer errors") or what.endswith("now passes"):
+        return "sx-good"
+    return "sx-warn" if "edited" in what else ""
+
+
+# --- the static report ---------------------------------------------------------------------------------------
+
+_REPORT = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<title>{title}</title>
+<style>body {{ margin: 2rem; background: #f8fafc; }} {css}</style></head><body class="sx">
+<h1>{title}</h1>
+<p class="sx-meta">{meta}</p>
+<h2>Per model</h2>
+{summary}
+<h2>Cases × models</h2>
+{matrix}
+<p class="sx-meta">Judge verdicts are a model's grading, marked automatic. Exported by Arena {version}.</p>
+</body></html>
+"""
+
+
+def report_page(store: Store, matrix: Matrix) -> str:
+    """One self-contained HTML file: no script, pictures inlined, model text escaped, a CSP that loads nothing."""
+    from arena import __version__
+
+    run = matrix.run
+    counts = matrix.counts()
+    meta = (f"run {run['id']} · started {_day(run['started_at'])} · {run['status']} · {counts['cells']} cells, "
+            f"{counts['errors']} errors, {counts['failures']} with a failed check, {counts['cached']} cached")
+    if run.get("judge"):
+        meta += f" · judge {run['judge']}"
+    return _REPORT.format(
+        title=escape(f"{run['suite']} v{run['version']}"), meta=escape(meta), css=CSS, summary=summary_table(matrix),
+        matrix=matrix_table(matrix, inline_url(store), clickable=False, full_text=True),
+        version=escape(__version__),
+    )
+
+
+def _cut(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _day(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

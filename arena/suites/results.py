@@ -1,0 +1,227 @@
+"""Reading suite runs back: the matrix of one run, one case across runs, and what changed from run A to run B.
+
+Everything here reads the store only; nothing reruns a model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from arena.store import Filter, OutputRecord, Store
+from arena.suites.runner import ModelSummary, run_info, summarise
+
+SHOW = ("all", "failures", "errors", "disagreements")
+
+
+@dataclass
+class Cell:
+    """One case × model × sample of a run, with the output it produced (None if that output was deleted)."""
+
+    run_id: str
+    case_id: str
+    model: str
+    sample: int
+    case_hash: str
+    status: str
+    cached: bool
+    refused: bool | None
+    checks: list[dict]
+    record: OutputRecord | None
+
+    @property
+    def failed(self) -> bool:
+        return any(check["passed"] is False for check in self.checks)
+
+    @property
+    def errored(self) -> bool:
+        return self.status != "done"
+
+    @property
+    def outcome(self) -> tuple:
+        """What models are compared on when looking for disagreement."""
+        return (self.status, self.refused, tuple(check["passed"] for check in self.checks))
+
+    def to_dict(self) -> dict:
+        record = self.record
+        return {
+            "case_id": self.case_id, "model": self.model, "sample": self.sample, "case_hash": self.case_hash,
+            "status": self.status, "cached": self.cached, "refused": self.refused, "checks": self.checks,
+            "output_id": record.id if record else None,
+            "text": record.text if record else None,
+            "error": record.error if record else None,
+            "images": record.images if record else [],
+            "seed": record.used.get("seed") if record else None,
+            "metrics": record.metrics if record else {},
+            "created": record.created if record else None,
+        }
+
+
+@dataclass
+class Matrix:
+    """Cases × models for one run."""
+
+    run: dict
+    cases: list[str]
+    models: list[str]
+    prompts: dict[str, str]
+    cells: dict[tuple[str, str], list[Cell]]
+    summary: dict[str, ModelSummary] = field(default_factory=dict)
+
+    def row(self, case_id: str) -> list[Cell]:
+        return [cell for model in self.models for cell in self.cells.get((case_id, model), [])]
+
+    def disagrees(self, case_id: str) -> bool:
+        """Models ended differently on this case: one refused or errored or failed a check where another did not."""
+        return len({cell.outcome for cell in self.row(case_id)}) > 1
+
+    def shown(self, show: str = "all") -> list[str]:
+        """The case ids a filter keeps: all, failures (a check failed), errors, or disagreements."""
+        keep = {
+            "all": lambda case: True,
+            "failures": lambda case: any(cell.failed for cell in self.row(case)),
+            "errors": lambda case: any(cell.errored for cell in self.row(case)),
+            "disagreements": self.disagrees,
+        }.get(show)
+        if keep is None:
+            raise ValueError(f"unknown filter {show!r}: one of {', '.join(SHOW)}")
+        return [case for case in self.cases if keep(case)]
+
+    def counts(self) -> dict[str, int]:
+        everything = [cell for cells in self.cells.values() for cell in cells]
+        return {
+            "cells": len(everything),
+            "errors": sum(cell.errored for cell in everything),
+            "failures": sum(cell.failed for cell in everything),
+            "cached": sum(cell.cached for cell in everything),
+        }
+
+    def to_json(self) -> dict:
+        return {
+            "run": self.run | {"models": self.models, "cases": self.cases},
+            "counts": self.counts(),
+            "summary": {model: vars(s) | {"refusal_rate": s.refusal_rate} for model, s in self.summary.items()},
+            "cases": [
+                {"id": case, "prompt": self.prompts.get(case, ""), "disagreement": self.disagrees(case),
+                 "cells": [cell.to_dict() for cell in self.row(case)]}
+                for case in self.cases
+            ],
+        }
+
+
+def list_runs(store: Store, suite: str | None = None) -> list[dict]:
+    """Every run, newest first, with how many cells it holds."""
+    condition, values = ("WHERE r.suite = ?", [suite]) if suite else ("", [])
+    rows = store.connection().execute(
+        f"SELECT r.*, (SELECT COUNT(*) FROM run_cells c WHERE c.run_id = r.id) AS done "
+        f"FROM runs r {condition} ORDER BY r.started_at DESC", values)
+    return [dict(row) for row in rows]
+
+
+def load_matrix(store: Store, run_id: str) -> Matrix | None:
+    info = run_info(store, run_id)
+    if info is None:
+        return None
+    cells = _cells(store, "WHERE c.run_id = ?", [run_id])
+    models = json.loads(info["models"])
+    ordered = json.loads(info["cases"]) if info.get("cases") else []
+    seen = list(dict.fromkeys(cell.case_id for cell in cells))
+    cases = [case for case in ordered if case in seen] + sorted(set(seen) - set(ordered))
+    grid: dict[tuple[str, str], list[Cell]] = {}
+    prompts: dict[str, str] = {}
+    for cell in sorted(cells, key=lambda c: c.sample):
+        grid.setdefault((cell.case_id, cell.model), []).append(cell)
+        if cell.record is not None:
+            prompts.setdefault(cell.case_id, cell.record.prompt)
+    return Matrix(run=info, cases=cases, models=[m for m in models if any(k[1] == m for k in grid)] or models,
+                  prompts=prompts, cells=grid, summary=summarise(store, run_id))
+
+
+@dataclass
+class HistoryRow:
+    run: dict
+    case_hash: str | None
+    edited: bool  # the case's content differs from the run before
+    cells: dict[str, list[Cell]]
+
+
+def case_history(store: Store, case_id: str, suite: str | None = None) -> list[HistoryRow]:
+    """One case across every run that had it, oldest first: the same prompt, each model, each date."""
+    condition = "WHERE c.case_id = ?" + (" AND r.suite = ?" if suite else "")
+    cells = _cells(store, condition, [case_id, *([suite] if suite else [])])
+    runs = {row["id"]: dict(row) for row in store.connection().execute(
+        f"SELECT * FROM runs WHERE id IN ({','.join('?' * len({c.run_id for c in cells})) or 'NULL'})",
+        list({c.run_id for c in cells}))}
+    history: list[HistoryRow] = []
+    for run_id in sorted(runs, key=lambda r: runs[r]["started_at"]):
+        mine = [cell for cell in cells if cell.run_id == run_id]
+        by_model: dict[str, list[Cell]] = {}
+        for cell in sorted(mine, key=lambda c: (c.model, c.sample)):
+            by_model.setdefault(cell.model, []).append(cell)
+        case_hash = mine[0].case_hash if mine else None
+        edited = bool(history) and history[-1].case_hash != case_hash
+        history.append(HistoryRow(runs[run_id], case_hash, edited, by_model))
+    return history
+
+
+@dataclass
+class Change:
+    case_id: str
+    model: str
+    sample: int
+    a: Cell | None
+    b: Cell | None
+    what: list[str]
+
+
+def compare_runs(store: Store, run_a: str, run_b: str) -> list[Change]:
+    """Per cell present in either run, what changed from A to B; unchanged cells are left out."""
+    a, b = load_matrix(store, run_a), load_matrix(store, run_b)
+    if a is None or b is None:
+        raise KeyError(run_a if a is None else run_b)
+    index_a = {(c.case_id, c.model, c.sample): c for cells in a.cells.values() for c in cells}
+    index_b = {(c.case_id, c.model, c.sample): c for cells in b.cells.values() for c in cells}
+    order = list(dict.fromkeys([*b.cases, *a.cases]))
+    changes = []
+    for key in sorted(index_a.keys() | index_b.keys(), key=lambda k: (order.index(k[0]), k[1], k[2])):
+        what = differences(index_a.get(key), index_b.get(key))
+        if what:
+            changes.append(Change(*key, index_a.get(key), index_b.get(key), what))
+    return changes
+
+
+def differences(a: Cell | None, b: Cell | None) -> list[str]:
+    if a is None or b is None:
+        return ["only in run B" if a is None else "only in run A"]
+    what = []
+    if a.case_hash != b.case_hash:
+        what.append("the case was edited between the runs")
+    if a.errored != b.errored:
+        what.append("now errors" if b.errored else "no longer errors")
+    if a.refused is not None and b.refused is not None and a.refused != b.refused:
+        what.append("new refusal" if b.refused else "no longer refuses")
+    checks_a = {check["check"]: check["passed"] for check in a.checks}
+    for check in b.checks:
+        before = checks_a.get(check["check"])
+        if before is not None and check["passed"] is not None and before != check["passed"]:
+            what.append(f"check {check['check']} now {'passes' if check['passed'] else 'fails'}")
+    if a.record and b.record and not what:
+        if a.record.images != b.record.images and (a.record.images or b.record.images):
+            what.append("a different picture")
+        elif a.record.text.strip() != b.record.text.strip():
+            what.append("a different answer")
+    return what
+
+
+def _cells(store: Store, condition: str, values: list) -> list[Cell]:
+    rows = store.connection().execute(
+        f"SELECT c.* FROM run_cells c JOIN runs r ON r.id = c.run_id {condition}", values).fetchall()
+    ids = [row["output_id"] for row in rows if row["output_id"]]
+    records = {record.id: record for record in store.all(Filter(ids=ids))} if ids else {}
+    return [
+        Cell(run_id=row["run_id"], case_id=row["case_id"], model=row["model"], sample=row["sample"],
+             case_hash=row["case_hash"], status=row["status"], cached=bool(row["cached"]),
+             refused=None if row["refused"] is None else bool(row["refused"]), checks=json.loads(row["checks"]),
+             record=records.get(row["output_id"]))
+        for row in rows
+    ]

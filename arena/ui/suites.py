@@ -1,0 +1,348 @@
+"""The Suites tab: run a prompt suite with live progress, read a run as a matrix, a case over time, run A vs run B.
+
+Layout and wiring only: runs go through arena.suites.runner, reading through arena.suites.results, and the
+HTML comes from arena.suites.report (escaped) and arena.sandbox (web pages the models wrote, in sandboxed frames).
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from arena.engine import Engine
+from arena.errors import InputError
+from arena.store import Store
+from arena.suites import report
+from arena.suites.model import SuiteError, load_suite
+from arena.suites.results import SHOW, case_history, compare_runs, list_runs, load_matrix
+from arena.suites.runner import SuiteRun, resume, run_info
+from arena.ui.gallery import preview
+from arena.ui.words import md, session_of
+
+PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
+REFRESH_S = 0.5
+
+# A click on a matrix cell says which cell; nothing else in the matrix reacts.
+_CELL_CLICKS = """
+element.addEventListener('click', (event) => {
+  const cell = event.target.closest('[data-cell]');
+  if (cell) trigger('cell', {cell: cell.dataset.cell});
+});
+"""
+
+CSS = report.CSS + """
+#suite-progress progress { width: 100%; height: 14px; }
+#suite-progress .sx-meta { font-size: 0.85em; }
+"""
+
+
+class SuitesView:
+    def __init__(self, engine: Engine, store: Store, prompts: Path = PROMPTS):
+        self.engine = engine
+        self.store = store
+        self.prompts = prompts
+        self._running: dict[str, SuiteRun] = {}
+        self._lock = threading.Lock()
+
+    # --- layout ----------------------------------------------------------------------------------------------
+
+    def build(self) -> None:
+        files = self._suite_files()
+        with gr.Row(equal_height=True):
+            self.suite_file = gr.Dropdown(label="Suite (a YAML file in prompts/, or a path)", choices=files,
+                                          value=files[0] if files else None, allow_custom_value=True, scale=3,
+                                          elem_id="suite-file")
+            self.judge = gr.Dropdown(label="Judge (grades the judge checks; automatic)", choices=[], value=None,
+                                     scale=2, elem_id="suite-judge")
+            self.concurrency = gr.Number(label="Cells at once", value=4, precision=0, minimum=1, maximum=32, scale=1)
+            self.use_cache = gr.Checkbox(label="Reuse stored answers (fixed seeds only)", value=True, scale=1,
+                                         elem_id="suite-cache")
+        self.suite_info = gr.Markdown(self._describe(files[0]) if files else "", elem_id="suite-info")
+        self.models = gr.CheckboxGroup(label="Models", choices=[], elem_id="suite-models")
+        with gr.Row():
+            self.run_button = gr.Button("Run suite", variant="primary", elem_id="suite-run")
+            self.stop_button = gr.Button("Stop", variant="stop", elem_id="suite-stop")
+        self.progress = gr.HTML(elem_id="suite-progress", apply_default_css=False, js_on_load=None)
+        gr.Markdown("### Results")
+        with gr.Row(equal_height=True):
+            self.run_pick = gr.Dropdown(label="Run", choices=[], value=None, scale=3, elem_id="suite-run-pick")
+            self.show = gr.Radio(label="Show", choices=list(SHOW), value="all", scale=2, elem_id="suite-show")
+            self.resume_button = gr.Button("Resume this run", size="sm", scale=1, elem_id="suite-resume")
+        with gr.Row():
+            self.report_button = gr.Button("Export HTML report", size="sm", elem_id="suite-report")
+            self.json_button = gr.Button("Export JSON", size="sm", elem_id="suite-json")
+            self.download = gr.File(label="Export", visible=False, elem_id="suite-download")
+        self.summary = gr.HTML(elem_id="suite-summary", apply_default_css=False, js_on_load=None)
+        self.matrix = gr.HTML(elem_id="suite-matrix", apply_default_css=False, js_on_load=_CELL_CLICKS)
+        with gr.Column(visible=False, elem_id="suite-cell") as self.cell_panel:
+            self.cell_head = gr.Markdown(elem_id="suite-cell-head")
+            self.cell_picture = gr.Image(type="filepath", format="png", interactive=False, height=360, visible=False,
+                                         show_label=False)
+            self.cell_text = gr.Markdown(elem_id="suite-cell-text", sanitize_html=True)
+            self.preview = gr.HTML(elem_id="suite-preview", apply_default_css=False, js_on_load=None, visible=False)
+            self.cell_checks = gr.Markdown(elem_id="suite-cell-checks")
+        with gr.Accordion("One case across runs", open=False, elem_id="suite-history-box"):
+            with gr.Row():
+                self.case_pick = gr.Dropdown(label="Case", choices=[], allow_custom_value=True, scale=3,
+                                             elem_id="suite-case")
+                self.history_button = gr.Button("Show history", size="sm", scale=1, elem_id="suite-history-show")
+            self.history = gr.HTML(elem_id="suite-history", apply_default_css=False, js_on_load=_CELL_CLICKS)
+        with gr.Accordion("Run A against run B", open=False, elem_id="suite-diff-box"):
+            with gr.Row():
+                self.run_a = gr.Dropdown(label="Run A (before)", choices=[], scale=2, elem_id="suite-run-a")
+                self.run_b = gr.Dropdown(label="Run B (after)", choices=[], scale=2, elem_id="suite-run-b")
+                self.diff_button = gr.Button("Compare", size="sm", scale=1, elem_id="suite-diff-show")
+            self.changes = gr.HTML(elem_id="suite-changes", apply_default_css=False, js_on_load=_CELL_CLICKS)
+        self.message = gr.Markdown(elem_id="suite-message")
+        self._wire()
+
+    def _wire(self) -> None:
+        private = dict(api_visibility="private")
+        run_outputs = [self.progress, self.run_pick, self.summary, self.matrix, self.message, self.case_pick]
+        self.run_button.click(self.run, [self.suite_file, self.models, self.judge, self.concurrency, self.use_cache,
+                                         self.show], run_outputs, show_progress="hidden",
+                              concurrency_limit=4, concurrency_id="suites", **private)
+        self.resume_button.click(self.resume, [self.run_pick, self.concurrency, self.use_cache, self.show],
+                                 run_outputs, show_progress="hidden", concurrency_limit=4,
+                                 concurrency_id="suites", **private)
+        self.stop_button.click(self.stop, queue=False, **private)
+        self.suite_file.change(self._describe, self.suite_file, self.suite_info, show_progress="hidden", **private)
+        view = [self.summary, self.matrix, self.message, self.case_pick]
+        for trigger in (self.run_pick.change, self.show.change):
+            trigger(self.view_run, [self.run_pick, self.show], view, show_progress="hidden", **private)
+        cell = [self.cell_panel, self.cell_head, self.cell_picture, self.cell_text, self.preview, self.cell_checks]
+        for html in (self.matrix, self.history, self.changes):
+            html.cell(self.open_cell, None, cell, show_progress="hidden", **private)
+        self.history_button.click(self.case_history, [self.case_pick, self.run_pick], [self.history], **private)
+        self.diff_button.click(self.compare, [self.run_a, self.run_b], [self.changes], **private)
+        self.report_button.click(lambda run: self.export(run, "html"), [self.run_pick],
+                                 [self.download, self.message], **private)
+        self.json_button.click(lambda run: self.export(run, "json"), [self.run_pick],
+                               [self.download, self.message], **private)
+
+    def on_open(self):
+        """What the tab shows when it opens: models and judges that can run now, and the stored runs."""
+        available = [e for e in self.engine.catalog if self.engine.availability.check(e).ok]
+        runs = self._run_choices()
+        latest = runs[0][1] if runs else None
+        return {
+            self.models: gr.CheckboxGroup(choices=[(f"{e.name} · {e.kind_label}", e.name) for e in available]),
+            self.judge: gr.Dropdown(choices=[("no judge", "")] + [(e.name, e.name) for e in available
+                                                                   if e.output == "text" and e.image_input],
+                                    value=""),
+            self.run_pick: gr.Dropdown(choices=runs, value=latest),
+            self.run_a: gr.Dropdown(choices=runs, value=runs[1][1] if len(runs) > 1 else None),
+            self.run_b: gr.Dropdown(choices=runs, value=latest),
+        }
+
+    @property
+    def open_outputs(self) -> list:
+        return [self.models, self.judge, self.run_pick, self.run_a, self.run_b]
+
+    # --- running ---------------------------------------------------------------------------------------------
+
+    def run(self, suite_file, models, judge, concurrency, use_cache, show, request: gr.Request):
+        try:
+            suite = load_suite(self._suite_path(suite_file))
+            runner = SuiteRun(self.engine, suite, list(models or []), source=str(self._suite_path(suite_file)),
+                              concurrency=_bounded(concurrency), use_cache=bool(use_cache), judge=judge or None)
+        except (SuiteError, InputError) as error:
+            yield {self.message: f"**Cannot run the suite:** {error}"}
+            return
+        yield from self._drive(runner, show, session_of(request))
+
+    def resume(self, run_id, concurrency, use_cache, show, request: gr.Request):
+        info = run_info(self.store, run_id) if run_id else None
+        if info is None:
+            yield {self.message: "Pick a run to resume."}
+            return
+        try:
+            suite = load_suite(info["source"])
+            runner = resume(self.engine, run_id, suite, concurrency=_bounded(concurrency), use_cache=bool(use_cache))
+        except (SuiteError, InputError) as error:
+            yield {self.message: f"**Cannot resume:** {error}"}
+            return
+        if not runner.pending():
+            yield {self.message: "Nothing to resume: every cell of this run is done."}
+            return
+        yield from self._drive(runner, show, session_of(request))
+
+    def _drive(self, runner: SuiteRun, show: str, session: str):
+        """Run in a thread; yield the progress bar and the growing matrix until the run ends or is stopped."""
+        total = len(runner.pending())
+        finished: queue.SimpleQueue = queue.SimpleQueue()
+        counts = {"done": 0, "error": 0, "cached": 0}
+        with self._lock:
+            self._running[session] = runner
+        worker = threading.Thread(target=runner.run, kwargs={"on_cell": finished.put}, daemon=True,
+                                  name=f"suite-{runner.run_id}")
+        started = time.monotonic()
+        worker.start()
+        try:
+            yield {self.progress: _progress(counts, total, started, "running"), self.message: "",
+                   self.run_pick: gr.Dropdown(choices=self._run_choices(), value=runner.run_id)}
+            while worker.is_alive() or not finished.empty():
+                deadline = time.monotonic() + REFRESH_S
+                new = 0
+                while time.monotonic() < deadline:
+                    try:
+                        result = finished.get(timeout=max(0.0, deadline - time.monotonic()))
+                    except queue.Empty:
+                        break
+                    new += 1
+                    counts["error" if result.status == "error" else "done"] += 1
+                    counts["cached"] += result.cached
+                if new:
+                    yield {self.progress: _progress(counts, total, started, "running"),
+                           **self._run_view(runner.run_id, show)}
+            state = "stopped: resume it to run the rest" if runner.stopped else "finished"
+            yield {self.progress: _progress(counts, total, started, state), **self._run_view(runner.run_id, show),
+                   self.run_pick: gr.Dropdown(choices=self._run_choices(), value=runner.run_id)}
+        finally:
+            if worker.is_alive():  # the page went away: stop, keeping what finished (resumable)
+                runner.stop()
+                worker.join(10)
+            with self._lock:
+                if self._running.get(session) is runner:
+                    del self._running[session]
+
+    def stop(self, request: gr.Request) -> None:
+        with self._lock:
+            runner = self._running.get(session_of(request))
+        if runner is not None:
+            runner.stop()
+
+    # --- reading ---------------------------------------------------------------------------------------------
+
+    def view_run(self, run_id, show):
+        return self._run_view(run_id, show)
+
+    def _run_view(self, run_id, show) -> dict:
+        matrix = load_matrix(self.store, run_id) if run_id else None
+        if matrix is None:
+            return {self.summary: "", self.matrix: "", self.message: "" if not run_id else f"No run {run_id}."}
+        return {
+            self.summary: report.summary_table(matrix),
+            self.matrix: report.matrix_table(matrix, report.file_url(self.store), show or "all"),
+            self.message: "",
+            self.case_pick: gr.Dropdown(choices=matrix.cases),
+        }
+
+    def open_cell(self, event: gr.EventData):
+        key = getattr(event, "_data", None) or {}
+        parts = str(key.get("cell", "")).split("|")
+        matrix = load_matrix(self.store, parts[0]) if len(parts) == 4 else None
+        cells = matrix.cells.get((parts[1], parts[2]), []) if matrix else []
+        cell = next((c for c in cells if str(c.sample) == parts[3]), None) if cells else None
+        if cell is None or cell.record is None:
+            return {self.cell_panel: gr.Column(visible=True), self.cell_head: "That output is no longer stored.",
+                    self.cell_picture: gr.Image(visible=False), self.cell_text: "", self.preview: preview(""),
+                    self.cell_checks: ""}
+        record = cell.record
+        picture = str(self.store.images.path(record.images[0])) if record.images else None
+        head = (f"### {md(cell.case_id)} · {md(cell.model)}" + (f" · sample {cell.sample + 1}" if cell.sample else "")
+                + f"\n`{record.id}` · {record.created} · {md(cell.status)}" + (" · cached" if cell.cached else "")
+                + f"\n\n**Prompt:** {md(record.prompt)}")
+        return {
+            self.cell_panel: gr.Column(visible=True),
+            self.cell_head: head,
+            self.cell_picture: gr.Image(value=picture, visible=picture is not None),
+            self.cell_text: (record.text or "") + (f"\n\n**Error:** {md(record.error)}" if record.error else ""),
+            self.preview: preview(record.text if record.output == "text" else ""),
+            self.cell_checks: _checks_markdown(cell),
+        }
+
+    def case_history(self, case_id, run_id):
+        """The case in every run of the same suite as the run shown (every suite if none is shown)."""
+        if not case_id:
+            return '<div class="sx"><p class="sx-empty">Pick a case.</p></div>'
+        info = run_info(self.store, run_id) if run_id else None
+        history = case_history(self.store, case_id, info["suite"] if info else None)
+        return report.history_table(case_id, history, report.file_url(self.store))
+
+    def compare(self, run_a, run_b):
+        if not run_a or not run_b:
+            return '<div class="sx"><p class="sx-empty">Pick two runs.</p></div>'
+        try:
+            changes = compare_runs(self.store, run_a, run_b)
+        except KeyError as missing:
+            return f'<div class="sx"><p class="sx-empty">No run {missing}.</p></div>'
+        return report.changes_table(changes, report.file_url(self.store))
+
+    def export(self, run_id, fmt: str):
+        matrix = load_matrix(self.store, run_id) if run_id else None
+        if matrix is None:
+            return gr.File(visible=False), "Pick a run to export."
+        folder = Path(tempfile.mkdtemp(prefix="arena-suite-"))
+        name = f"{matrix.run['suite']}-{run_id}".replace("/", "_")
+        if fmt == "html":
+            path = folder / f"{name}.html"
+            path.write_text(report.report_page(self.store, matrix), encoding="utf-8")
+        else:
+            path = folder / f"{name}.json"
+            path.write_text(json.dumps(matrix.to_json(), indent=1, ensure_ascii=False), encoding="utf-8")
+        return gr.File(value=str(path), visible=True), ""
+
+    # --- helpers ---------------------------------------------------------------------------------------------
+
+    def _suite_files(self) -> list[str]:
+        return sorted(p.name for p in self.prompts.glob("*.y*ml")) if self.prompts.is_dir() else []
+
+    def _suite_path(self, value: str | None) -> Path:
+        if not value:
+            raise InputError("pick a suite file")
+        path = Path(value)
+        return path if path.is_absolute() or path.exists() else self.prompts / value
+
+    def _describe(self, value) -> str:
+        try:
+            suite = load_suite(self._suite_path(value))
+        except (SuiteError, InputError) as error:
+            return f"**Cannot read the suite:** {error}"
+        images = sum(case.expect == "image" for case in suite.cases)
+        sampled = sum(case.samples > 1 for case in suite.cases)
+        return (f"**{md(suite.name)}** v{md(suite.version)}: {len(suite.cases)} cases ({len(suite.cases) - images} "
+                f"for text models, {images} for image generators)"
+                + (f", {sampled} of them sampled several times" if sampled else "") + f". {md(suite.description)}")
+
+    def _run_choices(self) -> list[tuple[str, str]]:
+        return [(f"{_when(r['started_at'])} · {r['suite']} v{r['version']} · {r['status']} · {r['done']} cells · "
+                 f"{r['id']}", r["id"]) for r in list_runs(self.store)]
+
+
+def _progress(counts: dict, total: int, started: float, state: str) -> str:
+    done = counts["done"] + counts["error"]
+    elapsed = time.monotonic() - started
+    return (f'<div class="sx" data-state="{"running" if state == "running" else "ended"}">'
+            f'<progress max="{max(total, 1)}" value="{done}"></progress>'
+            f'<div class="sx-meta">{done} of {total} cells · {counts["error"]} errors · {counts["cached"]} from the '
+            f"cache · {elapsed:.0f} s · {state}</div></div>")
+
+
+def _checks_markdown(cell) -> str:
+    lines = []
+    for check in cell.checks:
+        mark = {True: "✓", False: "✗", None: "?"}[check["passed"]]
+        kind = " *(automatic: a model's judgement)*" if check.get("automatic") else ""
+        score = f" · score {check['score']:g}" if check.get("score") is not None else ""
+        lines.append(f"- {mark} **{md(check['check'])}**{kind}{score}: {md(check.get('detail', ''))}")
+    if cell.refused is not None:
+        lines.append(f"- refusal detector: {'refused' if cell.refused else 'answered'}")
+    return "**Checks**\n\n" + "\n".join(lines) if lines else ""
+
+
+def _bounded(value) -> int:
+    try:
+        return max(1, min(32, int(value or 4)))
+    except (TypeError, ValueError):
+        return 4
+
+
+def _when(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
