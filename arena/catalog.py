@@ -58,6 +58,8 @@ class ModelEntry(BaseModel):
     image_input: bool | None = Field(None, description="whether the model accepts an input image")
     params: GenerationParams = Field(default_factory=GenerationParams)
     extra: dict[str, Any] = Field(default_factory=dict, description="passed through to the library call")
+    context_tokens: int = Field(32768, ge=256, description="the most a conversation may hold, in tokens (estimated); "
+                                "older turns are left out, with a note, to fit")
     timeout_s: float = Field(600, gt=0, description="the most a whole answer may take")
     read_timeout_s: float = Field(60, gt=0, description="the most the server may stay silent mid-answer")
     max_retries: int = Field(2, ge=0, le=10, description="SDK retries on 429/5xx/connection errors")

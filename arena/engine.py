@@ -10,12 +10,14 @@ import logging
 import queue
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
 from arena import errors
 from arena.backends import Backend, BackendContext, backend_class
 from arena.backends.local import LocalModels
 from arena.catalog import AvailabilityChecker, Catalog
+from arena.conversation import fit_context
 from arena.errors import InputError
 from arena.pane import Pane, PaneClosed, PaneSnapshot, Status
 from arena.request import Request
@@ -75,7 +77,19 @@ class Engine:
         ``lineage`` (rerun_of, parent_id, run_id, case_id, case_hash, sample) is recorded with each output.
         """
         names = self.check(request, names)
-        return Comparison(self, request, names, self.store if save else None, lineage)
+        return Comparison(self, [Job(name, request, lineage) for name in names], self.store if save else None)
+
+    def start_each(self, jobs: list["Job"], *, save: bool = True) -> "Comparison":
+        """Start several jobs side by side, each with its own request and lineage (conversations, chains).
+
+        The same model may appear more than once (one generator drawing two descriptions)."""
+        if not jobs:
+            raise InputError("Nothing to run: pick at least one model.")
+        if len(jobs) > MAX_MODELS:
+            raise InputError(f"{len(jobs)} panes asked for; at most {MAX_MODELS} run at once.")
+        for job in jobs:
+            self.check(job.request, [job.name])
+        return Comparison(self, jobs, self.store if save else None)
 
     def close(self) -> None:
         with self._lock:
@@ -85,16 +99,24 @@ class Engine:
         self.local.unload_all()
 
 
+@dataclass(frozen=True)
+class Job:
+    """One pane's work: a model, what it is asked, and the lineage its output records."""
+
+    name: str
+    request: Request
+    lineage: dict = field(default_factory=dict)
+
+
 class Comparison:
-    def __init__(self, engine: Engine, request: Request, names: list[str], store: "Store | None" = None,
-                 lineage: dict | None = None):
+    def __init__(self, engine: Engine, jobs: list[Job], store: "Store | None" = None):
         self.engine = engine
-        self.request = request
+        self.jobs = jobs
+        self.request = jobs[0].request
         self.store = store
-        self.lineage = lineage or {}
-        self.id = store.start_comparison(request, names) if store is not None else None
+        self.id = store.start_comparison(self.request, [job.name for job in jobs]) if store is not None else None
         self._changes: queue.SimpleQueue[int] = queue.SimpleQueue()
-        self.panes = [Pane(i, engine.catalog[name], self._changes.put) for i, name in enumerate(names)]
+        self.panes = [Pane(i, engine.catalog[job.name], self._changes.put) for i, job in enumerate(jobs)]
         self._cancel_requested_at: float | None = None
         self._threads = [
             threading.Thread(target=self._run, args=(pane,), name=f"pane-{pane.entry.name}", daemon=True)
@@ -164,13 +186,18 @@ class Comparison:
             if not availability.ok:
                 self._end(pane, "error", f"unavailable: {availability.reason}")
                 return
-            request = self.request
-            if request.image is not None and not entry.image_input:
+            request = self.jobs[pane.index].request
+            if request.has_images and not entry.image_input:
+                what = "The images were" if request.history and entry.output == "text" else "The image was"
                 pane.notice(
-                    f"The image was not sent: {entry.name} takes text only."
-                    if entry.output == "text" else f"The image was not sent: {entry.name} draws from text only."
+                    f"{what} not sent: {entry.name} takes text only."
+                    if entry.output == "text" else f"{what} not sent: {entry.name} draws from text only."
                 )
                 request = request.without_image()
+            if request.history:
+                request, cut = fit_context(request, entry.context_tokens)
+                if cut:
+                    pane.notice(cut)
             if pane.cancelled.is_set():
                 self._end(pane, "cancelled")
                 return
@@ -192,9 +219,9 @@ class Comparison:
         record_id = None
         if self.store is not None:
             try:
-                record_id = self.store.save_output(
-                    self.id, pane.snapshot(), self.request, pane.entry, **self.lineage
-                ).id
+                job = self.jobs[pane.index]
+                record_id = self.store.save_output(self.id, pane.snapshot(), job.request, pane.entry,
+                                                   **job.lineage).id
             except Exception as failure:  # a full disk must not take the answer away from the screen
                 log.warning("could not save %s's output: %s", pane.entry.name, errors.describe(failure))
         pane.settle(record_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -41,13 +41,29 @@ class GenerationParams(BaseModel):
 
 
 @dataclass(frozen=True)
+class Turn:
+    """An earlier message of a conversation: the user's (perhaps with an image), or the model's own answer."""
+
+    role: Literal["user", "assistant"]
+    text: str
+    image: "InputImage | None" = None
+
+
+@dataclass(frozen=True)
 class Request:
     prompt: str
     image: "InputImage | None" = None
     params: GenerationParams = field(default_factory=GenerationParams)
+    # The conversation so far, as this one model saw it (its own answers only), oldest first.
+    history: tuple[Turn, ...] = ()
     # Token by token when someone watches; suites ask for whole answers (a streamed answer costs the SDKs one
     # parsed object per chunk).
     stream: bool = True
 
+    @property
+    def has_images(self) -> bool:
+        return self.image is not None or any(turn.image is not None for turn in self.history)
+
     def without_image(self) -> "Request":
-        return replace(self, image=None)
+        """The same request with no image anywhere in it, for models that take text only."""
+        return replace(self, image=None, history=tuple(replace(turn, image=None) for turn in self.history))

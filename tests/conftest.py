@@ -61,9 +61,9 @@ def mistral_entry(loopback: LoopbackServer, name: str, model: str | None = None,
 
 OFFLINE_ENTRIES = [
     {"name": "offline-pixtral", "kind": "transformers", "model": "offline:pixtral",
-     "params": {"max_tokens": 12}, "extra": {"min_new_tokens": 12}},
+     "params": {"max_tokens": 12}, "extra": {"min_new_tokens": 12}, "context_tokens": 1536},
     {"name": "offline-llama-vision", "kind": "transformers", "model": "offline:llama-vision",
-     "params": {"max_tokens": 12}, "extra": {"min_new_tokens": 12}},
+     "params": {"max_tokens": 12}, "extra": {"min_new_tokens": 12}, "context_tokens": 1536},
     {"name": "offline-sd", "kind": "diffusers", "model": "offline:stable-diffusion",
      "params": {"steps": 3, "guidance": 0.0, "width": 64, "height": 64}},
 ]

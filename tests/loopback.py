@@ -12,6 +12,7 @@ the model name in the request:
     cut               sends two chunks, then drops the connection mid-stream
     refuse            answers with a refusal
     judge             grades: "PASS; 8; …"
+    critic            answers "Score: 7/10. …" (a critique)
     page              answers with a web page in an ```html block, whose script tries to reach its parent page,
                       storage, cookies and this server's /leak (for the sandboxed preview)
 
@@ -70,6 +71,8 @@ def answer_words(model: str, body: dict, url: str = "") -> list[str]:
         return [line + "\n" for line in PAGE.replace("LOOPBACK", url).split("\n")]
     if model.startswith("refuse"):
         return ["I'm ", "sorry, ", "but ", "I ", "can't ", "help ", "with ", "that."]
+    if model.startswith("critic"):
+        return ["Score: ", "7/10. ", "A spider, ", "busy at work."]
     if model.startswith("judge"):
         return ["PASS; ", "8; ", "the output matches the rubric."]
     prompt, has_image = _prompt_of(body)

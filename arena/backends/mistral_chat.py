@@ -10,6 +10,7 @@ from mistralai.client.utils import BackoffStrategy, RetryConfig
 from arena import secrets
 from arena.backends.base import Backend
 from arena.catalog import ModelEntry
+from arena.images import InputImage
 from arena.request import Request
 
 
@@ -28,6 +29,12 @@ def make_client(entry: ModelEntry) -> Mistral:
     )
 
 
+def content(text: str, image: InputImage | None) -> str | list[dict]:
+    if image is None:
+        return text
+    return [{"type": "text", "text": text}, {"type": "image_url", "image_url": image.data_url()}]
+
+
 def text_of(content) -> str:
     """A message's content as text: a string, or the text parts of a list of chunks."""
     if content is None:
@@ -44,13 +51,6 @@ class MistralChat(Backend):
 
     def generate(self, request: Request, out) -> None:
         params = self.params(request)
-        if request.image is None:
-            content: str | list = request.prompt
-        else:
-            content = [
-                {"type": "text", "text": request.prompt},
-                {"type": "image_url", "image_url": request.image.data_url()},
-            ]
         options = {
             "max_tokens": params.max_tokens,
             "temperature": params.temperature,
@@ -59,7 +59,9 @@ class MistralChat(Backend):
         }
         options = {k: v for k, v in options.items() if v is not None} | self.entry.extra
         out.record(**options)
-        messages = [{"role": "user", "content": content}]
+        messages = [*({"role": turn.role, "content": content(turn.text, turn.image) if turn.role == "user"
+                       else turn.text} for turn in request.history),
+                    {"role": "user", "content": content(request.prompt, request.image)}]
         if not request.stream:
             answer = self.client.chat.complete(model=self.entry.model, messages=messages, **options)
             if answer.choices:

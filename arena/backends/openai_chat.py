@@ -9,6 +9,7 @@ import openai
 from arena import secrets
 from arena.backends.base import Backend
 from arena.catalog import ModelEntry
+from arena.images import InputImage
 from arena.request import Request
 
 # Compatible servers want any non-empty key when they want none at all.
@@ -25,13 +26,20 @@ def make_client(entry: ModelEntry) -> openai.OpenAI:
     )
 
 
-def user_content(request: Request) -> str | list[dict]:
-    if request.image is None:
-        return request.prompt
+def user_content(text: str, image: InputImage | None) -> str | list[dict]:
+    if image is None:
+        return text
     return [
-        {"type": "text", "text": request.prompt},
-        {"type": "image_url", "image_url": {"url": request.image.data_url()}},
+        {"type": "text", "text": text},
+        {"type": "image_url", "image_url": {"url": image.data_url()}},
     ]
+
+
+def messages(request: Request) -> list[dict]:
+    """The conversation so far, then the new message."""
+    earlier = [{"role": turn.role, "content": user_content(turn.text, turn.image) if turn.role == "user"
+                else turn.text} for turn in request.history]
+    return [*earlier, {"role": "user", "content": user_content(request.prompt, request.image)}]
 
 
 class OpenAIChat(Backend):
@@ -51,16 +59,16 @@ class OpenAIChat(Backend):
         }
         options = {k: v for k, v in options.items() if v is not None} | self.entry.extra
         out.record(**{k: v for k, v in options.items() if k != limit_name}, max_tokens=params.max_tokens)
-        messages = [{"role": "user", "content": user_content(request)}]
+        sent = messages(request)
         if not request.stream:
-            answer = self.client.chat.completions.create(model=self.entry.model, messages=messages, **options)
+            answer = self.client.chat.completions.create(model=self.entry.model, messages=sent, **options)
             if answer.choices and answer.choices[0].message.content:
                 out.text(answer.choices[0].message.content)
             if answer.usage is not None:
                 out.usage(answer.usage.completion_tokens)
             return
         stream = self.client.chat.completions.create(
-            model=self.entry.model, messages=messages, stream=True, stream_options={"include_usage": True}, **options,
+            model=self.entry.model, messages=sent, stream=True, stream_options={"include_usage": True}, **options,
         )
         with stream:
             for chunk in stream:

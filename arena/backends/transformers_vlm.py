@@ -26,6 +26,20 @@ from arena.request import Request
 transformers.utils.logging.disable_progress_bar()
 
 
+def chat_messages(request: Request) -> list[dict]:
+    """The conversation in the chat-template shape: each image goes before the text of its message."""
+
+    def content(text: str, image) -> list[dict]:
+        parts = [{"type": "text", "text": text}]
+        if image is not None:
+            parts.insert(0, {"type": "image", "image": image.image})
+        return parts
+
+    earlier = [{"role": turn.role, "content": content(turn.text, turn.image if turn.role == "user" else None)}
+               for turn in request.history]
+    return [*earlier, {"role": "user", "content": content(request.prompt, request.image)}]
+
+
 class TransformersVLM(Backend):
     def _load(self, source: str, local_only: bool, device: str) -> Loaded:
         dtype = pick_dtype(self.entry, device)
@@ -51,12 +65,9 @@ class TransformersVLM(Backend):
                 estimate=weights_size(source),
             )
             out.activity("reading the prompt")
-            content = [{"type": "text", "text": request.prompt}]
-            if request.image is not None:
-                content.insert(0, {"type": "image", "image": request.image.image})
             inputs = processor.apply_chat_template(
-                [{"role": "user", "content": content}],
-                add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt",
+                chat_messages(request), add_generation_prompt=True, tokenize=True, return_dict=True,
+                return_tensors="pt",
             ).to(model.device)
             if "pixel_values" in inputs:
                 inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)

@@ -267,6 +267,29 @@ class Store:
         """Every output of the same comparison, in the order they were saved."""
         return self._select("WHERE o.comparison_id = ? ORDER BY o.created_at", [record.comparison_id])
 
+    def chain(self, record: OutputRecord, limit: int = 200) -> list[OutputRecord]:
+        """The outputs linked to this one by chains and conversations: its parents up to the first, then it and
+        everything made from it (breadth first), in the order they were made."""
+        ancestors: list[OutputRecord] = []
+        parent_id, seen = record.parent_id, {record.id}
+        while parent_id and parent_id not in seen and len(ancestors) < limit:
+            parent = self.get(parent_id)
+            if parent is None:
+                break
+            ancestors.insert(0, parent)
+            seen.add(parent.id)
+            parent_id = parent.parent_id
+        descendants: list[OutputRecord] = []
+        frontier = [record.id]
+        while frontier and len(descendants) < limit:
+            marks = ",".join("?" * len(frontier))
+            children = [c for c in self._select(f"WHERE o.parent_id IN ({marks}) ORDER BY o.created_at", frontier)
+                        if c.id not in seen]
+            seen.update(c.id for c in children)
+            descendants += children
+            frontier = [c.id for c in children]
+        return sorted([*ancestors, record, *descendants[:limit]], key=lambda r: r.created_at)
+
     def reruns(self, record: OutputRecord) -> list[OutputRecord]:
         return self._select("WHERE o.rerun_of = ? ORDER BY o.created_at", [record.id])
 

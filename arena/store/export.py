@@ -118,6 +118,8 @@ def _card(record: OutputRecord) -> str:
         f'{f" · seed {escape(str(seed))}" if seed is not None else ""}</div>{pictures}'
         + (f"<pre>{escape(record.text)}</pre>" if record.text else "")
         + (f'<p class="error">{escape(record.error)}</p>' if record.error else "")
+        + (f'<p class="meta">made from <a href="#o-{escape(record.parent_id)}">output {escape(record.parent_id)}</a>'
+           "</p>" if record.parent_id else "")
         + (f'<p class="meta">note: {escape(record.note)}</p>' if record.note else "")
         + f'<p class="meta">{escape(details)}</p></div>'
     )

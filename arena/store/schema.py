@@ -122,6 +122,7 @@ def _run_case_order(db: sqlite3.Connection) -> None:
         ALTER TABLE runs ADD COLUMN cases TEXT;
         CREATE INDEX run_cells_case ON run_cells(case_id);
         CREATE INDEX runs_started ON runs(started_at);
+        CREATE INDEX outputs_parent ON outputs(parent_id);
         """,
     )
 

@@ -1,0 +1,137 @@
+"""Multi-turn chat with several models at once: each model keeps its own history and sees only its own answers.
+
+A follow-up goes to every model of the conversation; one model's last answer can be made again (regenerate, or
+retry after an error) without resending the others. Each answer is stored in the gallery as it ends, its
+``parent_id`` pointing at the same model's answer before it, so a conversation reads back turn by turn.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from arena.errors import InputError
+from arena.request import GenerationParams, Request, Turn
+
+if TYPE_CHECKING:
+    from arena.engine import Comparison, Engine
+    from arena.images import InputImage
+
+# A rough count: about four characters a token, and a fixed charge per image (providers charge a few hundred
+# to a couple of thousand tokens for one).
+CHARS_PER_TOKEN = 4
+IMAGE_TOKENS = 512
+
+
+def estimate_tokens(request: Request) -> int:
+    texts = [request.prompt, *(turn.text for turn in request.history)]
+    images = sum(turn.image is not None for turn in request.history) + (request.image is not None)
+    return sum(len(text) for text in texts) // CHARS_PER_TOKEN + images * IMAGE_TOKENS
+
+
+def fit_context(request: Request, budget_tokens: int) -> tuple[Request, str | None]:
+    """Leave out the oldest exchanges until the request, with room for the answer, fits the budget.
+
+    Returns the request and a note saying what was left out (None when everything fits)."""
+    room = budget_tokens - (request.params.max_tokens or 0)
+    history = list(request.history)
+    dropped = 0
+    while history and estimate_tokens(replace(request, history=tuple(history))) > room:
+        cut = 2 if len(history) >= 2 and history[0].role == "user" and history[1].role == "assistant" else 1
+        del history[:cut]
+        dropped += cut
+    if not dropped:
+        return request, None
+    kept = len(history)
+    note = (f"The conversation is longer than this model's context ({budget_tokens:,} tokens): the "
+            f"{dropped} oldest message{'s' if dropped != 1 else ''} were left out, {kept} kept.")
+    return replace(request, history=tuple(history)), note
+
+
+@dataclass
+class Thread:
+    """One model's side of the conversation."""
+
+    model: str
+    turns: list[Turn] = field(default_factory=list)
+    last_output_id: str | None = None
+    # The last message sent and not yet answered well (kept for retry and regenerate).
+    asked: Turn | None = None
+    answered: bool = False
+
+
+class Conversation:
+    def __init__(self, engine: Engine, models: list[str], *, save: bool = True):
+        self.engine = engine
+        self.save = save
+        text_models = [m for m in models if m in engine.catalog and engine.catalog[m].output == "text"]
+        self.threads: dict[str, Thread] = {m: Thread(m) for m in dict.fromkeys(text_models)}
+        self.params = GenerationParams()
+        self._lock = threading.Lock()
+
+    @property
+    def models(self) -> list[str]:
+        return list(self.threads)
+
+    def send(self, prompt: str, image: "InputImage | None" = None, params: GenerationParams | None = None,
+             models: list[str] | None = None, also: list[str] = ()) -> Comparison:
+        """A message to every model of the conversation (or some of them), each with its own history.
+
+        ``also`` names models outside the conversation that get the message alone (the image generators of a
+        first message draw it)."""
+        targets = [m for m in (models or self.models) if m in self.threads]
+        if not targets and not also:
+            raise InputError("No text model in this conversation: start one with a prompt first.")
+        self.params = params or self.params
+        message = Turn("user", prompt, image)
+        with self._lock:
+            for model in targets:
+                thread = self.threads[model]
+                thread.asked, thread.answered = message, False
+        return self._ask(targets, [m for m in also if m not in self.threads], message)
+
+    def again(self, model: str) -> Comparison:
+        """Ask ``model`` its last message again: a new answer replaces the one shown (regenerate), or one that
+        failed is tried again (retry). The other models are not asked anything."""
+        thread = self.threads.get(model)
+        if thread is None or thread.asked is None:
+            raise InputError(f"{model} has no message to answer again.")
+        with self._lock:
+            if thread.answered:
+                del thread.turns[-2:]
+                thread.answered = False
+        return self._ask([model])
+
+    def clear(self, model: str | None = None) -> None:
+        """Forget one model's history, or everyone's (a new conversation)."""
+        with self._lock:
+            for thread in [self.threads[model]] if model else self.threads.values():
+                thread.turns.clear()
+                thread.asked, thread.answered, thread.last_output_id = None, False, None
+
+    def record(self, comparison: Comparison) -> None:
+        """Add each model's finished answer to its own history. An error or a stop adds nothing."""
+        with self._lock:
+            for job, pane in zip(comparison.jobs, comparison.snapshots(), strict=True):
+                thread = self.threads.get(job.name)
+                if thread is None or pane.status != "done" or thread.asked is None or thread.answered:
+                    continue
+                thread.turns += [thread.asked, Turn("assistant", pane.text)]
+                thread.answered = True
+                thread.last_output_id = pane.record_id or thread.last_output_id
+
+    def history(self, model: str) -> list[Turn]:
+        return list(self.threads[model].turns)
+
+    def _ask(self, models: list[str], also: list[str] = (), message: Turn | None = None) -> Comparison:
+        from arena.engine import Job
+
+        jobs = []
+        with self._lock:
+            for model in models:
+                thread = self.threads[model]
+                request = Request(thread.asked.text, thread.asked.image, self.params, history=tuple(thread.turns))
+                jobs.append(Job(model, request, {"parent_id": thread.last_output_id}))
+        jobs += [Job(model, Request(message.text, message.image, self.params)) for model in also]
+        return self.engine.start_each(jobs, save=self.save)
