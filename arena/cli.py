@@ -2,6 +2,7 @@
 
     python -m arena models
     python -m arena compare "a charming spider at work" --models offline-pixtral,offline-sd --out out/
+    python -m arena chain describe-draw "a charming spider at work" --describe offline-pixtral --draw offline-sd
 """
 
 from __future__ import annotations
@@ -59,9 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--ids", help="comma-separated output ids")
     export.add_argument("--format", choices=["html", "jsonl", "sheet"], default="html")
     export.add_argument("--out", type=Path, required=True, help="a folder, a .zip (html, jsonl) or a .png (sheet)")
-    from arena.suite_cli import add_commands
+    from arena import chain_cli, suite_cli
 
-    add_commands(commands)
+    suite_cli.add_commands(commands)
+    chain_cli.add_commands(commands)
     show = gallery.add_parser("show", help="one output's whole record")
     show.add_argument("id")
     inspect = gallery.add_parser("inspect", help="read the record a generated PNG carries")
@@ -88,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         return run(args, settings)
     if args.command == "suite":
         from arena.suite_cli import run_command
+
+        return run_command(args, catalog, settings)
+    if args.command == "chain":
+        from arena.chain_cli import run_command
 
         return run_command(args, catalog, settings)
     return compare(args, catalog, settings)

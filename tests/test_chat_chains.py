@@ -195,3 +195,35 @@ def test_cancelling_a_chain_keeps_finished_steps_and_starts_no_more(loopback, ke
     assert pane.status == "cancelled" and chain.draw() is None
     assert engine.store.query(Filter())[1] == 1  # the stopped description is kept, nothing was drawn
 
+
+
+def test_cli_describe_draw_then_critique_the_picture(loopback, tmp_path):
+    from tests.apprunner import write_catalog
+    from tests.conftest import LOOPBACK_KEY
+    from tests.test_cli import arena
+
+    catalog = write_catalog(tmp_path / "c.yaml", [
+        openai_entry(loopback, "seer", model="echo-cli-seer"),
+        openai_entry(loopback, "teller", model="echo-cli-teller"),
+        openai_entry(loopback, "painter", kind="openai-image", model="gpt-image-1"),
+        openai_entry(loopback, "critic", model="critic-cli"),
+    ])
+    env = {"ARENA_CATALOG": str(catalog), "OPENAI_API_KEY": LOOPBACK_KEY, "ARENA_DATA_DIR": str(tmp_path / "d")}
+    out = tmp_path / "out"
+    drawn = arena("chain", "describe-draw", "a charming spider at work", "--describe", "seer,teller",
+                  "--draw", "painter", "--out", str(out), env_extra=env)
+    assert drawn.returncode == 0, drawn.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["describe-seer.md", "describe-teller.md",
+                                                     "draw-painter-from-seer.png", "draw-painter-from-teller.png"]
+    assert "a charming spider at" in (out / "describe-seer.md").read_text()
+    critiqued = arena("chain", "critique", str(out / "draw-painter-from-seer.png"), "--models", "critic",
+                      "--out", str(out), env_extra=env)
+    assert critiqued.returncode == 0, critiqued.stderr
+    assert "score 7/10" in critiqued.stdout
+    assert (out / "critique-critic.md").read_text().startswith("score: 7/10")
+    store = Store(tmp_path / "d")
+    [critique] = store.all(Filter(models=["critic"]))
+    strip = [r.model for r in store.chain(critique)]
+    assert strip == ["seer", "painter", "critic"]  # the picture file carried its record
+    wrong = arena("chain", "describe-draw", "x", "--describe", "painter", "--draw", "painter", env_extra=env)
+    assert wrong.returncode == 2 and "Only text models can describe" in wrong.stderr

@@ -1,0 +1,137 @@
+"""``python -m arena chain describe-draw|critique``: chains between models from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from arena import images
+from arena.catalog import Catalog
+from arena.chains import DESCRIBE_PROMPT, MAX_DRAW_PROMPT, DescribeThenDraw, critique_jobs, critique_prompt, parse_score
+from arena.engine import Engine
+from arena.errors import InputError
+from arena.results import png_bytes
+from arena.settings import Settings
+from arena.store import Store
+from arena.store.pictures import read_record
+
+
+def add_commands(commands) -> None:
+    chain = commands.add_parser("chain", help="chains between models: describe then draw, critique a picture")
+    actions = chain.add_subparsers(dest="action", required=True)
+    draw = actions.add_parser("describe-draw", help="text models describe the picture, generators draw each one")
+    draw.add_argument("prompt")
+    draw.add_argument("--describe", required=True, help="comma-separated text models that describe")
+    draw.add_argument("--draw", required=True, help="comma-separated image generators that draw")
+    draw.add_argument("--image", type=Path, help="an image the describers see with the prompt")
+    draw.add_argument("--template", default=DESCRIBE_PROMPT, help="what describers are asked; {prompt} is replaced")
+    draw.add_argument("--seed", type=int, help="seed for the pictures")
+    draw.add_argument("--out", type=Path, help="folder: describe-MODEL.md and draw-GENERATOR-from-MODEL.png")
+    draw.add_argument("--no-save", action="store_true", help="do not keep the outputs in the gallery")
+    critique = actions.add_parser("critique", help="vision-language models critique a picture, with a score")
+    critique.add_argument("image", type=Path)
+    critique.add_argument("--models", required=True, help="comma-separated vision-language models")
+    critique.add_argument("--prompt", help="what they are asked (default: does it match its prompt, 1 to 10)")
+    critique.add_argument("--out", type=Path, help="folder: critique-MODEL.md")
+    critique.add_argument("--no-save", action="store_true", help="do not keep the outputs in the gallery")
+
+
+def run_command(args: argparse.Namespace, catalog: Catalog, settings: Settings) -> int:
+    store = None if args.no_save or not settings.save_outputs else Store(settings.data_dir)
+    engine = Engine(catalog, settings, store)
+    try:
+        return describe_draw(args, engine, settings) if args.action == "describe-draw" else critique(args, engine,
+                                                                                                     settings)
+    except InputError as error:
+        print(f"arena: {error}", file=sys.stderr)
+        return 2
+    finally:
+        engine.close()
+
+
+def describe_draw(args: argparse.Namespace, engine: Engine, settings: Settings) -> int:
+    from arena.request import GenerationParams
+
+    chain = DescribeThenDraw(engine, args.prompt, _names(args.describe), _names(args.draw),
+                             image=_picture(args.image, settings) if args.image else None,
+                             params=GenerationParams.parse({"seed": args.seed}), template=args.template)
+    try:
+        print("describing…", file=sys.stderr)
+        described = chain.describe()
+        described.wait()
+        drawing = chain.draw()
+        if drawing is not None:
+            print(f"drawing {len(drawing.panes)} picture{'s' if len(drawing.panes) != 1 else ''}…", file=sys.stderr)
+            drawing.wait()
+    except KeyboardInterrupt:
+        chain.cancel()
+        print("arena: stopped; keeping what finished", file=sys.stderr)
+    descriptions = described.snapshots()
+    by_text = {" ".join(pane.text.split())[:MAX_DRAW_PROMPT]: pane.model for pane in descriptions}
+    ok = True
+    for pane in descriptions:
+        path = _write(args.out, f"describe-{pane.model}.md", (pane.text or f"> error: {pane.error}").encode())
+        ok &= pane.status == "done"
+        print(f"{pane.model:<22} describe  {pane.status:<9} {pane.error or ''}{_arrow(path)}")
+    drawn = chain.steps[1] if len(chain.steps) > 1 else None
+    for job, pane in zip(drawn.jobs, drawn.snapshots(), strict=True) if drawn else []:
+        source = by_text.get(job.request.prompt, "description")
+        path = (_write(args.out, f"draw-{pane.model}-from-{source}.png", _picture_file(engine, pane))
+                if pane.images else None)
+        ok &= pane.status == "done"
+        print(f"{pane.model:<22} draw      {pane.status:<9} {pane.error or ''}{_arrow(path)}")
+    return 0 if ok and len(chain.steps) == 2 else 1
+
+
+def critique(args: argparse.Namespace, engine: Engine, settings: Settings) -> int:
+    picture = _picture(args.image, settings)
+    carried = read_record(args.image) or {}
+    parent = carried.get("id") if engine.store is not None and engine.store.get(carried.get("id", "")) else None
+    prompt = critique_prompt(args.prompt, carried.get("prompt"))
+    comparison = engine.start_each(critique_jobs(engine, picture, prompt, _names(args.models), parent))
+    try:
+        comparison.wait()
+    except KeyboardInterrupt:
+        comparison.cancel()
+        comparison.wait()
+    ok = True
+    for pane in comparison.snapshots():
+        score = parse_score(pane.text)
+        body = (f"score: {score:g}/10\n\n" if score is not None else "") + (pane.text or f"> error: {pane.error}")
+        path = _write(args.out, f"critique-{pane.model}.md", body.encode())
+        ok &= pane.status == "done"
+        shown = f"score {score:g}/10" if score is not None else (pane.error or "no score given")
+        print(f"{pane.model:<22} {pane.status:<9} {shown}{_arrow(path)}")
+    return 0 if ok else 1
+
+
+def _picture_file(engine: Engine, pane) -> bytes:
+    """The stored PNG, which carries its record (so a later ``chain critique`` links to it), else a plain one."""
+    record = engine.store.get(pane.record_id) if engine.store is not None and pane.record_id else None
+    if record is not None and record.images and engine.store.images.exists(record.images[0]):
+        return engine.store.images.path(record.images[0]).read_bytes()
+    return png_bytes(pane.images[0])
+
+
+def _names(value: str) -> list[str]:
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
+def _picture(path: Path, settings: Settings):
+    if not path.is_file():
+        raise InputError(f"No image file at {path}.")
+    return images.load_image(path, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
+
+
+def _write(folder: Path | None, name: str, data: bytes) -> Path | None:
+    if folder is None:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(data)
+    return path
+
+
+def _arrow(path: Path | None) -> str:
+    return f"  -> {path}" if path else ""
