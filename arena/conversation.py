@@ -67,8 +67,10 @@ class Conversation:
         self.save = save
         text_models = [m for m in models if m in engine.catalog and engine.catalog[m].output == "text"]
         self.threads: dict[str, Thread] = {m: Thread(m) for m in dict.fromkeys(text_models)}
+        self.order = list(models)  # panes keep the order the models were picked in
         self.params = GenerationParams()
         self._lock = threading.Lock()
+        self._asking: list[Comparison] = []
 
     @property
     def models(self) -> list[str]:
@@ -80,6 +82,7 @@ class Conversation:
 
         ``also`` names models outside the conversation that get the message alone (the image generators of a
         first message draw it)."""
+        self._not_busy(models or self.models)
         targets = [m for m in (models or self.models) if m in self.threads]
         if not targets and not also:
             raise InputError("No text model in this conversation: start one with a prompt first.")
@@ -97,6 +100,7 @@ class Conversation:
         thread = self.threads.get(model)
         if thread is None or thread.asked is None:
             raise InputError(f"{model} has no message to answer again.")
+        self._not_busy([model])
         with self._lock:
             if thread.answered:
                 del thread.turns[-2:]
@@ -121,6 +125,12 @@ class Conversation:
                 thread.answered = True
                 thread.last_output_id = pane.record_id or thread.last_output_id
 
+    def _not_busy(self, models: list[str]) -> None:
+        """A model still answering would get its next message before its answer joins its history."""
+        busy = {job.name for comparison in self._asking if not comparison.finished for job in comparison.jobs}
+        if busy & set(models):
+            raise InputError(f"Still answering: {', '.join(sorted(busy & set(models)))}. Wait, or Stop, first.")
+
     def history(self, model: str) -> list[Turn]:
         return list(self.threads[model].turns)
 
@@ -134,4 +144,8 @@ class Conversation:
                 request = Request(thread.asked.text, thread.asked.image, self.params, history=tuple(thread.turns))
                 jobs.append(Job(model, request, {"parent_id": thread.last_output_id}))
         jobs += [Job(model, Request(message.text, message.image, self.params)) for model in also]
-        return self.engine.start_each(jobs, save=self.save)
+        place = {model: number for number, model in enumerate(self.order)}
+        jobs.sort(key=lambda job: place.get(job.name, len(place)))
+        comparison = self.engine.start_each(jobs, save=self.save)
+        self._asking = [c for c in self._asking if not c.finished] + [comparison]
+        return comparison

@@ -19,6 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 
 from arena.catalog import Catalog, ModelEntry  # noqa: E402
+from arena.conversation import Conversation  # noqa: E402
 from arena.engine import Engine  # noqa: E402
 from arena.images import load_image  # noqa: E402
 from arena.request import GenerationParams, Request  # noqa: E402
@@ -74,8 +75,18 @@ def main() -> int:
         del value, module
         report["dtypes"] = dtypes
         checks["bfloat16"] = set(dtypes.values()) == {"torch.bfloat16"}
-        checks["reused"] = engine.local.loads == 3
         checks["same seed, same picture"] = first[2].images[0].tobytes() == second[2].images[0].tobytes()
+        # Two turns of a conversation, an image in each: the earlier image travels in the history.
+        chat = Conversation(engine, names[:2], save=False)
+        opening = chat.send("what is in this picture?", scene, GenerationParams(seed=1))
+        opening.wait()
+        chat.record(opening)
+        follow = chat.send("and in this one?", scene).wait()
+        report["conversation"] = {p.model: {"status": p.status, "error": p.error,
+                                            "prompt_tokens": p.used.get("prompt_tokens")} for p in follow}
+        checks["conversation on cuda"] = all(p.status == "done" and str(p.used.get("device")).startswith("cuda")
+                                             for p in follow)
+        checks["reused"] = engine.local.loads == 3
         loaded_bytes, loaded_tensors = torch.cuda.memory_allocated(), live_cuda_tensor_bytes()
         engine.close()
         released_bytes, released_tensors = torch.cuda.memory_allocated(), live_cuda_tensor_bytes()

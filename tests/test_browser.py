@@ -203,3 +203,52 @@ def test_a_suite_runs_live_and_a_page_an_answer_wrote_is_previewed_in_a_sandbox(
     link.wait_for(timeout=10_000)
     assert ".html" in (link.get_attribute("href") or "")
     page.close()
+
+
+def test_a_two_turn_chat_then_describe_then_draw(browser, app_url, loopback):
+    page = open_page(browser, app_url)
+    page.fill("#arena-prompt textarea", "what is in this picture?")
+    page.set_input_files("#arena-image input[type=file]", str(ROOT / "assets" / "scene.png"))
+    page.wait_for_selector("#arena-image img")
+    for name in ("offline-llama-vision", "offline-sd", "loopback-echo"):
+        pick(page, name)  # leaves offline-pixtral and loopback-echo
+    page.click("#arena-run")
+    page.wait_for_function("document.querySelectorAll('.arena-pane-foot[data-status=done]').length === 2",
+                           timeout=90_000)
+    first_answer = page.locator("#arena-pane-1 [data-testid=markdown]").inner_text()
+    page.fill("#arena-follow-up textarea", "and what colour is the roof?")
+    page.click("#arena-send")
+    echo_text = page.locator("#arena-pane-1 [data-testid=markdown]")
+    echo_text.filter(has_text="and what colour is the roof?").wait_for(timeout=30_000)
+    page.wait_for_function("document.querySelectorAll('.arena-pane-foot[data-status=done]').length === 2",
+                           timeout=90_000)
+    echo = page.locator("#arena-pane-1 [data-testid=markdown]").inner_text()
+    assert "You: what is in this picture?" in echo and "You said: and what colour is the roof?" in echo
+    sent = loopback.bodies(model="echo")[-1]["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "user"]
+    assert sent[1]["content"].strip() in first_answer  # its own first answer came back to it
+    page.locator("#arena-pane-0 .arena-again").wait_for(state="visible", timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
+
+    pick(page, "offline-sd")  # now: offline-pixtral, offline-sd, loopback-echo
+    page.fill("#arena-prompt textarea", "a charming spider at work")
+    page.click("#arena-describe-draw")
+    page.wait_for_function("document.querySelectorAll('.arena-origin').length === 4", timeout=90_000)
+    page.wait_for_function("document.querySelectorAll('.arena-pane-foot[data-status=done]').length === 4",
+                           timeout=90_000)
+    origins = page.locator(".arena-origin").all_inner_texts()
+    assert origins.count("describing the picture") == 2
+    assert sorted(o for o in origins if o.startswith("drawn")) == [
+        "drawn from loopback-echo's description", "drawn from offline-pixtral's description"]
+    assert page.locator(".arena-pane:visible img").count() >= 2
+    page.screenshot(path=str(ARTIFACTS / "describe-draw.png"), full_page=True)
+
+    page.get_by_role("tab", name="Gallery").click()
+    page.fill("#gallery-words textarea, #gallery-words input", "Hello from echo")
+    page.get_by_role("radio", name="image").check()
+    page.locator("#gallery-page-info", has_text="1 output ·").wait_for(timeout=10_000)
+    page.locator("#gallery-grid img").first.click()
+    page.locator("#gallery-chain-box").wait_for(state="visible", timeout=10_000)
+    assert page.locator("#gallery-chain img").count() == 2  # the description, then the picture drawn from it
+    page.screenshot(path=str(ARTIFACTS / "gallery-chain.png"), full_page=True)
+    page.close()

@@ -101,6 +101,17 @@ def test_again_resends_one_model_only_and_a_failed_pane_can_be_retried(chat_engi
     assert chat.history("flaky") == []
 
 
+def test_no_follow_up_while_a_model_is_still_answering(loopback, keys, engine_factory):
+    engine = engine_factory([openai_entry(loopback, "slow", model="drip100-busy")])
+    chat = Conversation(engine, ["slow"], save=False)
+    first = chat.send("hello")
+    with pytest.raises(InputError, match="Still answering: slow"):
+        chat.send("too soon")
+    first.wait()
+    chat.record(first)
+    chat.send("now it may").wait()
+
+
 def test_a_long_conversation_is_cut_to_the_model_context_with_a_note(loopback, keys, engine_factory):
     engine = engine_factory([openai_entry(loopback, "small", model="echo-small", context_tokens=400,
                                           params={"max_tokens": 100})])

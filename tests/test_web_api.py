@@ -30,6 +30,7 @@ def app(tmp_path_factory, loopback, offline_models):
     catalog = write_catalog(folder / "catalog.yaml", OFFLINE_ENTRIES + [
         openai_entry(loopback, "echo"), openai_entry(loopback, "broken", model="fail500", max_retries=0),
         openai_entry(loopback, "drip", model="drip50"),
+        openai_entry(loopback, "critic", model="critic-api"),
     ])
     try:
         with running_app(catalog) as (url, engine):
@@ -94,12 +95,37 @@ def test_uploads_that_are_not_images_are_refused(app, tmp_path):
         client.predict(prompt="hi", models=["echo"], image=handle_file(str(fake)), api_name="/compare")
 
 
-def test_only_compare_is_documented(app):
+def test_only_the_three_endpoints_are_documented(app):
     url, client, engine = app
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-    assert list(endpoints) == ["/compare"]
-    names = [p["parameter_name"] for p in endpoints["/compare"]["parameters"]]
-    assert names == ["prompt", "models", "image", "params"]
+    assert sorted(endpoints) == ["/compare", "/critique", "/describe_draw"]
+    names = {name: [p["parameter_name"] for p in endpoint["parameters"]] for name, endpoint in endpoints.items()}
+    assert names["/compare"] == ["prompt", "models", "image", "params"]
+    assert names["/describe_draw"] == ["prompt", "describe", "draw", "image", "params"]
+    assert names["/critique"] == ["image", "models", "prompt"]
+
+
+def test_describe_draw_then_critique_through_the_api(app):
+    url, client, engine = app
+    chain = client.predict(prompt="a charming spider at work", describe=["offline-pixtral", "echo"],
+                           draw=["offline-sd"], params={"seed": 3}, api_name="/describe_draw")
+    described = {d["model"]: d for d in chain["descriptions"]}
+    assert set(described) == {"offline-pixtral", "echo"} and all(d["status"] == "done" for d in described.values())
+    assert sorted(p["description_from"] for p in chain["pictures"]) == ["echo", "offline-pixtral"]
+    for picture in chain["pictures"]:
+        assert picture["parent_id"] == described[picture["description_from"]]["output_id"]
+        assert engine.store.get(picture["output_id"]).parent_id == picture["parent_id"]
+    data_url = chain["pictures"][0]["images"][0]
+    png = io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))
+    path = ROOT / "test-artifacts" / "api-drawn.png"
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(png.getvalue())
+    critiques = client.predict(image=handle_file(str(path)), models=["critic", "offline-pixtral"], prompt=None,
+                               api_name="/critique")["critiques"]
+    assert [c["model"] for c in critiques] == ["critic", "offline-pixtral"]
+    assert critiques[0]["score"] == 7.0 and critiques[1]["status"] == "done"
+    with pytest.raises(Exception, match="Only image generators can draw"):
+        client.predict(prompt="x", describe=["echo"], draw=["echo"], api_name="/describe_draw")
 
 
 def test_upload_size_limit(app):

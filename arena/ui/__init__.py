@@ -40,7 +40,7 @@ def build_app(engine: Engine) -> gr.Blocks:
                 suites_tab.select(view_suites.on_open, None, view_suites.open_outputs, api_visibility="private",
                                   show_progress="hidden")
         # A server started after the app (Ollama, llama.cpp) shows up at the next page load.
-        demo.load(view.availability, outputs=[view.models, view.unavailable, view.catalog_table],
+        demo.load(view.availability, outputs=view.availability_outputs,
                   api_visibility="private", show_progress="hidden")
     demo.arena_compare = view
     return demo

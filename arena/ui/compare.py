@@ -14,12 +14,24 @@ import gradio as gr
 from PIL import Image, UnidentifiedImageError
 
 from arena import images
+from arena.chains import (
+    CRITIQUE_PROMPT,
+    DESCRIBE_PROMPT,
+    DescribeThenDraw,
+    critique_jobs,
+    critique_prompt,
+    draw_jobs,
+    parse_score,
+)
+from arena.conversation import Conversation
 from arena.engine import MAX_MODELS, Comparison, Engine
 from arena.errors import InputError
+from arena.images import InputImage
 from arena.pane import PaneSnapshot
 from arena.request import GenerationParams, Request
 from arena.results import pane_dict
 from arena.ui import panes as look
+from arena.ui.board import Board
 from arena.ui.words import session_of
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -62,13 +74,16 @@ class PaneSlot:
     image: gr.Image
     text: gr.Markdown
     footer: gr.HTML
+    again: gr.Button
+    clear: gr.Button
+    chain: gr.Button
 
 
 class CompareView:
     def __init__(self, engine: Engine):
         self.engine = engine
-        self._running: dict[str, Comparison] = {}
-        self._running_lock = threading.Lock()
+        self._boards: dict[str, Board] = {}
+        self._boards_lock = threading.Lock()
 
     # --- layout ----------------------------------------------------------------------------------------------
 
@@ -81,6 +96,8 @@ class CompareView:
                 )
                 with gr.Row():
                     self.run_button = gr.Button("Run", variant="primary", elem_id="arena-run")
+                    # Each chosen text model describes the picture; each chosen generator draws each description.
+                    self.describe_draw_button = gr.Button("Describe, then draw", elem_id="arena-describe-draw")
                     self.stop_button = gr.Button("Stop", variant="stop", elem_id="arena-stop")
             with gr.Column(scale=1, min_width=220):
                 self.image = image_upload(
@@ -121,7 +138,37 @@ class CompareView:
                     )
                     text = gr.Markdown(elem_classes=["arena-text"], sanitize_html=True, buttons=["copy"])
                     footer = gr.HTML()
-                self.slots.append(PaneSlot(column, header, image, text, footer))
+                    with gr.Row(elem_classes=["arena-pane-actions"]):
+                        again = gr.Button("↻ Regenerate", size="sm", visible=False,
+                                          elem_classes=["arena-again"])
+                        clear = gr.Button("Clear", size="sm", visible=False, elem_classes=["arena-clear"])
+                        chain = gr.Button("Draw this", size="sm", visible=False, elem_classes=["arena-chain"])
+                self.slots.append(PaneSlot(column, header, image, text, footer, again, clear, chain))
+        with gr.Row(equal_height=True, elem_id="arena-follow-row"):
+            self.follow_up = gr.Textbox(
+                label="Follow-up (to every text pane; each model answers with its own history)", lines=1,
+                max_lines=6, scale=5, elem_id="arena-follow-up",
+                placeholder="and what is the spider working on?")
+            self.follow_image = image_upload(label="New image (optional)", type="filepath", height=110, scale=1,
+                                             sources=["upload", "clipboard"], elem_id="arena-follow-image")
+            with gr.Column(scale=1, min_width=160):
+                self.send_button = gr.Button("Send", variant="primary", elem_id="arena-send")
+                self.new_button = gr.Button("New conversation", size="sm", elem_id="arena-new")
+        with gr.Accordion("Chains: draw a description, critique a picture", open=False, elem_id="arena-chains"):
+            gr.Markdown("**Draw this** under a text answer sends it to the generators chosen here; **Critique this** "
+                        "under a picture sends it to the vision models chosen here. The new panes appear after "
+                        "the others, and each output records what it was made from.")
+            with gr.Row():
+                self.drawers = gr.CheckboxGroup(label="Draw with", choices=[], elem_id="arena-drawers")
+                self.critics = gr.CheckboxGroup(label="Critique with", choices=[], elem_id="arena-critics")
+            self.critique_template = gr.Textbox(label="Critique prompt ({prompt} is the picture's own prompt)",
+                                                value=CRITIQUE_PROMPT, elem_id="arena-critique-prompt")
+            self.describe_template = gr.Textbox(label="What “Describe, then draw” asks the text models",
+                                                value=DESCRIBE_PROMPT, elem_id="arena-describe-prompt")
+            with gr.Row(equal_height=True):
+                self.draw_text = gr.Textbox(label="Text to draw (filled by Draw this; edit it and draw again)",
+                                            lines=2, scale=4, elem_id="arena-draw-text")
+                self.draw_text_button = gr.Button("Draw this text", scale=1, elem_id="arena-draw-text-button")
         gr.Examples(
             examples=[[prompt, str(ASSETS / name) if name else None] for prompt, name in EXAMPLES],
             inputs=[self.prompt, self.image], label="Examples",
@@ -139,21 +186,35 @@ class CompareView:
             self.api_models = gr.JSON(label="models")
             self.api_image = gr.File(label="image", type="filepath")
             self.api_params = gr.JSON(label="params")
+            self.api_describe = gr.JSON(label="describe")
+            self.api_draw = gr.JSON(label="draw")
             self.api_result = gr.JSON(label="result")
             self.api_trigger = gr.Button()
+            self.api_describe_trigger = gr.Button()
+            self.api_critique_trigger = gr.Button()
 
     def _wire(self) -> None:
-        pane_outputs = [c for s in self.slots for c in (s.column, s.header, s.image, s.text, s.footer)]
+        self.pane_outputs = [c for s in self.slots
+                             for c in (s.column, s.header, s.image, s.text, s.footer, s.again, s.clear, s.chain)]
+        outputs = [self.message, self.follow_up, self.follow_image, self.draw_text, *self.pane_outputs]
+        streaming = dict(outputs=outputs, show_progress="hidden", concurrency_limit=8, concurrency_id="compare",
+                         api_visibility="private")
         inputs = [self.prompt, self.image, self.models, self.max_tokens, self.temperature, self.seed,
                   self.steps, self.guidance, self.size, self.save]
-        run = dict(fn=self.run, inputs=inputs, outputs=[self.message, *pane_outputs], show_progress="hidden",
-                   concurrency_limit=8, concurrency_id="compare", api_visibility="private")
-        self.run_button.click(**run)
-        self.prompt.submit(**run)
+        self.run_button.click(self.run, inputs, **streaming)
+        self.prompt.submit(self.run, inputs, **streaming)
+        self.describe_draw_button.click(self.describe_then_draw, [*inputs, self.describe_template], **streaming)
+        self.send_button.click(self.send, [self.follow_up, self.follow_image], **streaming)
+        self.follow_up.submit(self.send, [self.follow_up, self.follow_image], **streaming)
+        self.new_button.click(self.new_conversation, None, outputs, api_visibility="private")
+        for index, slot in enumerate(self.slots):
+            again, clear, chain = self._slot_handlers(index)
+            slot.again.click(again, None, **streaming)
+            slot.clear.click(clear, None, outputs, api_visibility="private")
+            slot.chain.click(chain, [self.drawers, self.critics, self.critique_template], **streaming)
+        self.draw_text_button.click(self.draw_edited, [self.draw_text, self.drawers], **streaming)
         self.stop_button.click(self.stop, inputs=None, outputs=None, queue=False, api_visibility="private")
-        self.refresh_button.click(
-            self.refresh, outputs=[self.models, self.unavailable, self.catalog_table], api_visibility="private"
-        )
+        self.refresh_button.click(self.refresh, outputs=self.availability_outputs, api_visibility="private")
         self.api_trigger.click(
             self.compare_api,
             inputs=[self.api_prompt, self.api_models, self.api_image, self.api_params],
@@ -167,66 +228,217 @@ class CompareView:
             concurrency_limit=8,
             concurrency_id="compare",
         )
+        self.api_describe_trigger.click(
+            self.describe_draw_api, inputs=[self.api_prompt, self.api_describe, self.api_draw, self.api_image,
+                                            self.api_params],
+            outputs=[self.api_result], api_name="describe_draw", concurrency_limit=8, concurrency_id="compare",
+            api_description=("Describe, then draw: each text model in `describe` describes the picture of `prompt`; "
+                             "each generator in `draw` draws each description. Returns the descriptions and the "
+                             "pictures (PNG data URLs), each picture naming the description it was drawn from."),
+        )
+        self.api_critique_trigger.click(
+            self.critique_api, inputs=[self.api_image, self.api_models, self.api_prompt],
+            outputs=[self.api_result], api_name="critique", concurrency_limit=8, concurrency_id="compare",
+            api_description=("Critique a picture: each vision-language model in `models` gets the image and a "
+                             "critique prompt (default: does it match its prompt, 1 to 10); returns each critique "
+                             "with the score parsed from it, when it gives one."),
+        )
+
+    def _slot_handlers(self, index: int):
+        """Handlers for one pane slot's buttons: Gradio passes no index, and reads the request from type hints."""
+
+        def again(request: gr.Request):
+            yield from self.again(index, request)
+
+        def clear(request: gr.Request):
+            return self.clear(index, request)
+
+        def chain(drawers, critics, template, request: gr.Request):
+            yield from self.chain(index, drawers, critics, template, request)
+
+        return again, clear, chain
 
     # --- handlers --------------------------------------------------------------------------------------------
 
     def run(self, prompt, image_path, models, max_tokens, temperature, seed, steps, guidance, size, save,
             request: gr.Request):
-        width = height = None
-        if size and "×" in size:
-            width, height = (int(v) for v in size.split("×"))
+        """The first message of a conversation, to every chosen model (the generators draw it)."""
         try:
-            params = GenerationParams.parse(dict(
-                max_tokens=_int(max_tokens), temperature=temperature, seed=_int(seed), steps=_int(steps),
-                guidance=guidance, width=width, height=height,
-            ))
-            comparison = self._start(prompt, image_path, models or [], params, save=bool(save))
+            params = _params(max_tokens, temperature, seed, steps, guidance, size)
+            image = self._image(image_path)
+            models = self.engine.check(Request(prompt or "", image, params), models or [])
+            board = self._new_board(request, save=bool(save))
+            board.conversation = Conversation(self.engine, models, save=board.save)
+            talking = board.conversation.models
+            comparison = board.conversation.send(prompt, image, params, models=talking,
+                                                 also=[m for m in models if m not in talking])
+            placed = board.place(comparison)
+            for slot in placed.values():
+                board.slots[slot].chat = board.slots[slot].model in talking
         except InputError as error:
             gr.Warning(str(error), title="Cannot run")
-            yield {self.message: f"**Cannot run:** {error}",
-                   **{slot.column: gr.Column(visible=False) for slot in self.slots}}
+            yield {self.message: f"**Cannot run:** {error}"}
             return
-        session = session_of(request)
-        with self._running_lock:
-            self._running[session] = comparison
-        shown_images = [0] * len(comparison.panes)
+        yield from self._stream(board, comparison, placed, fresh=True)
+
+    def send(self, text, image_path, request: gr.Request):
+        """A follow-up to every text pane, each model with its own history."""
+        board = self._board(request)
         try:
-            yield {self.message: "", **self._layout(comparison)}
-            for changed in comparison.updates():
-                yield self._render(comparison, changed, shown_images)
-            yield {self.message: _summary(comparison.snapshots()),
-                   **self._render(comparison, set(range(len(comparison.panes))), shown_images)}
-        finally:
-            comparison.cancel()
-            with self._running_lock:
-                if self._running.get(session) is comparison:
-                    del self._running[session]
+            if board is None or board.conversation is None or not board.conversation.models:
+                raise InputError("Start a conversation first: type a prompt, pick models and Run.")
+            if not text or not text.strip():
+                raise InputError("Type a follow-up message first.")
+            chat = board.conversation
+            earlier = {model: tuple(chat.history(model)) for model in chat.models}
+            comparison = chat.send(text, self._image(image_path))
+            placed = board.replace(comparison, earlier)
+        except InputError as error:
+            yield {self.message: f"**Cannot send:** {error}"}
+            return
+        yield from self._stream(board, comparison, placed, also={self.follow_up: "", self.follow_image: None})
+
+    def again(self, index: int, request: gr.Request):
+        """Regenerate this pane's last answer, or retry it after an error; the other panes are not asked."""
+        board = self._board(request)
+        shown = board.slots[index] if board and index < len(board.slots) else None
+        try:
+            if shown is None or not shown.chat or board.conversation is None:
+                raise InputError("This pane is not part of a conversation.")
+            comparison = board.conversation.again(shown.model)
+            earlier = {shown.model: tuple(board.conversation.history(shown.model))}
+            placed = board.replace(comparison, earlier)
+        except InputError as error:
+            yield {self.message: f"**Cannot answer again:** {error}"}
+            return
+        yield from self._stream(board, comparison, placed)
+
+    def clear(self, index: int, request: gr.Request):
+        """Forget this model's side of the conversation; the next follow-up starts afresh for it."""
+        board = self._board(request)
+        shown = board.slots[index] if board and index < len(board.slots) else None
+        if shown is None or not shown.chat or board.conversation is None:
+            return {self.message: "This pane is not part of a conversation."}
+        board.conversation.clear(shown.model)
+        shown.earlier = ()
+        slot = self.slots[index]
+        return {slot.text: "*Cleared: the next follow-up starts a new conversation with this model.*",
+                slot.image: gr.Image(visible=False), slot.again: gr.Button(visible=False),
+                self.message: f"Cleared {shown.model}'s history."}
+
+    def new_conversation(self, request: gr.Request):
+        self._new_board(request, save=self.engine.settings.save_outputs)
+        return {self.message: "New conversation: type a prompt, pick models and Run.", self.follow_up: "",
+                **{slot.column: gr.Column(visible=False) for slot in self.slots}}
+
+    def chain(self, index: int, drawers, critics, template, request: gr.Request):
+        """Draw this text answer with the chosen generators, or critique this picture with the chosen models."""
+        board = self._board(request)
+        shown = board.slots[index] if board and index < len(board.slots) else None
+        extra = {}
+        try:
+            if shown is None:
+                raise InputError("This pane holds nothing to chain from.")
+            pane = shown.snapshot()
+            if pane.output == "image" or shown.picture is not None and not pane.text:
+                picture = pane.images[-1] if pane.images else shown.picture
+                if picture is None:
+                    raise InputError("This pane has no picture to critique.")
+                prompt = critique_prompt(template, shown.asked)
+                jobs = critique_jobs(self.engine, InputImage(picture), prompt, list(critics or []), pane.record_id)
+                how = {"origin": f"critique of {pane.model}'s picture", "picture": picture}
+            else:
+                jobs = draw_jobs(self.engine, pane.text, list(drawers or []), parent_id=pane.record_id)
+                how = {"origin": f"drawn from {pane.model}'s answer"}
+                board.draw_parent = pane.record_id
+                extra = {self.draw_text: pane.text}
+            comparison = self.engine.start_each(jobs, save=board.save)
+            placed = board.place(comparison, **how)
+        except InputError as error:
+            yield {self.message: f"**Cannot chain:** {error}"}
+            return
+        yield from self._stream(board, comparison, placed, also=extra)
+
+    def draw_edited(self, text, drawers, request: gr.Request):
+        board = self._board(request) or self._new_board(request, save=self.engine.settings.save_outputs)
+        try:
+            jobs = draw_jobs(self.engine, text, list(drawers or []), parent_id=board.draw_parent)
+            comparison = self.engine.start_each(jobs, save=board.save)
+            placed = board.place(comparison, origin="drawn from the edited text")
+        except InputError as error:
+            yield {self.message: f"**Cannot draw:** {error}"}
+            return
+        yield from self._stream(board, comparison, placed)
+
+    def describe_then_draw(self, prompt, image_path, models, max_tokens, temperature, seed, steps, guidance, size,
+                           save, template, request: gr.Request):
+        """Each chosen text model describes the picture; then each chosen generator draws each description."""
+        try:
+            params = _params(max_tokens, temperature, seed, steps, guidance, size)
+            chosen = self.engine.check(Request(prompt or "", None, params), models or [])
+            describers = [m for m in chosen if self.engine.catalog[m].output == "text"]
+            drawers = [m for m in chosen if self.engine.catalog[m].output == "image"]
+            chain = DescribeThenDraw(self.engine, prompt, describers, drawers, image=self._image(image_path),
+                                     params=params, template=template or DESCRIBE_PROMPT, save=bool(save))
+            board = self._new_board(request, save=bool(save))
+            board.chain = chain
+            describing = chain.describe()
+            placed = board.place(describing, origin="describing the picture")
+        except InputError as error:
+            gr.Warning(str(error), title="Cannot run")
+            yield {self.message: f"**Cannot run:** {error}"}
+            return
+        yield from self._stream(board, describing, placed, fresh=True, last=False)
+        try:
+            drawing = chain.draw()
+            if drawing is None:
+                yield {self.message: "Stopped before drawing." if chain.cancelled else "No description to draw."}
+                return
+            placed = board.place(drawing)
+        except InputError as error:
+            yield {self.message: f"**Cannot draw:** {error}"}
+            return
+        describers_by_record = {p.record_id or id(p): p.model for p in describing.snapshots()}
+        texts = {" ".join(p.text.split()): p.model for p in describing.snapshots()}
+        for index, slot in placed.items():
+            job = drawing.jobs[index]
+            source = describers_by_record.get(job.lineage.get("parent_id")) or texts.get(job.request.prompt, "")
+            board.slots[slot].origin = f"drawn from {source}'s description"
+        yield from self._stream(board, drawing, placed)
 
     def stop(self, request: gr.Request) -> None:
-        with self._running_lock:
-            comparison = self._running.get(session_of(request))
-        if comparison is not None:
+        board = self._board(request)
+        if board is None:
+            return
+        if board.chain is not None:
+            board.chain.cancel()
+        for comparison in list(board.running):
             comparison.cancel()
 
     def refresh(self):
         self.engine.availability.forget()
         return self.availability()
 
+    @property
+    def availability_outputs(self) -> list:
+        return [self.models, self.unavailable, self.catalog_table, self.drawers, self.critics]
+
     def availability(self):
         """Model choices, the unavailable list and the catalog table, as the checks see them now."""
         choices, unavailable = self._model_lists()
-        return gr.CheckboxGroup(choices=choices), unavailable, self._catalog_markdown()
+        entries = {e.name: e for e in self.engine.catalog}
+        drawers = [(label, name) for label, name in choices if entries[name].output == "image"]
+        critics = [(label, name) for label, name in choices
+                   if entries[name].output == "text" and entries[name].image_input]
+        return (gr.CheckboxGroup(choices=choices), unavailable, self._catalog_markdown(),
+                gr.CheckboxGroup(choices=drawers, value=[n for _, n in drawers][:1]),
+                gr.CheckboxGroup(choices=critics, value=[n for _, n in critics][:2]))
 
     def compare_api(self, prompt: str, models, image: str | None = None, params=None):
         """Yield {"panes": [...]} snapshots as models stream; the last one is final."""
         try:
-            if isinstance(models, str):
-                models = [m for m in models.split(",")] if "[" not in models else json.loads(models)
-            if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
-                raise InputError('models must be a list of model names, e.g. ["offline-pixtral", "offline-sd"]')
-            if params is not None and not isinstance(params, dict):
-                raise InputError('params must be an object, e.g. {"seed": 7, "max_tokens": 200}')
-            comparison = self._start(prompt or "", image, models, GenerationParams.parse(params))
+            comparison = self._start(prompt or "", image, _names(models, "models"),
+                                     GenerationParams.parse(_mapping(params)))
         except InputError as error:
             raise gr.Error(str(error), title="Cannot run") from None
         try:
@@ -237,44 +449,123 @@ class CompareView:
         finally:
             comparison.cancel()
 
+    def describe_draw_api(self, prompt: str, describe, draw, image: str | None = None, params=None) -> dict:
+        """Both steps of a describe → draw chain; every picture names the description it was drawn from."""
+        try:
+            chain = DescribeThenDraw(self.engine, prompt or "", _names(describe, "describe"), _names(draw, "draw"),
+                                     image=self._image(image), params=GenerationParams.parse(_mapping(params)))
+            steps = chain.run()
+        except InputError as error:
+            raise gr.Error(str(error), title="Cannot run") from None
+        descriptions = steps[0].snapshots()
+        by_text = {" ".join(p.text.split()): p.model for p in descriptions}
+        pictures = []
+        if len(steps) > 1:
+            for job, pane in zip(steps[1].jobs, steps[1].snapshots(), strict=True):
+                pictures.append(pane_dict(pane) | {"output_id": pane.record_id,
+                                                   "description_from": by_text.get(job.request.prompt),
+                                                   "parent_id": job.lineage.get("parent_id")})
+        return {"descriptions": [pane_dict(p) | {"output_id": p.record_id} for p in descriptions],
+                "pictures": pictures}
+
+    def critique_api(self, image: str | None, models, prompt: str | None = None) -> dict:
+        """Each vision-language model critiques the picture; the score is parsed from each answer."""
+        try:
+            picture = self._image(image)
+            if picture is None:
+                raise InputError("Send the picture to critique.")
+            jobs = critique_jobs(self.engine, picture, critique_prompt(prompt, None), _names(models, "critique"))
+            critiques = self.engine.start_each(jobs).wait()
+        except InputError as error:
+            raise gr.Error(str(error), title="Cannot run") from None
+        return {"critiques": [pane_dict(p) | {"score": parse_score(p.text), "output_id": p.record_id}
+                              for p in critiques]}
+
     # --- helpers ---------------------------------------------------------------------------------------------
 
     def _start(self, prompt: str, image_path, models: list[str], params: GenerationParams, save: bool = True):
+        return self.engine.start(Request(prompt=prompt or "", image=self._image(image_path), params=params), models,
+                                 save=save)
+
+    def _image(self, image_path) -> InputImage | None:
         settings = self.engine.settings
-        image = None
         if isinstance(image_path, UnreadableUpload):
             raise InputError("The uploaded file is not an image Arena can read (PNG, JPEG, WebP, GIF, BMP…).")
-        if image_path:
-            image = images.load_image(image_path, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
-        return self.engine.start(Request(prompt=prompt or "", image=image, params=params), models, save=save)
+        if not image_path:
+            return None
+        return images.load_image(image_path, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
 
-    def _layout(self, comparison: Comparison) -> dict:
+    def _board(self, request: gr.Request | None) -> Board | None:
+        with self._boards_lock:
+            return self._boards.get(session_of(request))
+
+    def _new_board(self, request: gr.Request | None, save: bool) -> Board:
+        """A clean set of panes for this session; whatever the old one still runs is stopped."""
+        board = Board(MAX_MODELS, save=save)
+        with self._boards_lock:
+            old = self._boards.get(session_of(request))
+            self._boards[session_of(request)] = board
+        if old is not None:
+            if old.chain is not None:
+                old.chain.cancel()
+            for comparison in list(old.running):
+                comparison.cancel()
+        return board
+
+    def _stream(self, board: Board, comparison: Comparison, placed: dict[int, int], fresh: bool = False,
+                last: bool = True, also: dict | None = None):
+        """Show ``comparison``'s panes in their slots as they change; the other slots are left as they are."""
+        board.running.add(comparison)
+        try:
+            first = {self.message: "", **(also or {}), **self._show(board, placed.values(), whole=True)}
+            if fresh:
+                first |= {slot.column: gr.Column(visible=False) for i, slot in enumerate(self.slots)
+                          if i >= len(board.slots)}
+            yield first
+            for changed in comparison.updates():
+                yield self._show(board, [placed[i] for i in changed if i in placed])
+            if board.conversation is not None:
+                board.conversation.record(comparison)
+            final = self._show(board, placed.values(), whole=True)
+            yield {self.message: _summary(comparison.snapshots()) if last else "", **final}
+        finally:
+            comparison.cancel()
+            board.running.discard(comparison)
+
+    def _show(self, board: Board, slots, whole: bool = False) -> dict:
         updates = {}
-        snapshots = comparison.snapshots()
-        for index, slot in enumerate(self.slots):
-            if index < len(snapshots):
-                pane = snapshots[index]
-                updates[slot.column] = gr.Column(visible=True)
-                updates[slot.header] = look.header_html(pane)
-                updates[slot.image] = gr.Image(value=None, visible=pane.output == "image")
-                updates[slot.text] = look.body_markdown(pane)
-                updates[slot.footer] = look.footer_html(pane)
-            else:
-                updates[slot.column] = gr.Column(visible=False)
+        for index in sorted(set(slots)):
+            shown = board.slots[index]
+            if shown is None:
+                continue
+            pane = shown.snapshot()
+            ui = self.slots[index]
+            updates[ui.header] = look.header_html(pane, shown.origin)
+            updates[ui.text] = look.body_markdown(pane, shown.earlier, shown.asked)
+            updates[ui.footer] = look.footer_html(pane)
+            if whole or len(pane.images) != shown.images_shown:
+                updates[ui.image] = self._picture(shown, pane)
+                shown.images_shown = len(pane.images)
+            if whole:
+                ended = pane.finished
+                updates[ui.column] = gr.Column(visible=True)
+                updates[ui.again] = gr.Button(
+                    "↻ Retry" if pane.status in ("error", "cancelled") else "↻ Regenerate",
+                    visible=shown.chat and ended)
+                updates[ui.clear] = gr.Button(visible=shown.chat and ended)
+                can_chain = ended and pane.status == "done" and (bool(pane.images) or bool(pane.text.strip()))
+                updates[ui.chain] = gr.Button("Critique this" if pane.images else "Draw this", visible=can_chain)
         return updates
 
-    def _render(self, comparison: Comparison, changed: set[int], shown_images: list[int]) -> dict:
-        updates = {}
-        for index in sorted(changed):
-            pane = comparison.panes[index].snapshot()
-            slot = self.slots[index]
-            updates[slot.header] = look.header_html(pane)
-            updates[slot.text] = look.body_markdown(pane)
-            updates[slot.footer] = look.footer_html(pane)
-            if len(pane.images) != shown_images[index]:
-                shown_images[index] = len(pane.images)
-                updates[slot.image] = gr.Image(value=pane.images[-1], visible=True)
-        return updates
+    @staticmethod
+    def _picture(shown, pane: PaneSnapshot) -> gr.Image:
+        if pane.images:
+            return gr.Image(value=pane.images[-1], visible=True, show_label=False)
+        if shown.picture is not None:  # a critique: the picture it judged, with the score when it gives one
+            score = parse_score(pane.text) if pane.finished else None
+            label = f"score {score:g}/10 · {pane.model}" if score is not None else "the picture critiqued"
+            return gr.Image(value=shown.picture, visible=True, label=label, show_label=True)
+        return gr.Image(value=None, visible=pane.output == "image", show_label=False)
 
     def _model_lists(self) -> tuple[list[tuple[str, str]], str]:
         """The models that can run now, as checkbox choices; the others, grouped by why not, as Markdown."""
@@ -306,6 +597,29 @@ class CompareView:
                 f"{'yes' if entry.image_input else 'no'} | {_cell(status)} |"
             )
         return f"Catalog: `{_cell(self.engine.catalog.source)}`\n\n" + "\n".join(rows)
+
+
+def _names(value, what: str) -> list[str]:
+    """Model names from the API: a list, a JSON list, or comma-separated."""
+    if isinstance(value, str):
+        value = json.loads(value) if value.strip().startswith("[") else value.split(",")
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(f'{what} must be a list of model names, e.g. ["offline-pixtral", "offline-sd"]')
+    return [v.strip() for v in value if v.strip()]
+
+
+def _mapping(value) -> dict | None:
+    if value is not None and not isinstance(value, dict):
+        raise InputError('params must be an object, e.g. {"seed": 7, "max_tokens": 200}')
+    return value
+
+
+def _params(max_tokens, temperature, seed, steps, guidance, size) -> GenerationParams:
+    width = height = None
+    if size and "×" in size:
+        width, height = (int(v) for v in size.split("×"))
+    return GenerationParams.parse(dict(max_tokens=_int(max_tokens), temperature=temperature, seed=_int(seed),
+                                       steps=_int(steps), guidance=guidance, width=width, height=height))
 
 
 def _api_result(comparison: Comparison, with_images: bool) -> dict:

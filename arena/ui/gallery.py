@@ -20,7 +20,8 @@ PER_PAGE = 24
 
 CSS = """
 #gallery-grid .grid-container { grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)) !important; }
-#gallery-siblings .grid-container { grid-template-columns: repeat(auto-fill, minmax(120px, 1fr)) !important; }
+#gallery-siblings .grid-container, #gallery-chain .grid-container {
+  grid-template-columns: repeat(auto-fill, minmax(120px, 1fr)) !important; }
 """
 
 
@@ -73,6 +74,11 @@ class GalleryView:
                 self.note = gr.Textbox(label="Note", scale=4, max_lines=3, elem_id="gallery-note")
                 self.save_note = gr.Button("Save note", size="sm", scale=1)
             self.details = gr.Markdown(elem_id="gallery-record-details")
+            with gr.Column(visible=False, elem_id="gallery-chain-box") as self.chain_box:
+                gr.Markdown("**Its chain** (prompt → description → picture → critique, or a conversation's turns)")
+                self.chain = gr.Gallery(columns=8, height=200, allow_preview=False, show_label=False,
+                                        elem_id="gallery-chain")
+                self.chain_ids = gr.State([])
             gr.Markdown("**The comparison it belonged to**")
             self.siblings = gr.Gallery(columns=8, height=200, allow_preview=False, show_label=False,
                                        elem_id="gallery-siblings")
@@ -101,10 +107,12 @@ class GalleryView:
                         **common)
         record_outputs = [self.selected, self.record_panel, self.record_head, self.input_picture,
                           self.output_picture, self.output_text, self.preview, self.details, self.note,
-                          self.favourite_button, self.siblings, self.sibling_ids, self.rerun_picture, self.rerun_text,
+                          self.favourite_button, self.siblings, self.sibling_ids, self.chain_box, self.chain,
+                          self.chain_ids, self.rerun_picture, self.rerun_text,
                           self.confirm_delete]  # every component open() may update
         self.grid.select(self.open_from, [self.page_ids], record_outputs, **common)
         self.siblings.select(self.open_from, [self.sibling_ids], record_outputs, **common)
+        self.chain.select(self.open_from, [self.chain_ids], record_outputs, **common)
         self.favourite_button.click(self.toggle_favourite, [self.selected], [self.favourite_button], **common)
         self.save_note.click(self.store_note, [self.selected, self.note], [self.message], **common)
         self.delete_button.click(lambda: gr.Button(visible=True), None, [self.confirm_delete], **common)
@@ -157,6 +165,7 @@ class GalleryView:
         if record is None:
             return {self.selected: None, self.record_panel: gr.Column(visible=False)}
         siblings = self.store.siblings(record)
+        chain = self.store.chain(record)
         reruns = self.store.reruns(record)
         latest = reruns[-1] if reruns else None
         return {
@@ -173,6 +182,9 @@ class GalleryView:
             self.favourite_button: _favourite_label(record.favourite),
             self.siblings: self._thumbs(siblings),
             self.sibling_ids: [s.id for s in siblings],
+            self.chain_box: gr.Column(visible=len(chain) > 1),
+            self.chain: self._thumbs(chain) if len(chain) > 1 else [],
+            self.chain_ids: [c.id for c in chain],
             self.rerun_picture: gr.Image(value=self._image_path(latest.images[0] if latest and latest.images else None),
                                          visible=bool(latest and latest.images)),
             self.rerun_text: _text(latest) if latest and latest.output == "text" else "",
@@ -225,7 +237,9 @@ class GalleryView:
         if record is None:
             return None, "Pick an output first."
         try:
-            return self._export(self.store.siblings(record), fmt, record.comparison_id), ""
+            linked = {r.id: r for r in [*self.store.siblings(record), *self.store.chain(record)]}
+            records = sorted(linked.values(), key=lambda r: r.created_at)
+            return self._export(records, fmt, record.comparison_id), ""
         except ValueError as error:
             return None, f"**Cannot export:** {error}"
 

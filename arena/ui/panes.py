@@ -5,7 +5,9 @@ from __future__ import annotations
 from html import escape
 
 from arena.pane import PaneSnapshot
+from arena.request import Turn
 from arena.results import metrics_line
+from arena.ui.words import md
 
 _STATUS_WORDS = {
     "queued": "queued",
@@ -16,7 +18,7 @@ _STATUS_WORDS = {
 }
 
 
-def header_html(pane: PaneSnapshot) -> str:
+def header_html(pane: PaneSnapshot, origin: str = "") -> str:
     status = _STATUS_WORDS[pane.status]
     activity = f" · {escape(pane.activity)}" if pane.activity and pane.status == "running" else ""
     return (
@@ -24,6 +26,7 @@ def header_html(pane: PaneSnapshot) -> str:
         f'<div class="arena-pane-title"><span class="arena-model">{escape(pane.model)}</span>'
         f'<span class="arena-status arena-status-{pane.status}">{status}</span></div>'
         f'<div class="arena-kind">{escape(pane.kind_label)}{activity}</div>'
+        + (f'<div class="arena-origin">{escape(origin)}</div>' if origin else "")
         + "".join(f'<div class="arena-notice">{escape(n)}</div>' for n in pane.notices)
         + "</div>"
     )
@@ -49,12 +52,23 @@ def footer_html(pane: PaneSnapshot) -> str:
     return f'<div class="arena-pane-foot" data-status="{pane.status}">{"".join(parts)}</div>'
 
 
-def body_markdown(pane: PaneSnapshot) -> str:
+def body_markdown(pane: PaneSnapshot, earlier: tuple[Turn, ...] = (), asked: str = "") -> str:
+    """The answer as it grows; in a conversation, the model's own earlier turns above it."""
     if pane.text:
-        return pane.text
-    if pane.output == "text" and pane.status in ("queued", "running"):
-        return "*…*"
-    return ""
+        body = pane.text
+    elif pane.output == "text" and pane.status in ("queued", "running"):
+        body = "*…*"
+    else:
+        body = ""
+    if not earlier:
+        return body
+    lines = []
+    for turn in earlier:
+        if turn.role == "user":
+            lines.append(f"**You:** {md(turn.text)}" + (" *(with an image)*" if turn.image is not None else ""))
+        else:
+            lines.append(f"**{md(pane.model)}:** {turn.text}")
+    return "\n\n".join([*lines, f"**You:** {md(asked)}", f"**{md(pane.model)}:** {body}"])
 
 
 CSS = """
@@ -71,6 +85,9 @@ CSS = """
 .arena-status-error { background: #fee2e2; color: #991b1b; }
 .arena-status-cancelled { background: #fef3c7; color: #92400e; }
 .arena-error { color: #b91c1c; font-weight: 600; margin: 4px 0; overflow-wrap: anywhere; }
+.arena-origin { font-size: 0.85em; color: #6d28d9; }
+.arena-pane-actions { gap: 6px !important; }
+.arena-pane-actions button { min-width: 0 !important; }
 .arena-metrics { color: var(--body-text-color-subdued); font-size: 0.85em; }
 .arena-progress { width: 100%; height: 10px; }
 .arena-text { max-height: 420px; overflow-y: auto; }
