@@ -91,6 +91,7 @@ CSS = """
 .arena-metrics { color: var(--body-text-color-subdued); font-size: 0.85em; }
 .arena-progress { width: 100%; height: 10px; }
 .arena-text { max-height: 420px; overflow-y: auto; }
+.arena-pane [data-testid=markdown].arena-text { padding-right: 28px; }
 #arena-unavailable { font-size: 0.85em; color: var(--body-text-color-subdued); }
 #arena-unavailable ul { margin-top: 0; }
 #arena-panes { display: grid !important; grid-template-columns: repeat(auto-fill, minmax(280px, 1fr)); gap: 12px; }
