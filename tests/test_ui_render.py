@@ -43,3 +43,12 @@ def test_a_page_in_an_answer_gets_a_sandboxed_preview_and_plain_text_none():
     assert shown.visible is True
     assert 'sandbox="allow-scripts"' in shown.value and "<script>" not in shown.value
     assert preview("just words, and <b>bold</b>").visible is False
+
+
+def test_the_suites_tab_reads_only_yaml_suites(engine_factory, tmp_path):
+    from arena.store import Store
+    from arena.ui.suites import SuitesView
+
+    view = SuitesView(engine_factory(OFFLINE_ENTRIES), Store(tmp_path / "data"))
+    assert "a suite is a .yaml file" in view._describe("/etc/passwd")
+    assert view._describe("seed.yaml").startswith("**seed** v1: 11 cases")

@@ -298,6 +298,8 @@ class SuitesView:
         if not value:
             raise InputError("pick a suite file")
         path = Path(value)
+        if path.suffix.lower() not in (".yaml", ".yml"):
+            raise InputError(f"a suite is a .yaml file; {value!r} is not")
         return path if path.is_absolute() or path.exists() else self.prompts / value
 
     def _describe(self, value) -> str:
