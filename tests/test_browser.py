@@ -37,6 +37,7 @@ def app_url(tmp_path_factory, loopback, offline_models):
         openai_entry(loopback, "loopback-echo", model="echo"),
         openai_entry(loopback, "loopback-slow", model="drip300"),
         openai_entry(loopback, "loopback-page", model="page"),
+        openai_entry(loopback, "loopback-critic", model="critic"),
     ])
     try:
         with running_app(catalog) as (url, engine):
@@ -242,6 +243,20 @@ def test_a_two_turn_chat_then_describe_then_draw(browser, app_url, loopback):
         "drawn from loopback-echo's description", "drawn from offline-pixtral's description"]
     assert page.locator(".arena-pane:visible img").count() >= 2
     page.screenshot(path=str(ARTIFACTS / "describe-draw.png"), full_page=True)
+
+    page.locator("#arena-chains").click()  # open the Chains settings; critique with the loopback critic only
+    for label in page.locator("#arena-critics label").all():
+        box = label.locator("input")
+        if box.is_checked() != ("loopback-critic" in label.inner_text()):
+            label.click()
+    drawn = page.locator(".arena-pane:visible", has=page.locator(".arena-origin", has_text="drawn from"))
+    drawn.first.locator(".arena-chain").click()
+    page.locator(".arena-origin", has_text="critique of offline-sd's picture").wait_for(timeout=30_000)
+    critique = page.locator(".arena-pane:visible", has=page.locator(".arena-origin", has_text="critique of"))
+    critique.locator("label", has_text="score 7/10 · loopback-critic").wait_for(timeout=30_000)
+    sent = loopback.bodies(model="critic")[-1]["messages"][0]["content"]
+    assert "Does this picture match the prompt" in sent[0]["text"] and sent[1]["type"] == "image_url"
+    page.screenshot(path=str(ARTIFACTS / "critique.png"), full_page=True)
 
     page.get_by_role("tab", name="Gallery").click()
     page.fill("#gallery-words textarea, #gallery-words input", "Hello from echo")
