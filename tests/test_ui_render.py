@@ -52,3 +52,26 @@ def test_the_suites_tab_reads_only_yaml_suites(engine_factory, tmp_path):
     view = SuitesView(engine_factory(OFFLINE_ENTRIES), Store(tmp_path / "data"))
     assert "a suite is a .yaml file" in view._describe("/etc/passwd")
     assert view._describe("seed.yaml").startswith("**seed** v1: 11 cases")
+
+
+def test_a_new_run_stops_the_old_one_drawing_into_its_panes(loopback, keys, engine_factory):
+    import gradio as gr
+
+    from tests.conftest import openai_entry
+
+    engine = engine_factory([openai_entry(loopback, "slow", model="drip200-render"),
+                             openai_entry(loopback, "quick", model="echo-render")])
+    view = CompareView(engine)
+    with gr.Blocks():
+        view.build()
+
+    class Session:
+        session_hash = "one-tab"
+
+    params = (None, None, None, None, None, "model default", False)
+    old = view.run("a long story", None, ["slow"], *params, Session())
+    next(old)  # the first frame: the slow pane is shown
+    new = list(view.run("hello", None, ["quick"], *params, Session()))
+    assert "Finished: 1 done." in new[-1][view.message]
+    leftovers = list(old)  # the old run was stopped; it draws nothing over the new panes
+    assert not any(view.slots[0].text in frame for frame in leftovers)

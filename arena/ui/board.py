@@ -44,6 +44,7 @@ class Shown:
 @dataclass
 class Board:
     slot_count: int
+    session: str = "default"
     save: bool = True
     conversation: Conversation | None = None
     chain: DescribeThenDraw | None = None

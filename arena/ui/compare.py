@@ -389,6 +389,8 @@ class CompareView:
             yield {self.message: f"**Cannot run:** {error}"}
             return
         yield from self._stream(board, describing, placed, fresh=True, last=False)
+        if self._replaced(board):
+            return
         try:
             drawing = chain.draw()
             if drawing is None:
@@ -501,7 +503,7 @@ class CompareView:
 
     def _new_board(self, request: gr.Request | None, save: bool) -> Board:
         """A clean set of panes for this session; whatever the old one still runs is stopped."""
-        board = Board(MAX_MODELS, save=save)
+        board = Board(MAX_MODELS, session=session_of(request), save=save)
         with self._boards_lock:
             old = self._boards.get(session_of(request))
             self._boards[session_of(request)] = board
@@ -511,6 +513,10 @@ class CompareView:
             for comparison in list(old.running):
                 comparison.cancel()
         return board
+
+    def _replaced(self, board: Board) -> bool:
+        with self._boards_lock:
+            return self._boards.get(board.session) is not board
 
     def _stream(self, board: Board, comparison: Comparison, placed: dict[int, int], fresh: bool = False,
                 last: bool = True, also: dict | None = None):
@@ -523,9 +529,13 @@ class CompareView:
                           if i >= len(board.slots)}
             yield first
             for changed in comparison.updates():
+                if self._replaced(board):  # a new Run took the panes: stop drawing into them
+                    return
                 yield self._show(board, [placed[i] for i in changed if i in placed])
             if board.conversation is not None:
                 board.conversation.record(comparison)
+            if self._replaced(board):
+                return
             final = self._show(board, placed.values(), whole=True)
             yield {self.message: _summary(comparison.snapshots()) if last else "", **final}
         finally:
