@@ -73,8 +73,8 @@ class SuitesView:
         with gr.Row(equal_height=True):
             self.run_pick = gr.Dropdown(label="Run", choices=[], value=None, scale=3, elem_id="suite-run-pick")
             self.show = gr.Radio(label="Show", choices=list(SHOW), value="all", scale=2, elem_id="suite-show")
-            self.resume_button = gr.Button("Resume this run", size="sm", scale=1, elem_id="suite-resume")
         with gr.Row():
+            self.resume_button = gr.Button("Resume this run", size="sm", elem_id="suite-resume")
             self.report_button = gr.Button("Export HTML report", size="sm", elem_id="suite-report")
             self.json_button = gr.Button("Export JSON", size="sm", elem_id="suite-json")
             self.download = gr.File(label="Export", visible=False, elem_id="suite-download")
