@@ -60,6 +60,10 @@ class Request:
     # parsed object per chunk).
     stream: bool = True
 
+    def turns(self) -> list[Turn]:
+        """The whole conversation to send: the history, then this message."""
+        return [*self.history, Turn("user", self.prompt, self.image)]
+
     @property
     def has_images(self) -> bool:
         return self.image is not None or any(turn.image is not None for turn in self.history)

@@ -59,9 +59,7 @@ class MistralChat(Backend):
         }
         options = {k: v for k, v in options.items() if v is not None} | self.entry.extra
         out.record(**options)
-        messages = [*({"role": turn.role, "content": content(turn.text, turn.image) if turn.role == "user"
-                       else turn.text} for turn in request.history),
-                    {"role": "user", "content": content(request.prompt, request.image)}]
+        messages = [{"role": turn.role, "content": content(turn.text, turn.image)} for turn in request.turns()]
         if not request.stream:
             answer = self.client.chat.complete(model=self.entry.model, messages=messages, **options)
             if answer.choices:

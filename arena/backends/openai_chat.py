@@ -36,10 +36,8 @@ def user_content(text: str, image: InputImage | None) -> str | list[dict]:
 
 
 def messages(request: Request) -> list[dict]:
-    """The conversation so far, then the new message."""
-    earlier = [{"role": turn.role, "content": user_content(turn.text, turn.image) if turn.role == "user"
-                else turn.text} for turn in request.history]
-    return [*earlier, {"role": "user", "content": user_content(request.prompt, request.image)}]
+    """The conversation so far, then the new message (only the user's turns carry images)."""
+    return [{"role": turn.role, "content": user_content(turn.text, turn.image)} for turn in request.turns()]
 
 
 class OpenAIChat(Backend):

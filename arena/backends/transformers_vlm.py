@@ -35,9 +35,7 @@ def chat_messages(request: Request) -> list[dict]:
             parts.insert(0, {"type": "image", "image": image.image})
         return parts
 
-    earlier = [{"role": turn.role, "content": content(turn.text, turn.image if turn.role == "user" else None)}
-               for turn in request.history]
-    return [*earlier, {"role": "user", "content": content(request.prompt, request.image)}]
+    return [{"role": turn.role, "content": content(turn.text, turn.image)} for turn in request.turns()]
 
 
 class TransformersVLM(Backend):
