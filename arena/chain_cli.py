@@ -8,7 +8,7 @@ from pathlib import Path
 
 from arena import images
 from arena.catalog import Catalog
-from arena.chains import DESCRIBE_PROMPT, MAX_DRAW_PROMPT, DescribeThenDraw, critique_jobs, critique_prompt, parse_score
+from arena.chains import DESCRIBE_PROMPT, DescribeThenDraw, critique_jobs, critique_prompt, parse_score
 from arena.engine import Engine
 from arena.errors import InputError
 from arena.results import png_bytes
@@ -67,16 +67,13 @@ def describe_draw(args: argparse.Namespace, engine: Engine, settings: Settings) 
     except KeyboardInterrupt:
         chain.cancel()
         print("arena: stopped; keeping what finished", file=sys.stderr)
-    descriptions = described.snapshots()
-    by_text = {" ".join(pane.text.split())[:MAX_DRAW_PROMPT]: pane.model for pane in descriptions}
     ok = True
-    for pane in descriptions:
+    for pane in described.snapshots():
         path = _write(args.out, f"describe-{pane.model}.md", (pane.text or f"> error: {pane.error}").encode())
         ok &= pane.status == "done"
         print(f"{pane.model:<22} describe  {pane.status:<9} {pane.error or ''}{_arrow(path)}")
-    drawn = chain.steps[1] if len(chain.steps) > 1 else None
-    for job, pane in zip(drawn.jobs, drawn.snapshots(), strict=True) if drawn else []:
-        source = by_text.get(job.request.prompt, "description")
+    drawn = chain.steps[1].snapshots() if len(chain.steps) > 1 else []
+    for source, pane in zip(chain.drawn_from, drawn, strict=True):
         path = (_write(args.out, f"draw-{pane.model}-from-{source}.png", _picture_file(engine, pane))
                 if pane.images else None)
         ok &= pane.status == "done"

@@ -96,6 +96,8 @@ class DescribeThenDraw:
     template: str = DESCRIBE_PROMPT
     save: bool = True
     steps: list[Comparison] = field(default_factory=list)
+    # For each pane of the drawing step: the model whose description it draws.
+    drawn_from: list[str] = field(default_factory=list)
     _cancelled: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -122,6 +124,7 @@ class DescribeThenDraw:
         jobs = [job for pane in descriptions
                 for job in draw_jobs(self.engine, pane.text, self.drawers, self.params, pane.record_id)]
         step = self.engine.start_each(jobs, save=self.save)
+        self.drawn_from = [pane.model for pane in descriptions for _ in self.drawers]
         self.steps.append(step)
         return step
 

@@ -148,6 +148,7 @@ def test_describe_then_draw_links_every_picture_to_its_description(chat_engine, 
     descriptions = describe.snapshots()
     pictures = draw.snapshots()
     assert [p.status for p in pictures] == ["done", "done"]
+    assert chain.drawn_from == ["seer", "reader"]
     drawn = [b["prompt"] for b in loopback.bodies("/images/generations")[-2:]]
     assert sorted(drawn) == sorted(" ".join(d.text.split()) for d in descriptions)
     assert "a charming spider at work" in loopback.bodies(model="echo-seer")[-1]["messages"][0]["content"]

@@ -400,12 +400,8 @@ class CompareView:
         except InputError as error:
             yield {self.message: f"**Cannot draw:** {error}"}
             return
-        describers_by_record = {p.record_id or id(p): p.model for p in describing.snapshots()}
-        texts = {" ".join(p.text.split()): p.model for p in describing.snapshots()}
         for index, slot in placed.items():
-            job = drawing.jobs[index]
-            source = describers_by_record.get(job.lineage.get("parent_id")) or texts.get(job.request.prompt, "")
-            board.slots[slot].origin = f"drawn from {source}'s description"
+            board.slots[slot].origin = f"drawn from {chain.drawn_from[index]}'s description"
         yield from self._stream(board, drawing, placed)
 
     def stop(self, request: gr.Request) -> None:
@@ -460,12 +456,10 @@ class CompareView:
         except InputError as error:
             raise gr.Error(str(error), title="Cannot run") from None
         descriptions = steps[0].snapshots()
-        by_text = {" ".join(p.text.split()): p.model for p in descriptions}
         pictures = []
         if len(steps) > 1:
-            for job, pane in zip(steps[1].jobs, steps[1].snapshots(), strict=True):
-                pictures.append(pane_dict(pane) | {"output_id": pane.record_id,
-                                                   "description_from": by_text.get(job.request.prompt),
+            for source, job, pane in zip(chain.drawn_from, steps[1].jobs, steps[1].snapshots(), strict=True):
+                pictures.append(pane_dict(pane) | {"output_id": pane.record_id, "description_from": source,
                                                    "parent_id": job.lineage.get("parent_id")})
         return {"descriptions": [pane_dict(p) | {"output_id": p.record_id} for p in descriptions],
                 "pictures": pictures}
