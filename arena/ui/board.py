@@ -48,7 +48,7 @@ class Board:
     save: bool = True
     conversation: Conversation | None = None
     chain: DescribeThenDraw | None = None
-    slots: list[Shown | None] = field(default_factory=list)
+    slots: list[Shown] = field(default_factory=list)
     draw_parent: str | None = None  # the answer the "text to draw" box was filled from
     running: set[Comparison] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -71,11 +71,15 @@ class Board:
         with self.lock:
             for index, job in enumerate(comparison.jobs):
                 for slot, shown in enumerate(self.slots):
-                    if shown is not None and shown.chat and shown.model == job.name:
+                    if shown.chat and shown.model == job.name:
                         self.slots[slot] = Shown(comparison, index, chat=True, earlier=earlier.get(job.name, ()))
                         placed[index] = slot
                         break
         return placed
 
-    def chat_slot(self, model: str) -> int | None:
-        return next((i for i, s in enumerate(self.slots) if s is not None and s.chat and s.model == model), None)
+    def stop(self) -> None:
+        """Stop everything this board runs: a describe → draw chain's next step too."""
+        if self.chain is not None:
+            self.chain.cancel()
+        for comparison in list(self.running):
+            comparison.cancel()

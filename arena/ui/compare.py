@@ -406,12 +406,8 @@ class CompareView:
 
     def stop(self, request: gr.Request) -> None:
         board = self._board(request)
-        if board is None:
-            return
-        if board.chain is not None:
-            board.chain.cancel()
-        for comparison in list(board.running):
-            comparison.cancel()
+        if board is not None:
+            board.stop()
 
     def refresh(self):
         self.engine.availability.forget()
@@ -502,10 +498,7 @@ class CompareView:
             old = self._boards.get(session_of(request))
             self._boards[session_of(request)] = board
         if old is not None:
-            if old.chain is not None:
-                old.chain.cancel()
-            for comparison in list(old.running):
-                comparison.cancel()
+            old.stop()
         return board
 
     def _replaced(self, board: Board) -> bool:
@@ -540,8 +533,6 @@ class CompareView:
         updates = {}
         for index in sorted(set(slots)):
             shown = board.slots[index]
-            if shown is None:
-                continue
             pane = shown.snapshot()
             ui = self.slots[index]
             updates[ui.header] = look.header_html(pane, shown.origin)
