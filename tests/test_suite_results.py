@@ -11,7 +11,7 @@ from arena import sandbox
 from arena.store import Store
 from arena.suites import report
 from arena.suites.model import load_suite
-from arena.suites.results import Cell, Matrix, case_history, compare_runs, load_matrix
+from arena.suites.results import Cell, Matrix, case_history, compare_runs, load_cell, load_matrix
 from arena.suites.runner import SuiteRun
 from tests.conftest import LOOPBACK_KEY, OFFLINE_ENTRIES, openai_entry
 
@@ -55,6 +55,8 @@ def test_the_matrix_of_a_run_in_suite_order_with_its_filters(drift):
     assert matrix.models == ["steady", "shifty", "flaky", "offline-sd"]
     [drawn] = matrix.cells[("draw", "offline-sd")]
     assert drawn.record.images and drawn.checks[0]["passed"] is True
+    assert load_cell(store, run_a, "draw", "offline-sd", 0).record.images == drawn.record.images
+    assert load_cell(store, run_a, "draw", "steady", 0) is None
     assert matrix.counts() == {"cells": 7, "errors": 2, "failures": 0, "cached": 0}
     assert matrix.shown("errors") == ["greet", "count"]
     assert matrix.shown("failures") == []

@@ -137,6 +137,13 @@ def load_matrix(store: Store, run_id: str) -> Matrix | None:
                   prompts=prompts, cells=grid, summary=summarise(store, run_id))
 
 
+def load_cell(store: Store, run_id: str, case_id: str, model: str, sample: int) -> Cell | None:
+    """One cell of a run, with its output."""
+    found = _cells(store, "WHERE c.run_id = ? AND c.case_id = ? AND c.model = ? AND c.sample = ?",
+                   [run_id, case_id, model, sample])
+    return found[0] if found else None
+
+
 @dataclass
 class HistoryRow:
     run: dict
@@ -149,9 +156,9 @@ def case_history(store: Store, case_id: str, suite: str | None = None) -> list[H
     """One case across every run that had it, oldest first: the same prompt, each model, each date."""
     condition = "WHERE c.case_id = ?" + (" AND r.suite = ?" if suite else "")
     cells = _cells(store, condition, [case_id, *([suite] if suite else [])])
+    run_ids = sorted({cell.run_id for cell in cells})
     runs = {row["id"]: dict(row) for row in store.connection().execute(
-        f"SELECT * FROM runs WHERE id IN ({','.join('?' * len({c.run_id for c in cells})) or 'NULL'})",
-        list({c.run_id for c in cells}))}
+        f"SELECT * FROM runs WHERE id IN ({','.join('?' * len(run_ids)) or 'NULL'})", run_ids)}
     history: list[HistoryRow] = []
     for run_id in sorted(runs, key=lambda r: runs[r]["started_at"]):
         mine = [cell for cell in cells if cell.run_id == run_id]

@@ -20,7 +20,7 @@ from arena.errors import InputError
 from arena.store import Store
 from arena.suites import report
 from arena.suites.model import SuiteError, load_suite
-from arena.suites.results import SHOW, case_history, compare_runs, list_runs, load_matrix
+from arena.suites.results import SHOW, case_history, compare_runs, list_runs, load_cell, load_matrix
 from arena.suites.runner import SuiteRun, resume, run_info
 from arena.ui.gallery import preview
 from arena.ui.words import md, session_of
@@ -149,8 +149,8 @@ class SuitesView:
 
     def run(self, suite_file, models, judge, concurrency, use_cache, show, request: gr.Request):
         try:
-            suite = load_suite(self._suite_path(suite_file))
-            runner = SuiteRun(self.engine, suite, list(models or []), source=str(self._suite_path(suite_file)),
+            path = self._suite_path(suite_file)
+            runner = SuiteRun(self.engine, load_suite(path), list(models or []), source=str(path),
                               concurrency=_bounded(concurrency), use_cache=bool(use_cache), judge=judge or None)
         except (SuiteError, InputError) as error:
             yield {self.message: f"**Cannot run the suite:** {error}"}
@@ -200,9 +200,9 @@ class SuitesView:
                     counts["cached"] += result.cached
                 if new:
                     yield {self.progress: _progress(counts, total, started, "running"),
-                           **self._run_view(runner.run_id, show)}
+                           **self.view_run(runner.run_id, show)}
             state = "stopped: resume it to run the rest" if runner.stopped else "finished"
-            yield {self.progress: _progress(counts, total, started, state), **self._run_view(runner.run_id, show),
+            yield {self.progress: _progress(counts, total, started, state), **self.view_run(runner.run_id, show),
                    self.run_pick: gr.Dropdown(choices=self._run_choices(), value=runner.run_id)}
         finally:
             if worker.is_alive():  # the page went away: stop, keeping what finished (resumable)
@@ -220,10 +220,7 @@ class SuitesView:
 
     # --- reading ---------------------------------------------------------------------------------------------
 
-    def view_run(self, run_id, show):
-        return self._run_view(run_id, show)
-
-    def _run_view(self, run_id, show) -> dict:
+    def view_run(self, run_id, show) -> dict:
         matrix = load_matrix(self.store, run_id) if run_id else None
         if matrix is None:
             return {self.summary: "", self.matrix: "", self.message: "" if not run_id else f"No run {run_id}."}
@@ -237,9 +234,8 @@ class SuitesView:
     def open_cell(self, event: gr.EventData):
         key = getattr(event, "_data", None) or {}
         parts = str(key.get("cell", "")).split("|")
-        matrix = load_matrix(self.store, parts[0]) if len(parts) == 4 else None
-        cells = matrix.cells.get((parts[1], parts[2]), []) if matrix else []
-        cell = next((c for c in cells if str(c.sample) == parts[3]), None) if cells else None
+        run_id, case_id, model, sample = parts if len(parts) == 4 and parts[3].isdigit() else ("", "", "", "0")
+        cell = load_cell(self.store, run_id, case_id, model, int(sample)) if run_id else None
         if cell is None or cell.record is None:
             return {self.cell_panel: gr.Column(visible=True), self.cell_head: "That output is no longer stored.",
                     self.cell_picture: gr.Image(visible=False), self.cell_text: "", self.preview: preview(""),
