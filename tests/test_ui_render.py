@@ -37,7 +37,7 @@ def test_model_and_server_text_is_escaped_in_the_pane_html():
 
 
 def test_a_page_in_an_answer_gets_a_sandboxed_preview_and_plain_text_none():
-    from arena.ui.gallery import preview
+    from arena.ui.words import preview
 
     shown = preview("Here:\n```html\n<h1>Shop</h1><script>steal()</script>\n```")
     assert shown.visible is True

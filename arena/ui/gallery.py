@@ -8,13 +8,12 @@ from pathlib import Path
 
 import gradio as gr
 
-from arena import sandbox
 from arena.engine import Engine
 from arena.errors import InputError
 from arena.request import GenerationParams, Request
 from arena.store import Filter, OutputRecord, Store, parse_day
 from arena.store.export import export
-from arena.ui.words import md
+from arena.ui.words import md, preview
 
 PER_PAGE = 24
 
@@ -258,17 +257,6 @@ class GalleryView:
         return Filter(models=list(models or []), output=None if kind in (None, "all") else kind, words=words or "",
                       since=parse_day(since), until=parse_day(until, end_of_day=True), favourites=bool(favourites),
                       run_id=(run or "").strip() or None)
-
-
-def preview(text: str) -> gr.HTML:
-    """A live preview of the web page in an answer, in a sandboxed frame (arena.sandbox); hidden if none."""
-    page = sandbox.page_in(text)
-    if page is None:
-        return gr.HTML(value="", visible=False)
-    note = ('<p style="font-size:0.85em;color:#475569;margin:0.4em 0"><b>Live preview</b> of the page in this '
-            "answer, in a sandboxed frame: its scripts run, but cannot reach this app, its cookies or storage, "
-            "or the network.</p>")
-    return gr.HTML(value=note + sandbox.frame(page), visible=True)
 
 
 def rerun_request(store: Store, record: OutputRecord) -> Request:

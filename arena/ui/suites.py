@@ -22,8 +22,7 @@ from arena.suites import report
 from arena.suites.model import SuiteError, load_suite
 from arena.suites.results import SHOW, case_history, compare_runs, list_runs, load_cell, load_matrix
 from arena.suites.runner import SuiteRun, resume, run_info
-from arena.ui.gallery import preview
-from arena.ui.words import md, session_of
+from arena.ui.words import md, preview, session_of
 
 PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
 REFRESH_S = 0.5

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from arena import sandbox
+
 
 def md(text) -> str:
     """Plain text for Markdown: no markup, no HTML (Gradio sanitises too)."""
@@ -12,3 +14,14 @@ def md(text) -> str:
 
 def session_of(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or "default"
+
+
+def preview(text: str) -> gr.HTML:
+    """A live preview of the web page in an answer, in a sandboxed frame (arena.sandbox); hidden if none."""
+    page = sandbox.page_in(text)
+    if page is None:
+        return gr.HTML(value="", visible=False)
+    note = ('<p style="font-size:0.85em;color:#475569;margin:0.4em 0"><b>Live preview</b> of the page in this '
+            "answer, in a sandboxed frame: its scripts run, but cannot reach this app, its cookies or storage, "
+            "or the network.</p>")
+    return gr.HTML(value=note + sandbox.frame(page), visible=True)
