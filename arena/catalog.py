@@ -111,6 +111,8 @@ class Catalog:
             raise CatalogError(f"{source}: model names must be unique; repeated: {', '.join(duplicates)}")
         self.entries = {e.name: e for e in entries}
         self.source = source
+        # Whatever a variable holding a key is called, its value is scrubbed from everything Arena writes.
+        secrets.treat_as_secret(e.api_key_env for e in entries if e.api_key_env)
 
     @classmethod
     def load(cls, path: Path | str) -> "Catalog":
@@ -118,6 +120,8 @@ class Catalog:
         document = read_mapping(path, CatalogError, "a 'models:' list")
         if not isinstance(document.get("models"), list):
             raise CatalogError(f"{path}: expected a mapping with a 'models:' list")
+        if not document["models"]:
+            raise CatalogError(f"{path}: the 'models:' list is empty; list at least one model")
         entries = []
         for position, raw in enumerate(document["models"], start=1):
             label = raw.get("name", f"#{position}") if isinstance(raw, dict) else f"#{position}"

@@ -11,6 +11,20 @@ class InputError(ValueError):
     """Bad input from the user: the message is shown as is, before any model is called."""
 
 
+class IncompleteAnswer(RuntimeError):
+    """The server ended its answer without saying it was finished: the message is shown as is."""
+
+
+NO_ANSWER = "the server closed the stream without an answer"
+CUT_OFF = "cut off: the server closed the stream before the answer was finished (the text so far is kept)"
+
+
+def check_finished(finish_reason: str | None, got_text: bool) -> None:
+    """A stream that closed with no finish reason is an error: no answer at all, or an answer cut off."""
+    if finish_reason is None:
+        raise IncompleteAnswer(CUT_OFF if got_text else NO_ANSWER)
+
+
 def validation_message(error) -> str:
     """A pydantic ValidationError as one line: 'field: problem; field: problem'."""
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in error.errors())
@@ -29,6 +43,8 @@ _STATUS_WORDS = {
 
 def describe(error: BaseException) -> str:
     """One or two sentences for the user; never a traceback, never a key."""
+    if isinstance(error, IncompleteAnswer):
+        return scrub(str(error))
     status = getattr(error, "status_code", None)
     if status is None:
         response = getattr(error, "response", None) or getattr(error, "raw_response", None)

@@ -13,6 +13,10 @@ the model name in the request:
     refuse            answers with a refusal
     judge             grades: "PASS; 8; …"
     critic            answers "Score: 7/10. …" (a critique)
+    echokey           answers 401 quoting the request's API key, whole and its first half (a careless server)
+    emptystream       answers 200 with an event stream that closes without a single chunk
+    nofinish          streams its words, then closes the stream without a finish reason
+    context400        answers 400 "maximum context length is 512 tokens", as llama.cpp's server does
     page              answers with a web page in an ```html block, whose script tries to reach its parent page,
                       storage, cookies and this server's /leak (for the sandboxed preview)
 
@@ -185,6 +189,16 @@ class LoopbackServer:
                 model = str(body.get("model", ""))
                 if model.startswith("fail401"):
                     return self._json(401, {"error": {"message": "Incorrect API key provided.", "type": "auth"}})
+                if model.startswith("echokey"):
+                    key = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+                    return self._json(401, {"error": {
+                        "message": f"Incorrect API key provided: {key}. Keys look like {key[:len(key) // 2]}…",
+                        "type": "auth"}})
+                if model.startswith("context400"):
+                    return self._json(400, {"error": {
+                        "message": "This model's maximum context length is 512 tokens. However, you requested "
+                                   "1034 tokens (10 in the messages, 1024 in the completion).",
+                        "type": "invalid_request_error", "code": "context_length_exceeded"}})
                 if model.startswith("fail500"):
                     return self._json(500, {"error": {"message": "The server had an error.", "type": "server"}})
                 if model.startswith("ratelimit") and attempt == 1:
@@ -227,6 +241,9 @@ class LoopbackServer:
                 self.send_header("Cache-Control", "no-cache")
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
+                if model.startswith("emptystream"):
+                    self._chunk(b"")
+                    return
                 drip = re.match(r"drip(\d+)", model)
                 gap = int(drip.group(1)) / 1000 if drip else 0.0
                 for number, word in enumerate(words):
@@ -248,6 +265,9 @@ class LoopbackServer:
                         return
                     if gap:
                         time.sleep(gap)
+                if model.startswith("nofinish"):
+                    self._chunk(b"")
+                    return
                 final = {
                     "id": "chat-1", "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
                     "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "stop"}],

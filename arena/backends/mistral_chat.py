@@ -10,6 +10,7 @@ from mistralai.client.utils import BackoffStrategy, RetryConfig
 from arena import secrets
 from arena.backends.base import Backend
 from arena.catalog import ModelEntry
+from arena.errors import NO_ANSWER, IncompleteAnswer, check_finished
 from arena.images import InputImage
 from arena.request import Request
 
@@ -62,18 +63,26 @@ class MistralChat(Backend):
         messages = [{"role": turn.role, "content": content(turn.text, turn.image)} for turn in request.turns()]
         if not request.stream:
             answer = self.client.chat.complete(model=self.entry.model, messages=messages, **options)
-            if answer.choices:
-                out.text(text_of(answer.choices[0].message.content))
+            if not answer.choices:
+                raise IncompleteAnswer(NO_ANSWER)
+            out.text(text_of(answer.choices[0].message.content))
             if answer.usage is not None:
                 out.usage(answer.usage.completion_tokens)
             return
         stream = self.client.chat.stream(model=self.entry.model, messages=messages, **options)
+        finish_reason, got_text = None, False
         with stream as events:
             for event in events:
                 if out.cancelled.is_set():
                     return
                 chunk = event.data
                 if chunk.choices:
-                    out.text(text_of(chunk.choices[0].delta.content))
+                    choice = chunk.choices[0]
+                    text = text_of(choice.delta.content)
+                    if text:
+                        out.text(text)
+                        got_text = True
+                    finish_reason = choice.finish_reason or finish_reason
                 if chunk.usage is not None:
                     out.usage(chunk.usage.completion_tokens)
+        check_finished(finish_reason, got_text)

@@ -9,6 +9,7 @@ import openai
 from arena import secrets
 from arena.backends.base import Backend
 from arena.catalog import ModelEntry
+from arena.errors import NO_ANSWER, IncompleteAnswer, check_finished
 from arena.images import InputImage
 from arena.request import Request
 
@@ -60,7 +61,9 @@ class OpenAIChat(Backend):
         sent = messages(request)
         if not request.stream:
             answer = self.client.chat.completions.create(model=self.entry.model, messages=sent, **options)
-            if answer.choices and answer.choices[0].message.content:
+            if not answer.choices:
+                raise IncompleteAnswer(NO_ANSWER)
+            if answer.choices[0].message.content:
                 out.text(answer.choices[0].message.content)
             if answer.usage is not None:
                 out.usage(answer.usage.completion_tokens)
@@ -68,16 +71,20 @@ class OpenAIChat(Backend):
         stream = self.client.chat.completions.create(
             model=self.entry.model, messages=sent, stream=True, stream_options={"include_usage": True}, **options,
         )
+        finish_reason, got_text = None, False
         with stream:
             for chunk in stream:
                 if out.cancelled.is_set():
                     return
                 if chunk.choices:
-                    delta = chunk.choices[0].delta
-                    if delta is not None and delta.content:
-                        out.text(delta.content)
+                    choice = chunk.choices[0]
+                    if choice.delta is not None and choice.delta.content:
+                        out.text(choice.delta.content)
+                        got_text = True
+                    finish_reason = choice.finish_reason or finish_reason
                 if chunk.usage is not None:
                     out.usage(chunk.usage.completion_tokens)
+        check_finished(finish_reason, got_text)
 
     def close(self) -> None:
         if "client" in self.__dict__:

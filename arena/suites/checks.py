@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Callable
 
 from arena.store import OutputRecord
-from arena.suites.model import Check
+from arena.suites.model import Check, UnsupportedPattern, compile_regex
 
 if TYPE_CHECKING:
     from arena.images import InputImage
@@ -54,7 +54,10 @@ def evaluate(check: Check, record: OutputRecord, judge: Judge | None = None) -> 
         found = check.not_contains.lower() in text.lower()
         return CheckResult(name, not found, f"{'found' if found else 'absent'}: {check.not_contains!r}")
     if check.regex is not None:
-        match = re.search(check.regex, text, re.IGNORECASE | re.MULTILINE)
+        try:
+            match = compile_regex(check.regex).search(text)
+        except UnsupportedPattern as error:
+            return CheckResult(name, None, str(error))
         return CheckResult(name, bool(match), f"matched {match.group(0)!r}" if match else "no match")
     if check.produced_image is not None:
         made = bool(record.images)

@@ -16,9 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+import re2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from arena.request import GenerationParams
@@ -29,6 +31,33 @@ ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 class SuiteError(ValueError):
     pass
+
+
+class UnsupportedPattern(ValueError):
+    """A regex check RE2 cannot run (back-references, look-arounds) or that is too large."""
+
+
+# Regex checks run on RE2: matching takes time linear in the answer, so no pattern can pin a core
+# (Python's re backtracks: `(a+)+b` on a long answer ran for over ten minutes).
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+_RE2_OPTIONS.max_mem = 8 << 20
+
+
+@lru_cache(maxsize=256)
+def compile_regex(pattern: str):
+    """A case-insensitive, multi-line RE2 pattern, or UnsupportedPattern saying why not in plain words."""
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise UnsupportedPattern(f"regex {pattern[:80]!r} does not compile: {error}") from None
+    try:
+        return re2.compile(f"(?im){pattern}", _RE2_OPTIONS)
+    except re2.error as error:
+        reason = error.args[0].decode("utf-8", "replace") if error.args and isinstance(error.args[0], bytes) \
+            else str(error)
+        raise UnsupportedPattern(f"unsupported pattern {pattern[:80]!r}: {reason} (regex checks use RE2: "
+                                 "no back-references or look-arounds)") from None
 
 
 class Check(BaseModel):
@@ -50,10 +79,7 @@ class Check(BaseModel):
         if len(chosen) != 1:
             raise ValueError(f"a check has exactly one of {', '.join(type(self).model_fields)}; got {chosen or 'none'}")
         if self.regex is not None:
-            try:
-                re.compile(self.regex)
-            except re.error as error:
-                raise ValueError(f"regex {self.regex!r} does not compile: {error}") from None
+            compile_regex(self.regex)
         return self
 
     @property

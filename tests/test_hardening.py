@@ -1,0 +1,102 @@
+"""Issue 10: hostile files and servers get one clear sentence, never a traceback, a hang or a false "done"."""
+
+from __future__ import annotations
+
+import pytest
+
+from arena.catalog import Catalog, CatalogError
+from arena.request import Request
+from arena.store import OutputRecord
+from arena.suites.checks import evaluate
+from arena.suites.model import Check, SuiteError, load_suite
+from tests.conftest import mistral_entry, openai_entry
+
+# --- 13: a stream that ends without a finish reason is not "done" ------------------------------------------------
+
+
+@pytest.mark.parametrize("flavour", ["openai", "mistral"])
+def test_a_stream_closed_without_a_chunk_is_an_error_in_plain_words(loopback, keys, engine_factory, flavour):
+    make = openai_entry if flavour == "openai" else mistral_entry
+    engine = engine_factory([make(loopback, "silent", model="emptystream", max_retries=0)])
+    [pane] = engine.start(Request("hello"), ["silent"]).wait()
+    assert pane.status == "error"
+    assert pane.error == "the server closed the stream without an answer"
+    assert pane.text == ""
+
+
+@pytest.mark.parametrize("flavour", ["openai", "mistral"])
+def test_a_stream_closed_without_a_finish_reason_is_cut_off_and_keeps_its_text(loopback, keys, engine_factory,
+                                                                              flavour):
+    make = openai_entry if flavour == "openai" else mistral_entry
+    engine = engine_factory([make(loopback, "cut", model="nofinish", max_retries=0)])
+    [pane] = engine.start(Request("hello"), ["cut"]).wait()
+    assert pane.status == "error" and pane.error.startswith("cut off:")
+    assert pane.text.startswith("Hello from nofinish.")
+
+
+@pytest.mark.parametrize("flavour", ["openai", "mistral"])
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_context_length_refusal_is_shown_as_the_server_says_it(loopback, keys, engine_factory, flavour, stream):
+    make = openai_entry if flavour == "openai" else mistral_entry
+    engine = engine_factory([make(loopback, "small", model="context400", max_retries=0)])
+    [pane] = engine.start(Request("hello", stream=stream), ["small"]).wait()
+    assert pane.status == "error" and "HTTP 400" in pane.error
+    assert "maximum context length is 512 tokens" in pane.error
+
+
+# --- 7: regex checks cannot pin a core ---------------------------------------------------------------------------
+
+
+def _record(text: str) -> OutputRecord:
+    return OutputRecord(id="x", comparison_id="c", created_at=0.0, model="m", kind="openai-chat", output="text",
+                        status="done", prompt="p", input_image=None, text=text, error=None, images=[], thumb=None,
+                        entry={}, params={}, used={}, versions={}, metrics={}, notices=[])
+
+
+@pytest.mark.timeout(20)
+def test_a_catastrophic_regex_check_ends_with_an_outcome():
+    result = evaluate(Check(regex="(a+)+b"), _record("a" * 100_000))
+    assert result.passed is False and result.detail == "no match"
+    assert evaluate(Check(regex="(?:x|a)+$"), _record("a" * 100_000)).passed is True
+
+
+def test_regex_checks_keep_their_case_insensitive_multiline_meaning():
+    assert evaluate(Check(regex=r"^spider\b"), _record("A web\nSpider at work")).passed is True
+
+
+def test_a_pattern_the_safe_engine_cannot_run_is_refused_when_the_suite_loads(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: t\nversion: 1\ncases:\n  - {id: a, prompt: hi, checks: [{regex: '(a)\\1'}]}\n")
+    with pytest.raises(SuiteError, match="unsupported pattern"):
+        load_suite(path)
+
+
+# --- 8 and 10: YAML files that are slow, huge, deep, or not text --------------------------------------------------
+
+LAUGHS = "a: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8))
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("content, message", [
+    (LAUGHS.encode(), "once its aliases are expanded"),
+    (b"name: " + b"[" * 20_000 + b"]" * 20_000, "nested more than"),
+    (b"name: caf\xe9\nversion: 1\n", "is not UTF-8 text"),
+    (b"name: t\n" + b"# padding\n" * 500_000, "larger than 4 MB"),
+    (b"name: t\nversion: 1\ncases: [\n", "is not valid YAML"),
+])
+@pytest.mark.parametrize("kind", ["suite", "catalog"])
+def test_hostile_yaml_gets_one_sentence(tmp_path, content, message, kind):
+    path = tmp_path / "hostile.yaml"
+    path.write_bytes(content)
+    error = SuiteError if kind == "suite" else CatalogError
+    with pytest.raises(error) as refused:
+        load_suite(path) if kind == "suite" else Catalog.load(path)
+    assert message in str(refused.value) and str(path) in str(refused.value)
+
+
+def test_an_empty_catalog_is_refused_with_a_sentence(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("models: []\n")
+    with pytest.raises(CatalogError, match="the 'models:' list is empty"):
+        Catalog.load(path)
