@@ -16,7 +16,7 @@ from arena.errors import InputError
 from arena.settings import Settings
 from arena.store import Store
 from arena.suites import report
-from arena.suites.model import SuiteError, load_suite
+from arena.suites.model import SuiteError, file_stem, load_suite
 from arena.suites.results import case_history, compare_runs, list_runs, load_matrix
 from arena.suites.runner import SuiteRun, resume, run_info, summarise
 
@@ -38,7 +38,8 @@ def add_commands(commands) -> None:
     runs.add_argument("--suite", help="only runs of this suite (its name)")
     exported = suite.add_parser("report", help="write a run as a self-contained HTML report and/or JSON")
     exported.add_argument("run_id")
-    exported.add_argument("--out", help="the HTML report to write (default: <suite>-<run>.html)")
+    exported.add_argument("--out", help="the HTML report to write (default: SUITE-RUN.html here, SUITE being the "
+                          "suite's name reduced to letters, digits, - and _)")
     exported.add_argument("--json", metavar="FILE", help="also (or only, with --no-html) write the run as JSON")
     exported.add_argument("--no-html", action="store_true", help="write only the JSON")
     history = suite.add_parser("history", help="one case across every run that had it")
@@ -140,18 +141,28 @@ def write_report(store: Store, args: argparse.Namespace) -> int:
         return 2
     written = []
     if not args.no_html:
-        out = Path(args.out or f"{matrix.run['suite']}-{args.run_id}.html")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(report.report_page(store, matrix), encoding="utf-8")
+        out = Path(args.out or f"{file_stem(matrix.run['suite'], args.run_id)}.html")
+        if not _write(out, report.report_page(store, matrix)):
+            return 2
         written.append(out)
     if args.json:
         out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(matrix.to_json(), indent=1, ensure_ascii=False), encoding="utf-8")
+        if not _write(out, json.dumps(matrix.to_json(), indent=1, ensure_ascii=False)):
+            return 2
         written.append(out)
     for path in written:
         print(path)
     return 0
+
+
+def _write(path: Path, text: str) -> bool:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except (OSError, ValueError) as error:
+        print(f"arena: cannot write {path}: {getattr(error, 'strerror', None) or error}", file=sys.stderr)
+        return False
+    return True
 
 
 def history(store: Store, args: argparse.Namespace) -> int:

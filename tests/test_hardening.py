@@ -100,3 +100,32 @@ def test_an_empty_catalog_is_refused_with_a_sentence(tmp_path):
     path.write_text("models: []\n")
     with pytest.raises(CatalogError, match="the 'models:' list is empty"):
         Catalog.load(path)
+
+
+# --- 9: `suite report` names its file from a safe slug, in the working folder -------------------------------------
+
+
+@pytest.mark.parametrize("name", ["../../escaped", "x" * 400, "nul\x00name", "/etc/passwd", "..", "…"])
+def test_suite_report_default_file_stays_in_the_working_folder(tmp_path, monkeypatch, loopback, keys,
+                                                              engine_factory, name, capsys):
+    import argparse
+
+    from arena.store import Store
+    from arena.suite_cli import write_report
+    from arena.suites.model import Suite
+    from arena.suites.runner import SuiteRun
+
+    engine = engine_factory([openai_entry(loopback, "helpful", model="echo")])
+    engine.store = Store(tmp_path / "data")
+    suite = Suite.model_validate({"name": name, "version": 1, "cases": [{"id": "a", "prompt": "hi"}]})
+    runner = SuiteRun(engine, suite, ["helpful"])
+    runner.run()
+    work = tmp_path / "work" / "deeper"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    args = argparse.Namespace(run_id=runner.run_id, out=None, json=None, no_html=False)
+    assert write_report(engine.store, args) == 0
+    [written] = list(work.iterdir())
+    assert written.suffix == ".html" and runner.run_id in written.name and len(written.name) < 120
+    assert not any(p.suffix == ".html" for p in (tmp_path / "work").iterdir())
+    assert capsys.readouterr().out.strip() == written.name

@@ -147,6 +147,13 @@ class Suite(BaseModel):
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def file_stem(suite_name: str, run_id: str) -> str:
+    """A file name for a run's report: the suite's name as a short safe slug (no folders, dots or NUL), then the
+    run's id; a name with nothing usable gives "suite"."""
+    slug = re.sub(r"[^A-Za-z0-9_\-]+", "-", suite_name).strip("-_")[:60].strip("-_") or "suite"
+    return f"{slug}-{re.sub(r'[^A-Za-z0-9]', '', run_id)[:40]}"
+
+
 def load_suite(path: Path | str) -> Suite:
     """Parse a suite file; a malformed one raises SuiteError naming the file, the case id and the field."""
     path = Path(path)

@@ -19,7 +19,7 @@ from arena.engine import Engine
 from arena.errors import InputError
 from arena.store import Store
 from arena.suites import report
-from arena.suites.model import SuiteError, load_suite
+from arena.suites.model import SuiteError, file_stem, load_suite
 from arena.suites.results import SHOW, case_history, compare_runs, list_runs, load_cell, load_matrix
 from arena.suites.runner import SuiteRun, resume, run_info
 from arena.ui.words import md, preview, session_of
@@ -275,7 +275,7 @@ class SuitesView:
         if matrix is None:
             return gr.File(visible=False), "Pick a run to export."
         folder = Path(tempfile.mkdtemp(prefix="arena-suite-"))
-        name = f"{matrix.run['suite']}-{run_id}".replace("/", "_")
+        name = file_stem(matrix.run["suite"], run_id)
         if fmt == "html":
             path = folder / f"{name}.html"
             path.write_text(report.report_page(self.store, matrix), encoding="utf-8")
