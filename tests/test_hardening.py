@@ -129,3 +129,29 @@ def test_suite_report_default_file_stays_in_the_working_folder(tmp_path, monkeyp
     assert written.suffix == ".html" and runner.run_id in written.name and len(written.name) < 120
     assert not any(p.suffix == ".html" for p in (tmp_path / "work").iterdir())
     assert capsys.readouterr().out.strip() == written.name
+
+
+# --- 12: comparisons a killed process left without outputs are cleaned with the rest of recovery -----------------
+
+
+def test_recovery_removes_comparisons_left_without_outputs(tmp_path, loopback, keys, engine_factory):
+    from PIL import Image
+
+    from arena.images import InputImage
+    from arena.store import Store
+
+    store = Store(tmp_path / "data", orphan_grace_s=0)
+    engine = engine_factory([openai_entry(loopback, "helpful", model="echo")])
+    engine.store = store
+    engine.start(Request("kept"), ["helpful"]).wait()
+    picture = InputImage(Image.new("RGB", (8, 8), (1, 2, 3)))
+    killed = store.start_comparison(Request("the process died here", picture), ["helpful"])  # no output ever
+    db = store.connection()
+    assert db.execute("SELECT COUNT(*) FROM comparisons").fetchone()[0] == 2
+
+    assert Store(tmp_path / "data", orphan_grace_s=0).recover()["empty_comparisons"] == 0  # too young to judge
+    cleaned = Store(tmp_path / "data", orphan_grace_s=0, recover=False).recover(empty_comparison_grace_s=0)
+    assert cleaned["empty_comparisons"] == 1 and cleaned["orphans"] >= 1  # its input image went with it
+    assert [r[0] for r in db.execute("SELECT prompt FROM comparisons")] == ["kept"]
+    assert db.execute("SELECT COUNT(*) FROM comparisons WHERE id = ?", (killed,)).fetchone()[0] == 0
+    assert not store.images.exists(picture.sha256)

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 # Files younger than this are never taken for orphans: another process may be between file and record.
 ORPHAN_GRACE_S = 120
+# A comparison is left without outputs only by a killed process, once it is older than the longest answer.
+EMPTY_COMPARISON_GRACE_S = 6 * 3600
 _LIBRARIES = {
     "mistral-chat": ["mistralai"], "mistral-image": ["mistralai"],
     "openai-chat": ["openai"], "openai-image": ["openai"],
@@ -338,9 +340,15 @@ class Store:
 
     # --- upkeep --------------------------------------------------------------------------------------------
 
-    def recover(self) -> dict:
-        """Clean what an interrupted save left: partial files, and files no record points to."""
+    def recover(self, empty_comparison_grace_s: float = EMPTY_COMPARISON_GRACE_S) -> dict:
+        """Clean what an interrupted save left: comparisons that never got an output (the process was killed
+        while its models ran), partial files, and files no record points to."""
         grace = self.orphan_grace_s
+        with self.transaction() as db:
+            empty = db.execute(
+                "DELETE FROM comparisons WHERE created_at < ? AND NOT EXISTS "
+                "(SELECT 1 FROM outputs o WHERE o.comparison_id = comparisons.id)",
+                (time.time() - empty_comparison_grace_s,)).rowcount
         partials = self.images.remove_partials(grace) + self.thumbs.remove_partials(grace)
         db = self.connection()
         used_images = {r[0] for r in db.execute("SELECT sha FROM output_images")}
@@ -357,7 +365,7 @@ class Store:
                         orphans += 1
                 except FileNotFoundError:
                     pass
-        return {"partials": partials, "orphans": orphans}
+        return {"partials": partials, "orphans": orphans, "empty_comparisons": empty}
 
 
 class _Transaction:
