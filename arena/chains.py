@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from arena.engine import Comparison, Engine, Job
+from arena.engine import MAX_MODELS, Comparison, Engine, Job
 from arena.errors import InputError
 from arena.request import GenerationParams, Request
 
@@ -105,6 +105,14 @@ class DescribeThenDraw:
             raise InputError("Type a prompt first.")
         _expect(self.engine, self.describers, "text", "describe")
         _expect(self.engine, self.drawers, "image", "draw")
+        # The whole plan is checked before any model is called: a drawing step too large for the panes would
+        # otherwise fail only after every description had been made and stored.
+        self.engine.check(Request(self.template.replace("{prompt}", self.prompt), self.image, self.params),
+                          self.describers)
+        panes = len(self.describers) * len(self.drawers)
+        if panes > MAX_MODELS:
+            raise InputError(f"{len(self.describers)} describers × {len(self.drawers)} generators make {panes} "
+                             f"pictures; at most {MAX_MODELS} run at once.")
 
     @property
     def cancelled(self) -> bool:

@@ -155,3 +155,23 @@ def test_recovery_removes_comparisons_left_without_outputs(tmp_path, loopback, k
     assert [r[0] for r in db.execute("SELECT prompt FROM comparisons")] == ["kept"]
     assert db.execute("SELECT COUNT(*) FROM comparisons WHERE id = ?", (killed,)).fetchone()[0] == 0
     assert not store.images.exists(picture.sha256)
+
+
+# --- 11: a chain's whole plan is checked before any model is called -----------------------------------------------
+
+
+def test_describe_then_draw_too_large_is_refused_before_any_model_runs(tmp_path, loopback, keys, engine_factory):
+    from arena.chains import DescribeThenDraw
+    from arena.errors import InputError
+    from arena.store import Store
+
+    describers = [f"describer{i}" for i in range(6)]
+    drawers = [f"drawer{i}" for i in range(3)]
+    engine = engine_factory([openai_entry(loopback, name, model=f"echo-plan-{name}") for name in describers]
+                            + [{"name": name, "kind": "openai-image", "model": f"img-plan-{name}",
+                                "base_url": loopback.v1} for name in drawers])
+    engine.store = Store(tmp_path / "data")
+    before = len(loopback.requests)
+    with pytest.raises(InputError, match="6 describers × 3 generators make 18 pictures; at most 12"):
+        DescribeThenDraw(engine, "a spider", describers, drawers).run()
+    assert len(loopback.requests) == before and engine.store.count() == 0
