@@ -5,7 +5,7 @@ from __future__ import annotations
 from arena.catalog import ModelEntry
 from arena.pane import Pane
 from arena.ui.compare import CompareView
-from arena.ui.panes import body_markdown, footer_html, header_html
+from arena.ui.panes import body_html, footer_html, header_html
 from tests.conftest import OFFLINE_ENTRIES
 
 
@@ -32,8 +32,9 @@ def test_model_and_server_text_is_escaped_in_the_pane_html():
     assert "<img" not in html and "<b " not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;b onmouseover=alert(3)&gt;" in html
     assert 'data-status="error"' in html and ">failed<" in html
-    # Model text goes to gr.Markdown, which sanitises HTML (sanitize_html=True in the layout).
-    assert body_markdown(snapshot).endswith("hello")
+    # Model text goes through arena.render's allowlist: the script and its text are gone, the words stay.
+    body = body_html(snapshot)
+    assert "<script" not in body and "alert(2)" not in body and "hello" in body
 
 
 def test_a_page_in_an_answer_gets_a_sandboxed_preview_and_plain_text_none():
@@ -75,3 +76,19 @@ def test_a_new_run_stops_the_old_one_drawing_into_its_panes(loopback, keys, engi
     assert "Finished: 1 done." in new[-1][view.message]
     leftovers = list(old)  # the old run was stopped; it draws nothing over the new panes
     assert not any(view.slots[0].text in frame for frame in leftovers)
+
+
+def test_a_conversation_reads_as_a_chat_with_bubbles_and_safe_answers():
+    from arena.request import Turn
+
+    entry = ModelEntry(name="m", kind="openai-chat", model="x")
+    pane = Pane(0, entry)
+    pane.start()
+    pane.text("| a | b |\n|---|---|\n| 1 | 2 |\n\n$x^2$")
+    pane.finish("done")
+    earlier = (Turn(role="user", text="<b>first</b> question"), Turn(role="assistant", text="**first** answer"))
+    body = body_html(pane.snapshot(), earlier, "second *question*")
+    assert body.count('class="arena-turn arena-turn-user"') == 2 and body.count("arena-turn-model") == 2
+    assert "&lt;b&gt;first&lt;/b&gt; question" in body and "second *question*" in body  # the user's words as typed
+    assert "<strong>first</strong> answer" in body and '<div class="arena-table"><table>' in body and "<math" in body
+    assert "You:" not in body and body.count('class="arena-copy"') == 2

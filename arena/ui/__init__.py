@@ -10,7 +10,7 @@ from arena.ui.compare import CompareView
 from arena.ui.gallery import GalleryView
 from arena.ui.suites import SuitesView
 
-CSS = panes.CSS + gallery.CSS + suites.CSS
+CSS = panes.CSS + panes.BODY_CSS + gallery.CSS + suites.CSS
 
 __all__ = ["CSS", "build_app"]
 

@@ -72,7 +72,7 @@ class PaneSlot:
     column: gr.Column
     header: gr.HTML
     image: gr.Image
-    text: gr.Markdown
+    text: gr.HTML
     footer: gr.HTML
     again: gr.Button
     clear: gr.Button
@@ -136,7 +136,7 @@ class CompareView:
                         type="pil", format="png", show_label=False, interactive=False, visible=False, height=320,
                         buttons=["download", "fullscreen"],
                     )
-                    text = gr.Markdown(elem_classes=["arena-text"], sanitize_html=True, buttons=["copy"])
+                    text = gr.HTML(elem_classes=["arena-text"], js_on_load=look.BODY_JS)  # arena.render
                     footer = gr.HTML()
                     with gr.Row(elem_classes=["arena-pane-actions"]):
                         again = gr.Button("↻ Regenerate", size="sm", visible=False,
@@ -536,7 +536,7 @@ class CompareView:
             pane = shown.snapshot()
             ui = self.slots[index]
             updates[ui.header] = look.header_html(pane, shown.origin)
-            updates[ui.text] = look.body_markdown(pane, shown.earlier, shown.asked)
+            updates[ui.text] = look.body_html(pane, shown.earlier, shown.asked)
             updates[ui.footer] = look.footer_html(pane)
             if whole or len(pane.images) != shown.images_shown:
                 updates[ui.image] = self._picture(shown, pane)

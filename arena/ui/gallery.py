@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import tempfile
+from html import escape
 from pathlib import Path
 
 import gradio as gr
 
 from arena.engine import Engine
 from arena.errors import InputError
+from arena.render import markdown_html
 from arena.request import GenerationParams, Request
 from arena.store import Filter, OutputRecord, Store, parse_day
 from arena.store.export import export
@@ -60,9 +62,9 @@ class GalleryView:
                                                height=360, visible=False)
                 self.rerun_picture = gr.Image(label="Rerun", type="filepath", format="png", interactive=False,
                                               height=360, visible=False, elem_id="gallery-rerun-picture")
-            self.output_text = gr.Markdown(elem_id="gallery-record-text", sanitize_html=True)
+            self.output_text = gr.HTML(elem_id="gallery-record-text", elem_classes=["arena-md"], js_on_load=None)
             self.preview = gr.HTML(elem_id="gallery-preview", apply_default_css=False, js_on_load=None, visible=False)
-            self.rerun_text = gr.Markdown(elem_id="gallery-rerun-text", sanitize_html=True)
+            self.rerun_text = gr.HTML(elem_id="gallery-rerun-text", elem_classes=["arena-md"], js_on_load=None)
             with gr.Row():
                 self.favourite_button = gr.Button("☆ Favourite", size="sm", elem_id="gallery-favourite")
                 self.rerun_button = gr.Button("Rerun", size="sm", elem_id="gallery-rerun")
@@ -284,9 +286,9 @@ def _head(record: OutputRecord) -> str:
 def _text(record: OutputRecord | None) -> str:
     if record is None:
         return ""
-    body = record.text or ""
+    body = markdown_html(record.text or "")  # model text: arena.render's allowlist
     if record.error:
-        body += f"\n\n**Error:** {md(record.error)}"
+        body += f"<p><b>Error:</b> {escape(record.error)}</p>"
     return body
 
 

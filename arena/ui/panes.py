@@ -1,13 +1,13 @@
-"""How one pane looks: everything here is escaped text made into small HTML, or Markdown Gradio sanitises."""
+"""How one pane looks: escaped text made into small HTML, and model text through arena.render's allowlist."""
 
 from __future__ import annotations
 
 from html import escape
 
 from arena.pane import PaneSnapshot
+from arena.render import markdown_html, plain_html
 from arena.request import Turn
 from arena.results import metrics_line
-from arena.ui.words import md
 
 _STATUS_WORDS = {
     "queued": "queued",
@@ -52,24 +52,55 @@ def footer_html(pane: PaneSnapshot) -> str:
     return f'<div class="arena-pane-foot" data-status="{pane.status}">{"".join(parts)}</div>'
 
 
-def body_markdown(pane: PaneSnapshot, earlier: tuple[Turn, ...] = (), asked: str = "") -> str:
-    """The answer as it grows; in a conversation, the model's own earlier turns above it."""
+def body_html(pane: PaneSnapshot, earlier: tuple[Turn, ...] = (), asked: str = "") -> str:
+    """The answer as it grows (arena.render's safe HTML); in a conversation, a chat: the user's turns as bubbles,
+    the model's answers below each."""
     if pane.text:
-        body = pane.text
+        answer = markdown_html(pane.text)
     elif pane.output == "text" and pane.status in ("queued", "running"):
-        body = "*…*"
+        answer = '<p class="arena-waiting">…</p>'
     else:
-        body = ""
-    if not earlier:
-        return body
-    lines = []
+        answer = ""
+    if not answer and not earlier:
+        return ""
+    turns = []
     for turn in earlier:
         if turn.role == "user":
-            lines.append(f"**You:** {md(turn.text)}" + (" *(with an image)*" if turn.image is not None else ""))
+            turns.append(_user_turn(turn.text, turn.image is not None))
         else:
-            lines.append(f"**{md(pane.model)}:** {turn.text}")
-    return "\n\n".join([*lines, f"**You:** {md(asked)}", f"**{md(pane.model)}:** {body}"])
+            turns.append(_model_turn(markdown_html(turn.text), copy=True))
+    if earlier:
+        turns.append(_user_turn(asked, False))
+    turns.append(_model_turn(answer, copy=pane.finished and bool(pane.text)))
+    return f'<div class="arena-chat">{"".join(turns)}</div>'
 
+
+def _user_turn(text: str, with_image: bool) -> str:
+    image = '<div class="arena-turn-note">with an image</div>' if with_image else ""
+    return f'<div class="arena-turn arena-turn-user"><div class="arena-bubble">{plain_html(text)}{image}</div></div>'
+
+
+def _model_turn(html: str, copy: bool) -> str:
+    button = '<button type="button" class="arena-copy" title="copy this answer">Copy</button>' if copy else ""
+    return f'<div class="arena-turn arena-turn-model"><div class="arena-md">{html}</div>{button}</div>'
+
+
+# gr.HTML(js_on_load=BODY_JS): the Copy button under an answer copies that answer's text.
+BODY_JS = """
+element.addEventListener('click', async (event) => {
+  const button = event.target.closest('.arena-copy');
+  if (!button) return;
+  const text = button.parentElement.querySelector('.arena-md').innerText;
+  try { await navigator.clipboard.writeText(text); }
+  catch (error) {
+    const range = document.createRange();
+    range.selectNodeContents(button.parentElement.querySelector('.arena-md'));
+    const selection = getSelection(); selection.removeAllRanges(); selection.addRange(range);
+    document.execCommand('copy'); selection.removeAllRanges();
+  }
+  button.textContent = 'Copied'; setTimeout(() => { button.textContent = 'Copy'; }, 1200);
+});
+"""
 
 CSS = """
 .arena-pane { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 10px; }
@@ -90,10 +121,44 @@ CSS = """
 .arena-pane-actions button { min-width: 0 !important; }
 .arena-metrics { color: var(--body-text-color-subdued); font-size: 0.85em; }
 .arena-progress { width: 100%; height: 10px; }
-.arena-text { max-height: 420px; overflow-y: auto; }
-.arena-pane [data-testid=markdown].arena-text { padding-right: 28px; }
 #arena-unavailable { font-size: 0.85em; color: var(--body-text-color-subdued); }
 #arena-unavailable ul { margin-top: 0; }
 #arena-panes { display: grid !important; grid-template-columns: repeat(auto-fill, minmax(280px, 1fr)); gap: 12px; }
 #arena-panes > .arena-pane { min-width: 0 !important; }
+"""
+
+# The pane's body (body_html): a chat, model text as safe HTML. Theme variables only, so dark mode follows.
+BODY_CSS = """
+.arena-text { max-height: 520px; overflow-y: auto; min-width: 0; }
+.arena-chat { display: flex; flex-direction: column; gap: 10px; min-width: 0; }
+.arena-turn { min-width: 0; }
+.arena-turn-user { display: flex; justify-content: flex-end; }
+.arena-bubble { max-width: 85%; padding: 6px 12px; border-radius: 14px 14px 4px 14px;
+  background: var(--background-fill-secondary); border: 1px solid var(--border-color-primary);
+  color: var(--body-text-color); }
+.arena-turn-note { font-size: 0.8em; color: var(--body-text-color-subdued); }
+.arena-plain { white-space: pre-wrap; overflow-wrap: anywhere; }
+.arena-md { overflow-wrap: break-word; min-width: 0; }
+.arena-md p, .arena-md li, .arena-md blockquote, .arena-md h1, .arena-md h2, .arena-md h3 { overflow-wrap: anywhere; }
+.arena-md > :first-child { margin-top: 0; }
+.arena-md > :last-child { margin-bottom: 0; }
+.arena-md .arena-table { overflow-x: auto; max-width: 100%; margin: 0.5em 0; }
+.arena-md table { border-collapse: collapse; width: max-content; max-width: none; margin: 0; }
+.arena-md th, .arena-md td { border: 1px solid var(--border-color-primary); padding: 3px 8px;
+  overflow-wrap: normal; word-break: normal; white-space: normal; }
+.arena-md th { background: var(--background-fill-secondary); }
+.arena-md pre { overflow-x: auto; max-width: 100%; white-space: pre; padding: 8px;
+  background: var(--code-background-fill, var(--background-fill-secondary)); border-radius: 6px; }
+.arena-md code { overflow-wrap: anywhere; }
+.arena-md pre code { overflow-wrap: normal; }
+.arena-md math[display=block] { display: block; overflow-x: auto; max-width: 100%; margin: 0.5em 0; }
+.arena-md img { max-width: 100%; height: auto; }
+.arena-md .arena-image-link { font-size: 0.9em; overflow-wrap: anywhere; }
+.arena-md blockquote { border-left: 3px solid var(--border-color-primary); margin-left: 0; padding-left: 10px;
+  color: var(--body-text-color-subdued); }
+.arena-waiting { color: var(--body-text-color-subdued); margin: 0; }
+.arena-copy { margin-top: 4px; font-size: 0.8em; padding: 1px 10px; border-radius: 6px; cursor: pointer;
+  background: var(--button-secondary-background-fill); color: var(--button-secondary-text-color);
+  border: 1px solid var(--border-color-primary); }
+.arena-copy:hover { background: var(--button-secondary-background-fill-hover); }
 """

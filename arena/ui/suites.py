@@ -11,12 +11,14 @@ import queue
 import tempfile
 import threading
 import time
+from html import escape
 from pathlib import Path
 
 import gradio as gr
 
 from arena.engine import Engine
 from arena.errors import InputError
+from arena.render import markdown_html
 from arena.store import Store
 from arena.suites import report
 from arena.suites.model import SuiteError, file_stem, load_suite
@@ -83,7 +85,7 @@ class SuitesView:
             self.cell_head = gr.Markdown(elem_id="suite-cell-head")
             self.cell_picture = gr.Image(type="filepath", format="png", interactive=False, height=360, visible=False,
                                          show_label=False)
-            self.cell_text = gr.Markdown(elem_id="suite-cell-text", sanitize_html=True)
+            self.cell_text = gr.HTML(elem_id="suite-cell-text", elem_classes=["arena-md"], js_on_load=None)
             self.preview = gr.HTML(elem_id="suite-preview", apply_default_css=False, js_on_load=None, visible=False)
             self.cell_checks = gr.Markdown(elem_id="suite-cell-checks")
         with gr.Accordion("One case across runs", open=False, elem_id="suite-history-box"):
@@ -248,7 +250,8 @@ class SuitesView:
             self.cell_panel: gr.Column(visible=True),
             self.cell_head: head,
             self.cell_picture: gr.Image(value=picture, visible=picture is not None),
-            self.cell_text: (record.text or "") + (f"\n\n**Error:** {md(record.error)}" if record.error else ""),
+            self.cell_text: markdown_html(record.text or "")  # model text: arena.render's allowlist
+            + (f"<p><b>Error:</b> {escape(record.error)}</p>" if record.error else ""),
             self.preview: preview(record.text if record.output == "text" else ""),
             self.cell_checks: _checks_markdown(cell),
         }
