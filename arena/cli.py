@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import tempfile
 from pathlib import Path
 
 from arena import images, secrets
@@ -120,6 +121,7 @@ def compare(args: argparse.Namespace, catalog: Catalog, settings: Settings) -> i
     engine = Engine(catalog, settings, store)
     try:
         request = Request(prompt=args.prompt, image=_image(args, settings), params=_params(args))
+        _check_out_folder(args.out)
         comparison = engine.start(request, args.models.split(","))
     except InputError as error:
         print(f"arena: {error}", file=sys.stderr)
@@ -149,6 +151,20 @@ def compare(args: argparse.Namespace, catalog: Catalog, settings: Settings) -> i
             line += "  -> " + ", ".join(str(p) for p in written[pane.model])
         print(line)
     return 0 if all(p.status == "done" for p in snapshots) else 1
+
+
+def _check_out_folder(folder: Path | None) -> None:
+    """--out must be a folder Arena can write to, found out before any model runs."""
+    if folder is None:
+        return
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"--out {folder} is a file; give a folder (each model's output is written into it).")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise InputError(f"cannot write to --out {folder}: {error.strerror or error}.") from None
 
 
 def _image(args: argparse.Namespace, settings: Settings):

@@ -175,3 +175,42 @@ def test_describe_then_draw_too_large_is_refused_before_any_model_runs(tmp_path,
     with pytest.raises(InputError, match="6 describers × 3 generators make 18 pictures; at most 12"):
         DescribeThenDraw(engine, "a spider", describers, drawers).run()
     assert len(loopback.requests) == before and engine.store.count() == 0
+
+
+# --- 10 and 13: compare --out is checked before any model runs, and gets a file for every model ------------------
+
+
+def test_compare_out_at_a_file_or_an_unwritable_place_is_refused_before_models_run(tmp_path, loopback):
+    from tests.apprunner import write_catalog
+    from tests.conftest import LOOPBACK_KEY
+    from tests.test_cli import arena
+
+    catalog = write_catalog(tmp_path / "c.yaml", [openai_entry(loopback, "early", model="echo-out-check")])
+    env = {"OPENAI_API_KEY": LOOPBACK_KEY}
+    taken = tmp_path / "taken.md"
+    taken.write_text("mine")
+    for out, says in ((taken, "is a file; give a folder"), (taken / "sub", "cannot write to --out")):
+        result = arena("--catalog", str(catalog), "compare", "hi", "--models", "early", "--out", str(out),
+                       env_extra=env)
+        assert result.returncode == 2 and says in result.stderr and "Traceback" not in result.stderr
+    assert loopback.count("echo-out-check") == 0 and taken.read_text() == "mine"
+
+
+def test_compare_out_writes_a_file_for_every_model_errors_included(tmp_path, loopback):
+    from tests.apprunner import write_catalog
+    from tests.conftest import LOOPBACK_KEY
+    from tests.test_cli import arena
+
+    catalog = write_catalog(tmp_path / "c.yaml", [
+        openai_entry(loopback, "fine", model="echo"),
+        openai_entry(loopback, "silent", model="emptystream", max_retries=0),
+        openai_entry(loopback, "cut", model="nofinish", max_retries=0),
+    ])
+    out = tmp_path / "out"
+    result = arena("--catalog", str(catalog), "compare", "hi", "--models", "fine,silent,cut", "--out", str(out),
+                   env_extra={"OPENAI_API_KEY": LOOPBACK_KEY})
+    assert result.returncode == 1, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["cut.md", "fine.md", "silent.md"]
+    assert "the server closed the stream without an answer" in (out / "silent.md").read_text()
+    cut = (out / "cut.md").read_text()
+    assert cut.startswith("Hello from nofinish.") and "cut off" in cut
