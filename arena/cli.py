@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--guidance", type=float)
     compare.add_argument("--size", help="image size as WIDTHxHEIGHT, e.g. 512x512")
     compare.add_argument("--no-save", action="store_true", help="do not keep the outputs in the gallery")
+    from arena.sweep_cli import SWEEP_HELP
+
+    compare.add_argument("--sweep", action="append", default=[], metavar="AXIS=V1,V2", help=SWEEP_HELP)
 
     gallery = commands.add_parser("gallery", help="the outputs kept so far").add_subparsers(dest="action",
                                                                                            required=True)
@@ -116,6 +119,11 @@ def list_models(catalog: Catalog) -> int:
 
 def compare(args: argparse.Namespace, catalog: Catalog, settings: Settings) -> int:
     from arena.store import Store
+
+    if args.sweep:
+        from arena.sweep_cli import run_sweep
+
+        return run_sweep(args, catalog, settings)
 
     store = None if args.no_save or not settings.save_outputs else Store(settings.data_dir)
     engine = Engine(catalog, settings, store)

@@ -1,0 +1,104 @@
+"""``python -m arena compare PROMPT --models a,b --sweep seed=1,2,3 --sweep steps=1,4 --out DIR``.
+
+Each --sweep is an axis (the first X, then Y, then Z). With --out, every output is written as MODEL_VALUES.md or
+.png (e.g. ``offline-sd_seed-1_steps-4.png``), and the whole grid as grid.png and grid.html.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from arena.catalog import Catalog
+from arena.engine import Engine
+from arena.errors import InputError
+from arena.request import Request
+from arena.results import metrics_line, png_bytes
+from arena.settings import Settings
+from arena.sweep_grid import grid_html, grid_image
+from arena.sweeps import Sweep, SweepRun, parse_axis, plan
+
+SWEEP_HELP = ("vary a parameter: seed=1,2,3 (or 1-4), steps=1,4, guidance=0,7, size=256x256,512x512, "
+              "temperature=0,0.7, max_tokens=50,200, prompt=\"a cat\",\"a dog\" or prompt_sr=spider,cat,dog; "
+              "repeat for a Y and a Z axis")
+
+
+def run_sweep(args: argparse.Namespace, catalog: Catalog, settings: Settings) -> int:
+    from arena.cli import _image, _params
+    from arena.store import Store
+
+    store = None if args.no_save or not settings.save_outputs else Store(settings.data_dir)
+    engine = Engine(catalog, settings, store)
+    try:
+        request = Request(prompt=args.prompt, image=_image(args, settings), params=_params(args))
+        axes = [parse_axis(text, args.prompt) for text in args.sweep]
+        sweep = plan(engine, request, args.models.split(","), axes)
+        if args.out is not None:
+            if args.out.exists() and not args.out.is_dir():
+                raise InputError(f"--out {args.out} is a file; give a folder for the grid and its outputs.")
+            try:
+                args.out.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise InputError(f"cannot make the folder --out {args.out}: {error.strerror or error}.") from None
+    except InputError as error:
+        print(f"arena: {error}", file=sys.stderr)
+        engine.close()
+        return 2
+    print(f"sweep: {sweep.describe()}", file=sys.stderr)
+    run = SweepRun(engine, sweep)
+    said: set[int] = set()
+    try:
+        for _ in run.updates():
+            for index, output in enumerate(run.outputs):
+                if output is not None and output.finished and index not in said:
+                    said.add(index)
+                    print(f"[{len(said)}/{len(sweep.jobs)}] {sweep.jobs[index].name} {sweep.job_labels[index]}: "
+                          f"{output.status}", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        run.cancel()
+        print("arena: stopped; keeping what finished", file=sys.stderr)
+    finally:
+        if run.current is not None:
+            run.current.cancel()
+            run.current.join_backends(5.0)
+        engine.close()
+    written = _write(sweep, run, args.out) if args.out else {}
+    width = max(len(job.name) + len(label) + 1 for job, label in zip(sweep.jobs, sweep.job_labels, strict=True))
+    for index, output in enumerate(run.outputs):
+        name = f"{sweep.jobs[index].name} {sweep.job_labels[index]}"
+        if output is None:
+            print(f"{name:<{width}}  not run")
+            continue
+        line = f"{name:<{width}}  {output.status:<9}"
+        detail = output.error or metrics_line(output)
+        line += f"  {detail}" if detail else ""
+        if written.get(index):
+            line += f"  -> {written[index]}"
+        print(line)
+    if args.out:
+        print(f"grid: {args.out / 'grid.png'}, {args.out / 'grid.html'}")
+    if run.comparison_id:
+        print(f"kept in the gallery as comparison {run.comparison_id}")
+    return 0 if all(o is not None and o.status == "done" for o in run.outputs) else 1
+
+
+def _write(sweep: Sweep, run: SweepRun, folder) -> dict[int, str]:
+    """Each output once (MODEL_VALUES.md / .png), then grid.png and grid.html."""
+    written: dict[int, str] = {}
+    for index, output in enumerate(run.outputs):
+        if output is None:
+            continue
+        stem = sweep.file_stem(index)
+        files = []
+        if output.text or output.error:
+            body = output.text if not output.error else f"{output.text}\n\n> error: {output.error}\n".lstrip()
+            (folder / f"{stem}.md").write_text(body, encoding="utf-8")
+            files.append(f"{stem}.md")
+        for number, image in enumerate(output.images, start=1):
+            name = f"{stem}.png" if number == 1 else f"{stem}-{number}.png"
+            (folder / name).write_bytes(png_bytes(image))
+            files.append(name)
+        written[index] = ", ".join(files)
+    grid_image(sweep, run.outputs).save(folder / "grid.png")
+    (folder / "grid.html").write_text(grid_html(sweep, run.outputs, run.comparison_id), encoding="utf-8")
+    return written
