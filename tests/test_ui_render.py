@@ -17,7 +17,9 @@ def test_unavailable_models_are_listed_with_the_reason_not_offered(engine_factor
     ])
     choices, unavailable = CompareView(engine)._model_lists()
     assert [value for _, value in choices] == ["offline-pixtral", "offline-llama-vision", "offline-sd"]
-    assert "`mistral-medium`, `mistral-small`: MISTRAL_API_KEY is not set" in unavailable
+    # One line, so the answers stay near the top; the reasons are in the catalog it links to.
+    assert "2 unavailable now: mistral-medium, mistral-small" in unavailable and "#arena-catalog" in unavailable
+    assert "MISTRAL_API_KEY is not set" in CompareView(engine)._catalog_markdown()
 
 
 def test_model_and_server_text_is_escaped_in_the_pane_html():
@@ -32,9 +34,9 @@ def test_model_and_server_text_is_escaped_in_the_pane_html():
     assert "<img" not in html and "<b " not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;b onmouseover=alert(3)&gt;" in html
     assert 'data-status="error"' in html and ">failed<" in html
-    # Model text goes through arena.render's allowlist: the script and its text are gone, the words stay.
+    # Model text goes through arena.render: HTML it writes is shown as text, never made into elements.
     body = body_html(snapshot)
-    assert "<script" not in body and "alert(2)" not in body and "hello" in body
+    assert "<script" not in body and "&lt;script&gt;alert(2)&lt;/script&gt; hello" in body
 
 
 def test_a_page_in_an_answer_gets_a_sandboxed_preview_and_plain_text_none():

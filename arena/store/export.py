@@ -1,6 +1,7 @@
 """Exports of gallery records: a static HTML page, JSON Lines, and a contact sheet PNG.
 
-File names come from record ids and content hashes, never from prompt text; all model text is escaped.
+File names come from record ids and content hashes, never from prompt text; model text is escaped, answers
+are rendered through arena.render's allowlist (no raw HTML, scripts, handlers or external resources).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from arena.render import markdown_html
 from arena.store import OutputRecord, Store
 from arena.store.pictures import text_card
 
@@ -81,6 +83,9 @@ section {{ margin-bottom: 2.5rem; }}
 .model {{ font-weight: 700; }} .meta {{ color: #64748b; font-size: 0.85em; }}
 .error {{ color: #b91c1c; }} pre {{ white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.9em; }}
 .input {{ max-width: 240px; border-radius: 6px; }}
+.answer {{ overflow-wrap: anywhere; font-size: 0.95em; }} .answer pre {{ background: #f1f5f9; padding: 6px; }}
+.arena-table {{ overflow-x: auto; }} .answer table {{ border-collapse: collapse; }}
+.answer th, .answer td {{ border: 1px solid #cbd5e1; padding: 2px 6px; overflow-wrap: normal; }}
 </style></head><body>
 <h1>Arena gallery</h1>
 <p class="meta">{count} outputs · exported by Arena {version}</p>
@@ -116,7 +121,7 @@ def _card(record: OutputRecord) -> str:
         f'<div class="card" id="o-{escape(record.id)}"><div class="model">{escape(record.model)}</div>'
         f'<div class="meta">{escape(record.kind)} · {escape(record.status)}'
         f'{f" · seed {escape(str(seed))}" if seed is not None else ""}</div>{pictures}'
-        + (f"<pre>{escape(record.text)}</pre>" if record.text else "")
+        + (f'<div class="answer">{markdown_html(record.text)}</div>' if record.text else "")  # arena.render
         + (f'<p class="error">{escape(record.error)}</p>' if record.error else "")
         + (f'<p class="meta">made from <a href="#o-{escape(record.parent_id)}">output {escape(record.parent_id)}</a>'
            "</p>" if record.parent_id else "")

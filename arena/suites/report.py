@@ -1,7 +1,8 @@
 """Suite results as HTML: the run matrix, one case's history, run A against run B, and the static report.
 
 The same markup serves the app (pictures from its file route) and the self-contained report (pictures inlined).
-All model text is escaped; answers that are web pages are previewed only in sandboxed frames (arena.sandbox).
+All model text is escaped or rendered through arena.render's allowlist; answers that are web pages
+are previewed only in sandboxed frames (arena.sandbox).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import quote
 
+from arena.render import markdown_html
 from arena.store import OutputRecord, Store
 from arena.suites.results import Cell, Change, HistoryRow, Matrix
 
@@ -35,6 +37,9 @@ CSS = """
 .sx .sx-cell img { width: 100%; max-width: 200px; display: block; border-radius: 4px; }
 .sx .sx-text { font-size: 0.82em; white-space: pre-wrap; overflow-wrap: anywhere; max-height: 9em; overflow: hidden; }
 .sx .sx-meta { font-size: 0.75em; color: #64748b; }
+.sx .sx-answer { font-size: 0.85em; overflow-wrap: anywhere; } .sx .sx-answer pre { white-space: pre-wrap; }
+.sx .sx-answer .arena-table { overflow-x: auto; } .sx .sx-answer table { table-layout: auto; width: auto; }
+.sx .sx-answer td, .sx .sx-answer th { overflow-wrap: normal; border: 1px solid #cbd5e1; padding: 2px 6px; }
 .sx .sx-badge { display: inline-block; font-size: 0.72em; border-radius: 999px; padding: 0 7px; margin: 0 3px 3px 0;
   background: #e2e8f0; color: #1e293b; }
 .sx .sx-badge.sx-good { background: #dcfce7; color: #166534; }
@@ -119,7 +124,7 @@ def cell_html(cell: Cell, picture: PictureURL, clickable: bool = True, full_text
         body = f'<div class="sx-text">{escape(_cut(record.error, 300))}</div>'
     elif full_text:
         body = (f"<details><summary class=\"sx-text\">{escape(_cut(record.text, 200))}</summary>"
-                f'<div class="sx-text" style="max-height:none">{escape(record.text)}</div></details>')
+                f'<div class="sx-answer">{markdown_html(record.text)}</div></details>')  # arena.render
     else:
         body = f'<div class="sx-text">{escape(_cut(record.text, 300))}</div>'
     meta = []
