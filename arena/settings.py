@@ -21,6 +21,9 @@ class Settings(BaseModel):
     max_upload_bytes: int = Field(images.MAX_UPLOAD_BYTES, ge=1)
     max_pixels: int = Field(images.MAX_PIXELS, ge=1)
     save_outputs: bool = Field(True, description="keep every finished pane in the gallery")
+    suites_dirs: list[Path] = Field(
+        default_factory=list, description="folders the Suites tab may read suites from, besides prompts/"
+    )
     local_memory_bytes: int | None = Field(
         None, ge=0, description="memory cap for loaded local models; default: 90% of the GPU, or half the RAM"
     )
@@ -34,11 +37,13 @@ class Settings(BaseModel):
             "max_upload_bytes": _mb(os.environ.get("ARENA_MAX_UPLOAD_MB")),
             "local_memory_bytes": _mb(os.environ.get("ARENA_LOCAL_MEMORY_MB")),
             "save_outputs": os.environ.get("ARENA_SAVE_OUTPUTS") or None,
+            "suites_dirs": [p for p in os.environ.get("ARENA_SUITES_DIRS", "").split(os.pathsep) if p] or None,
         }
         values = {k: v for k, v in env.items() if v is not None}
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
         settings.data_dir = settings.data_dir.expanduser()
+        settings.suites_dirs = [folder.expanduser() for folder in settings.suites_dirs]
         return settings
 
     @property

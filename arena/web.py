@@ -8,6 +8,7 @@ import os
 import socket
 import sys
 import threading
+from pathlib import Path
 
 # Arena works offline and phones nowhere: Gradio's version check and telemetry stay off unless asked for.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -36,6 +37,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-upload-mb", type=float, help="largest upload accepted (default 20)")
     parser.add_argument("--no-save", action="store_true",
                         help="do not keep outputs in the gallery by default (or ARENA_SAVE_OUTPUTS=0)")
+    parser.add_argument("--suites-dir", action="append", type=Path, metavar="FOLDER",
+                        help="a folder the Suites tab may read suites from, besides prompts/ (repeatable; "
+                             "or ARENA_SUITES_DIRS, separated by " + os.pathsep + ")")
     return parser.parse_args(argv)
 
 
@@ -75,7 +79,7 @@ def create(args: argparse.Namespace):
     settings = Settings.from_env(
         catalog=args.catalog, data_dir=args.data_dir,
         max_upload_bytes=int(args.max_upload_mb * 1024 * 1024) if args.max_upload_mb else None,
-        save_outputs=False if args.no_save else None,
+        save_outputs=False if args.no_save else None, suites_dirs=getattr(args, "suites_dir", None),
     )
     secrets.load_env_files(settings.data_dir)
     catalog = Catalog.load(settings.catalog)

@@ -28,6 +28,7 @@ from arena.ui.words import md, preview, session_of
 
 PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
 REFRESH_S = 0.5
+NOT_SERVED = "that is not one of the suites Arena serves: pick one from the list"
 
 # A click on a matrix cell says which cell; nothing else in the matrix reacts.
 _CELL_CLICKS = """
@@ -48,6 +49,8 @@ class SuitesView:
         self.engine = engine
         self.store = store
         self.prompts = prompts
+        # The only places suites are read from: prompts/ and the folders the operator listed (--suites-dir).
+        self.folders = [prompts, *engine.settings.suites_dirs]
         self._running: dict[str, SuiteRun] = {}
         self._lock = threading.Lock()
 
@@ -56,8 +59,8 @@ class SuitesView:
     def build(self) -> None:
         files = self._suite_files()
         with gr.Row(equal_height=True):
-            self.suite_file = gr.Dropdown(label="Suite (a YAML file in prompts/, or a path)", choices=files,
-                                          value=files[0] if files else None, allow_custom_value=True, scale=3,
+            self.suite_file = gr.Dropdown(label="Suite (from prompts/ and the folders given with --suites-dir)",
+                                          choices=files, value=files[0] if files else None, scale=3,
                                           elem_id="suite-file")
             self.judge = gr.Dropdown(label="Judge (grades the judge checks; automatic)", choices=[], value=None,
                                      scale=2, elem_id="suite-judge")
@@ -164,7 +167,7 @@ class SuitesView:
             yield {self.message: "Pick a run to resume."}
             return
         try:
-            suite = load_suite(info["source"])
+            suite = load_suite(self._suite_path(info["source"]))
             runner = resume(self.engine, run_id, suite, concurrency=_bounded(concurrency), use_cache=bool(use_cache))
         except (SuiteError, InputError) as error:
             yield {self.message: f"**Cannot resume:** {error}"}
@@ -290,15 +293,29 @@ class SuitesView:
     # --- helpers ---------------------------------------------------------------------------------------------
 
     def _suite_files(self) -> list[str]:
-        return sorted(p.name for p in self.prompts.glob("*.y*ml")) if self.prompts.is_dir() else []
+        """prompts/ suites by name, then those of each --suites-dir folder by path."""
+        files = []
+        for number, folder in enumerate(self.folders):
+            found = sorted(p for p in folder.glob("*.y*ml") if p.is_file()) if folder.is_dir() else []
+            files += [p.name if number == 0 else str(p) for p in found]
+        return files
 
     def _suite_path(self, value: str | None) -> Path:
+        """The suite file ``value`` names, if it lies in a folder suites are served from; else one sentence that
+        says nothing of what is on the server (the same whether the file exists or not)."""
         if not value:
             raise InputError("pick a suite file")
-        path = Path(value)
-        if path.suffix.lower() not in (".yaml", ".yml"):
+        if Path(value).suffix.lower() not in (".yaml", ".yml"):
             raise InputError(f"a suite is a .yaml file; {value!r} is not")
-        return path if path.is_absolute() or path.exists() else self.prompts / value
+        for folder in self.folders:
+            try:
+                root = folder.resolve()
+                path = (folder / value).resolve()  # an absolute value stays itself
+            except (OSError, ValueError, RuntimeError):
+                continue
+            if path.is_relative_to(root) and path.is_file():
+                return path
+        raise InputError(NOT_SERVED)
 
     def _describe(self, value) -> str:
         try:
