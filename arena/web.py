@@ -14,6 +14,9 @@ from pathlib import Path
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
+from starlette.middleware import Middleware  # noqa: E402
+from starlette.middleware.trustedhost import TrustedHostMiddleware  # noqa: E402
+
 from arena import secrets  # noqa: E402
 from arena.catalog import Catalog, CatalogError  # noqa: E402
 from arena.engine import Engine  # noqa: E402
@@ -37,10 +40,75 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-upload-mb", type=float, help="largest upload accepted (default 20)")
     parser.add_argument("--no-save", action="store_true",
                         help="do not keep outputs in the gallery by default (or ARENA_SAVE_OUTPUTS=0)")
+    parser.add_argument("--allowed-hosts", default=os.environ.get("ARENA_ALLOWED_HOSTS", ""),
+                        help="comma-separated host names the app may be reached by, besides 127.0.0.1, localhost "
+                             "and --host (or ARENA_ALLOWED_HOSTS); '*.example.org' allows subdomains")
     parser.add_argument("--suites-dir", action="append", type=Path, metavar="FOLDER",
                         help="a folder the Suites tab may read suites from, besides prompts/ (repeatable; "
                              "or ARENA_SUITES_DIRS, separated by " + os.pathsep + ")")
     return parser.parse_args(argv)
+
+
+def allowed_hosts(args: argparse.Namespace) -> list[str]:
+    """The Host headers accepted (any port): loopback names, --host, --allowed-hosts, and a share link's domain.
+
+    Anything else is refused with 400, so a page on another domain that resolves to 127.0.0.1 (DNS rebinding)
+    cannot drive the app. Listening on every interface (0.0.0.0, ::) adds this machine's own name.
+    """
+    hosts = ["127.0.0.1", "localhost", "[::1]"]
+    host = args.host.strip()
+    if host in ("0.0.0.0", "::", ""):
+        hosts.append(socket.gethostname())
+    else:
+        hosts.append(f"[{host}]" if ":" in host and not host.startswith("[") else host)
+    hosts += [name.strip() for name in (args.allowed_hosts or "").split(",") if name.strip()]
+    if args.share:
+        hosts.append("*.gradio.live")
+    return list(dict.fromkeys(name.lower() for name in hosts))
+
+
+# The app's own pages load scripts, styles, pictures and fonts from the app only; the queue's event stream and
+# websockets go back to it; nothing frames it. Gradio needs inline scripts (its config) and eval (js_on_load).
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "media-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "worker-src 'self' blob:",
+    "frame-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'self'",
+])
+
+
+class SecurityHeaders:
+    """ASGI middleware: the Content-Security-Policy (and nosniff, no referrer) on every response."""
+
+    HEADERS = [(b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+               (b"x-content-type-options", b"nosniff"),
+               (b"referrer-policy", b"same-origin")]
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message):
+            if message["type"] == "http.response.start":
+                names = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *[(n, v) for n, v in self.HEADERS if n not in names]]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def free_port(host: str) -> int:
@@ -65,6 +133,9 @@ def launch_kwargs(args: argparse.Namespace, settings: Settings) -> dict:
         show_error=False,
         # Served by the file routes: stored pictures, thumbnails and the example images, nothing else.
         allowed_paths=[str(settings.data_dir / "images"), str(settings.data_dir / "thumbs"), str(ASSETS)],
+        # Both run before any of Gradio's routes: other Host headers are refused, every page gets the policy.
+        app_kwargs={"middleware": [Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(args)),
+                                   Middleware(SecurityHeaders)]},
     )
     if args.auth:
         user, _, password = args.auth.partition(":")
