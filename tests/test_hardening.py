@@ -214,3 +214,76 @@ def test_compare_out_writes_a_file_for_every_model_errors_included(tmp_path, loo
     assert "the server closed the stream without an answer" in (out / "silent.md").read_text()
     cut = (out / "cut.md").read_text()
     assert cut.startswith("Hello from nofinish.") and "cut off" in cut
+
+
+# --- 10: bad API arguments get a sentence, not a bare "Error" -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def api_app(tmp_path_factory, loopback):
+    from gradio_client import Client
+
+    from tests.apprunner import running_app, write_catalog
+    from tests.conftest import LOOPBACK_KEY
+
+    folder = tmp_path_factory.mktemp("api")
+    environ = __import__("os").environ
+    environ["ARENA_DATA_DIR"] = str(folder / "data")
+    environ["OPENAI_API_KEY"] = LOOPBACK_KEY
+    catalog = write_catalog(folder / "catalog.yaml", [openai_entry(loopback, "lb-echo", model="echo")])
+    try:
+        with running_app(catalog) as (url, engine):
+            yield url, Client(url, verbose=False), loopback
+    finally:
+        environ.pop("OPENAI_API_KEY", None)
+
+
+def _raw_call(url: str, *data) -> str:
+    """/compare called over plain HTTP, as any client could: what the server says when it refuses."""
+    import json
+    import urllib.request
+
+    posted = urllib.request.Request(f"{url}/gradio_api/call/compare", data=json.dumps({"data": list(data)}).encode(),
+                                    headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(posted, timeout=30) as answer:
+        event_id = json.load(answer)["event_id"]
+    with urllib.request.urlopen(f"{url}/gradio_api/call/compare/{event_id}", timeout=60) as stream:
+        return stream.read().decode()
+
+
+def test_a_malformed_model_list_gets_a_sentence(api_app):
+    from gradio_client.exceptions import AppError
+
+    _, client, _ = api_app
+    with pytest.raises(AppError, match="models must be a list of model names"):
+        client.predict(prompt="hi", models="[lb-echo", api_name="/compare")
+
+
+@pytest.mark.parametrize("shape", ["path", "url", "filedata-path", "filedata-url"])
+def test_an_image_given_as_a_server_path_or_url_is_refused_and_never_read(api_app, tmp_path, shape):
+    from PIL import Image
+
+    from arena.ui.api_files import SERVER_PATH_REFUSED
+
+    url, _, loopback = api_app
+    private = tmp_path / "private.png"
+    Image.new("RGB", (16, 16), (7, 7, 7)).save(private)
+    where = str(private) if shape.endswith("path") else f"{loopback.url}/fetch-me.png"
+    image = {"path": where, "meta": {"_type": "gradio.FileData"}} if shape.startswith("filedata") else where
+    before = len(loopback.requests)
+    said = _raw_call(url, "hi", ["lb-echo"], image, None)
+    assert "event: error" in said
+    if shape != "filedata-path":  # that one Gradio itself refuses first, in its own (hidden) words
+        assert SERVER_PATH_REFUSED in said, said
+    assert len(loopback.requests) == before  # no model was called, no URL fetched
+
+
+def test_an_uploaded_image_still_reaches_the_models(api_app):
+    from gradio_client import handle_file
+
+    from tests.conftest import ROOT
+
+    _, client, _ = api_app
+    result = client.predict(prompt="hi", models=["lb-echo"], image=handle_file(str(ROOT / "assets" / "scene.png")),
+                            api_name="/compare")
+    assert result["panes"][0]["text"].startswith("Hello from echo. I got an image."), result

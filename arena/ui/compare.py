@@ -31,6 +31,7 @@ from arena.pane import PaneSnapshot
 from arena.request import GenerationParams, Request
 from arena.results import pane_dict
 from arena.ui import panes as look
+from arena.ui.api_files import SERVER_PATH_REFUSED, ServerPath, api_file
 from arena.ui.board import Board
 from arena.ui.words import session_of
 
@@ -184,7 +185,7 @@ class CompareView:
         with gr.Group(visible=False):
             self.api_prompt = gr.Textbox(label="prompt")
             self.api_models = gr.JSON(label="models")
-            self.api_image = gr.File(label="image", type="filepath")
+            self.api_image = api_file(label="image")
             self.api_params = gr.JSON(label="params")
             self.api_describe = gr.JSON(label="describe")
             self.api_draw = gr.JSON(label="draw")
@@ -483,6 +484,8 @@ class CompareView:
         settings = self.engine.settings
         if isinstance(image_path, UnreadableUpload):
             raise InputError("The uploaded file is not an image Arena can read (PNG, JPEG, WebP, GIF, BMP…).")
+        if isinstance(image_path, ServerPath):
+            raise InputError(SERVER_PATH_REFUSED)
         if not image_path:
             return None
         return images.load_image(image_path, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
@@ -597,7 +600,10 @@ class CompareView:
 def _names(value, what: str) -> list[str]:
     """Model names from the API: a list, a JSON list, or comma-separated."""
     if isinstance(value, str):
-        value = json.loads(value) if value.strip().startswith("[") else value.split(",")
+        try:
+            value = json.loads(value) if value.strip().startswith("[") else value.split(",")
+        except ValueError:
+            value = None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InputError(f'{what} must be a list of model names, e.g. ["offline-pixtral", "offline-sd"]')
     return [v.strip() for v in value if v.strip()]
