@@ -7,6 +7,7 @@ retry after an error) without resending the others. Each answer is stored in the
 
 from __future__ import annotations
 
+import random
 import threading
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
 # to a couple of thousand tokens for one).
 CHARS_PER_TOKEN = 4
 IMAGE_TOKENS = 512
+# Local models decode greedily when no temperature is set, so a regenerated answer would repeat the last one word
+# for word: regenerating samples at this temperature (unless one is set), with a fresh seed.
+REGENERATE_TEMPERATURE = 0.7
 
 
 def estimate_tokens(request: Request) -> int:
@@ -71,6 +75,8 @@ class Conversation:
         self.params = GenerationParams()
         self._lock = threading.Lock()
         self._asking: list[Comparison] = []
+        self.sent = 0  # messages sent to the conversation so far
+        self._last: Turn | None = None
 
     @property
     def models(self) -> list[str]:
@@ -88,6 +94,8 @@ class Conversation:
             raise InputError("No text model in this conversation: start one with a prompt first.")
         self.params = params or self.params
         message = Turn("user", prompt, image)
+        self.sent += 1
+        self._last = message
         with self._lock:
             for model in targets:
                 thread = self.threads[model]
@@ -105,7 +113,27 @@ class Conversation:
             if thread.answered:
                 del thread.turns[-2:]
                 thread.answered = False
-        return self._ask([model])
+        return self._ask([model], fresh=True)
+
+    def last_message(self) -> Turn | None:
+        """The message sent last, to be edited and sent again."""
+        return self._last
+
+    def drop_last(self) -> Turn | None:
+        """Take back the last message and every answer to it, so that an edited one can take its place."""
+        busy = {job.name for comparison in self._asking if not comparison.finished for job in comparison.jobs}
+        if busy:
+            raise InputError(f"Still answering: {', '.join(sorted(busy))}. Wait, or Stop, first.")
+        with self._lock:
+            for thread in self.threads.values():
+                if thread.asked is not self._last:
+                    continue
+                if thread.answered:
+                    del thread.turns[-2:]
+                thread.asked, thread.answered = None, False
+            last, self._last = self._last, None
+            self.sent = max(0, self.sent - 1)
+        return last
 
     def clear(self, model: str | None = None) -> None:
         """Forget one model's history, or everyone's (a new conversation)."""
@@ -131,17 +159,29 @@ class Conversation:
         if busy & set(models):
             raise InputError(f"Still answering: {', '.join(sorted(busy & set(models)))}. Wait, or Stop, first.")
 
+    def _sampling(self, model: str) -> GenerationParams:
+        """The parameters for another answer from ``model``: a local model samples, with a fresh seed."""
+        entry = self.engine.catalog[model]
+        if not entry.is_local:
+            return self.params  # API models sample by default
+        update: dict = {"seed": random.randrange(2**32)}
+        if self.params.temperature is None and entry.params.temperature is None:
+            update["temperature"] = REGENERATE_TEMPERATURE
+        return self.params.model_copy(update=update)
+
     def history(self, model: str) -> list[Turn]:
         return list(self.threads[model].turns)
 
-    def _ask(self, models: list[str], also: list[str] = (), message: Turn | None = None) -> Comparison:
+    def _ask(self, models: list[str], also: list[str] = (), message: Turn | None = None,
+             fresh: bool = False) -> Comparison:
         from arena.engine import Job
 
         jobs = []
         with self._lock:
             for model in models:
                 thread = self.threads[model]
-                request = Request(thread.asked.text, thread.asked.image, self.params, history=tuple(thread.turns))
+                params = self._sampling(model) if fresh else self.params
+                request = Request(thread.asked.text, thread.asked.image, params, history=tuple(thread.turns))
                 jobs.append(Job(model, request, {"parent_id": thread.last_output_id}))
         jobs += [Job(model, Request(message.text, message.image, self.params)) for model in also]
         place = {model: number for number, model in enumerate(self.order)}

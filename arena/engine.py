@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 import queue
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
 from arena import errors
-from arena.backends import Backend, BackendContext, backend_class
+from arena.backends import REGISTRY, Backend, BackendContext, backend_class
 from arena.backends.local import LocalModels
 from arena.catalog import AvailabilityChecker, Catalog
 from arena.conversation import fit_context
@@ -43,14 +44,33 @@ class Engine:
         self.local = LocalModels(settings.local_memory_bytes, settings.offline_models_dir)
         self._backends: dict[str, Backend] = {}
         self._lock = threading.Lock()
+        self._local_import_lock = threading.Lock()
 
     def backend(self, name: str) -> Backend:
         with self._lock:
+            if name in self._backends:
+                return self._backends[name]
+        # Imported outside the engine's lock: torch and transformers take seconds to import, and an API model's
+        # pane must not wait for them. Local kinds import one at a time (transformers' lazy attributes are not
+        # safe to resolve from several threads at once).
+        entry = self.catalog[name]
+        if entry.is_local:
+            with self._local_import_lock:
+                kind = backend_class(entry.kind)
+        else:
+            kind = backend_class(entry.kind)
+        with self._lock:
             if name not in self._backends:
-                entry = self.catalog[name]
-                context = BackendContext(settings=self.settings, local=self.local)
-                self._backends[name] = backend_class(entry.kind)(entry, context)
+                self._backends[name] = kind(entry, BackendContext(settings=self.settings, local=self.local))
             return self._backends[name]
+
+    def libraries_loaded(self, name: str) -> bool:
+        """Whether the backend of ``name`` is ready to use without importing anything more."""
+        with self._lock:
+            if name in self._backends:
+                return True
+        module = REGISTRY[self.catalog[name].kind].split(":")[0]
+        return module in sys.modules
 
     def check(self, request: Request, names: list[str]) -> list[str]:
         """The model names to run, or InputError before any model is called."""
@@ -117,6 +137,8 @@ class Comparison:
         self.id = store.start_comparison(self.request, [job.name for job in jobs]) if store is not None else None
         self._changes: queue.SimpleQueue[int] = queue.SimpleQueue()
         self.panes = [Pane(i, engine.catalog[job.name], self._changes.put) for i, job in enumerate(jobs)]
+        self._ended = threading.Event()  # set once every pane is settled
+        self.started_at = time.monotonic()
         self._cancel_requested_at: float | None = None
         self._threads = [
             threading.Thread(target=self._run, args=(pane,), name=f"pane-{pane.entry.name}", daemon=True)
@@ -142,9 +164,18 @@ class Comparison:
             pane.cancelled.set()
         self._changes.put(-1)
 
-    def updates(self, poll_s: float = 0.1) -> Iterator[set[int]]:
-        """Yield the indices of panes that changed, batched, until every pane has ended."""
+    def updates(self, poll_s: float = 0.1, frame_s: float = 0.0, tick_s: float | None = None) -> Iterator[set[int]]:
+        """Yield the indices of panes that changed, batched, until every pane has ended.
+
+        With ``frame_s``, at most one batch per frame: a page redrawn at a steady rate with every pane that changed
+        since the last frame costs far less than one redraw per streamed chunk. With ``tick_s``, an empty set
+        comes at least that often (for clocks that move while nothing else does)."""
+        next_frame = 0.0
+        last = time.monotonic()
         while True:
+            wait = next_frame - time.monotonic()
+            if wait > 0 and not self._cancelling():
+                self._ended.wait(wait)
             changed: set[int] = set()
             try:
                 changed.add(self._changes.get(timeout=poll_s))
@@ -159,10 +190,15 @@ class Comparison:
                 except queue.Empty:
                     break
             changed.discard(-1)
-            if changed:
+            now = time.monotonic()
+            if changed or tick_s is not None and now - last >= tick_s:
+                next_frame, last = now + frame_s, now
                 yield changed
             if self.finished:
                 return
+
+    def _cancelling(self) -> bool:
+        return self._cancel_requested_at is not None
 
     def wait(self) -> list[PaneSnapshot]:
         for _ in self.updates():
@@ -201,6 +237,8 @@ class Comparison:
             if pane.cancelled.is_set():
                 self._end(pane, "cancelled")
                 return
+            if entry.is_local and not self.engine.libraries_loaded(entry.name):
+                pane.activity("loading libraries…")
             self.engine.backend(entry.name).generate(request, pane)
             self._end(pane, "cancelled" if pane.cancelled.is_set() else "done")
         except PaneClosed:
@@ -217,14 +255,18 @@ class Comparison:
         if not pane.finish(status, error):
             return
         record_id = None
-        if self.store is not None:
+        snapshot = pane.snapshot()
+        empty = not snapshot.text.strip() and not snapshot.images
+        if self.store is not None and not (status == "cancelled" and empty):  # a stop before any output: nothing kept
             try:
                 job = self.jobs[pane.index]
-                record_id = self.store.save_output(self.id, pane.snapshot(), job.request, pane.entry,
+                record_id = self.store.save_output(self.id, snapshot, job.request, pane.entry,
                                                    **job.lineage).id
             except Exception as failure:  # a full disk must not take the answer away from the screen
                 log.warning("could not save %s's output: %s", pane.entry.name, errors.describe(failure))
         pane.settle(record_id)
+        if all(p.settled for p in self.panes):
+            self._ended.set()
 
     def _enforce_deadlines(self) -> None:
         now = time.monotonic()

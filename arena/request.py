@@ -35,9 +35,64 @@ class GenerationParams(BaseModel):
         except ValidationError as error:
             raise InputError(f"Bad parameters: {validation_message(error)}") from None
 
+    @classmethod
+    def from_form(cls, values: dict[str, str | None]) -> "GenerationParams":
+        """From text fields as a person typed them: a blank field stays unset (the model's default); a value that
+        does not fit raises InputError naming the field, e.g. "Seed must be a whole number (you typed “x”)."."""
+        clean: dict = {}
+        for name, raw in values.items():
+            text = "" if raw is None else str(raw).strip()
+            if name == "size":
+                clean |= _size(text)
+                continue
+            if not text:
+                continue
+            try:
+                cls.model_validate({name: text})
+            except ValidationError as error:
+                raise InputError(f"{FIELD_LABELS.get(name, name)} {_problem(error.errors()[0])} "
+                                 f"(you typed “{text[:40]}”).") from None
+            clean[name] = text
+        return cls.parse(clean)
+
     def over(self, defaults: "GenerationParams") -> "GenerationParams":
         """These parameters, with the unset ones taken from ``defaults``."""
         return defaults.model_copy(update=self.model_dump(exclude_none=True))
+
+
+FIELD_LABELS = {"max_tokens": "Max tokens", "temperature": "Temperature", "top_p": "Top p", "seed": "Seed",
+                "steps": "Steps", "guidance": "Guidance", "width": "Width", "height": "Height", "size": "Size"}
+
+
+def _problem(error: dict) -> str:
+    """A pydantic error on one field as the rest of a sentence that starts with the field's name."""
+    limit = {key: f"{value:g}" if isinstance(value, (int, float)) else value
+             for key, value in (error.get("ctx") or {}).items()}
+    return {
+        "int_parsing": "must be a whole number",
+        "int_from_float": "must be a whole number",
+        "float_parsing": "must be a number",
+        "greater_than_equal": f"must be at least {limit.get('ge')}",
+        "greater_than": f"must be more than {limit.get('gt')}",
+        "less_than_equal": f"must be at most {limit.get('le')}",
+        "less_than": f"must be less than {limit.get('lt')}",
+    }.get(error["type"], f"is not valid: {error['msg']}")
+
+
+def _size(text: str) -> dict:
+    """"512×512", "512x512" or "512" → width and height; blank or "model default" → nothing."""
+    if not text or text.lower() == "model default":
+        return {}
+    parts = text.lower().replace("×", "x").replace(" ", "").split("x")
+    if len(parts) == 1:
+        parts *= 2
+    if len(parts) != 2 or not all(part.isdigit() for part in parts):
+        raise InputError(f"Size must be width×height in pixels, e.g. 512×512 (you typed “{text[:40]}”).")
+    width, height = (int(part) for part in parts)
+    for label, value in (("width", width), ("height", height)):
+        if not 16 <= value <= 4096:
+            raise InputError(f"Size: the {label} must be between 16 and 4096 pixels (you typed “{text[:40]}”).")
+    return {"width": width, "height": height}
 
 
 @dataclass(frozen=True)

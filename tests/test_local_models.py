@@ -79,7 +79,7 @@ def test_stop_interrupts_local_diffusion_within_a_second(offline_engine):
     [pane] = comparison.wait()
     assert comparison.join_backends(5.0)  # the generation itself stopped, not just the pane
     assert time.monotonic() - stopped < 1.5
-    assert pane.status == "cancelled" and pane.steps_done < 200 and not pane.images
+    assert pane.status == "cancelled" and pane.steps_done < 200 and len(pane.images) == 1  # the partial picture is kept
     # The device is free again.
     [after] = offline_engine.start(Request("a spider"), ["offline-sd"]).wait()
     assert after.status == "done"

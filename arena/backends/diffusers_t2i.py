@@ -32,7 +32,7 @@ class DiffusersText2Image(Backend):
         params = self.params(request)
         device = pick_device(self.entry)
         with self.context.local.device_turn(device, out):
-            out.activity("loading weights")
+            out.activity("loading model…")
             source, local_only = resolve_weights(self.entry, self.context.local.offline_root)
             pipe = self.context.local.get(
                 f"diffusers:{source}:{device}",
@@ -61,5 +61,5 @@ class DiffusersText2Image(Backend):
                     callback_on_step_end=on_step_end,
                     **options,
                 )
-            if not out.cancelled.is_set():
-                out.image(result.images[0])
+            # After Stop the pipeline decodes the latents it had: the pane keeps that partial picture.
+            out.image(result.images[0])

@@ -55,7 +55,7 @@ class TransformersVLM(Backend):
         params = self.params(request)
         device = pick_device(self.entry)
         with self.context.local.device_turn(device, out):
-            out.activity("loading weights")
+            out.activity("loading model…")
             source, local_only = resolve_weights(self.entry, self.context.local.offline_root)
             model, processor = self.context.local.get(
                 f"transformers:{source}:{device}",

@@ -6,7 +6,7 @@ import gradio as gr
 
 from arena.engine import Engine
 from arena.ui import gallery, panes, suites
-from arena.ui.compare import CompareView
+from arena.ui.compare import KEYS_JS, CompareView
 from arena.ui.gallery import GalleryView
 from arena.ui.suites import SuitesView
 
@@ -42,5 +42,6 @@ def build_app(engine: Engine) -> gr.Blocks:
         # A server started after the app (Ollama, llama.cpp) shows up at the next page load.
         demo.load(view.availability, outputs=view.availability_outputs,
                   api_visibility="private", show_progress="hidden")
+        demo.load(None, js=KEYS_JS)  # Enter sends, Shift+Enter makes a new line, in both prompt boxes
     demo.arena_compare = view
     return demo

@@ -50,6 +50,7 @@ class Board:
     chain: DescribeThenDraw | None = None
     slots: list[Shown] = field(default_factory=list)
     draw_parent: str | None = None  # the answer the "text to draw" box was filled from
+    editing: bool = False  # the last message was put back in the box: sending replaces it
     running: set[Comparison] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,41 @@ from arena.ui.board import Board
 from arena.ui.words import session_of
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+# Steady redraws: every pane that changed since the last frame, at most this often (one redraw per streamed chunk
+# costs the app a core at 12 panes). Running panes' timers move at least every TICK_S.
+FRAME_S = 0.12
+TICK_S = 0.5
+
+KEYS_HINT = "<small>**Enter** sends · **Shift+Enter** starts a new line</small>"
+# Enter in the prompt box clicks Run, in the follow-up box Send; Shift+Enter is left to the browser (a new line).
+# Listening in the capture phase keeps Gradio's own handler (Shift+Enter submits there) from seeing either.
+KEYS_JS = """() => {
+  if (window.arenaKeys) return;
+  window.arenaKeys = true;
+  const buttons = {"arena-prompt": "arena-run", "arena-follow-up": "arena-send"};
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.isComposing || event.ctrlKey || event.metaKey || event.altKey) return;
+    const box = event.target.closest && event.target.closest("#arena-prompt, #arena-follow-up");
+    if (!box || event.target.tagName !== "TEXTAREA") return;
+    event.stopPropagation();
+    if (event.shiftKey) return;
+    event.preventDefault();
+    const button = document.getElementById(buttons[box.id]);
+    if (button && !button.disabled) button.click();
+  }, true);
+}"""
+SCROLL_TO_RESULTS_JS = """() => {
+  const target = document.getElementById("arena-message");
+  if (target) target.scrollIntoView({behavior: "smooth", block: "start"});
+}"""
+WIDEN_JS = """() => {
+  const pane = document.getElementById("arena-pane-INDEX");
+  const wide = pane.classList.toggle("arena-wide");
+  const button = pane.querySelector(".arena-widen");
+  if (button) button.textContent = wide ? "⤡ Narrow" : "⤢ Widen";
+  pane.scrollIntoView({block: "nearest"});
+}"""
 
 EXAMPLES = [
     ("a charming spider at work", None),
@@ -78,9 +114,12 @@ class PaneSlot:
     again: gr.Button
     clear: gr.Button
     chain: gr.Button
+    widen: gr.Button
 
 
 class CompareView:
+    params_from = staticmethod(lambda *values: params_from(*values))
+
     def __init__(self, engine: Engine):
         self.engine = engine
         self._boards: dict[str, Board] = {}
@@ -92,39 +131,44 @@ class CompareView:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 self.prompt = gr.Textbox(
-                    label="Prompt", lines=3, max_lines=12, placeholder="a charming spider at work",
+                    label="Prompt", lines=3, max_lines=12, placeholder="e.g. a charming spider at work",
                     elem_id="arena-prompt",
                 )
                 with gr.Row():
                     self.run_button = gr.Button("Run", variant="primary", elem_id="arena-run")
                     # Each chosen text model describes the picture; each chosen generator draws each description.
                     self.describe_draw_button = gr.Button("Describe, then draw", elem_id="arena-describe-draw")
-                    self.stop_button = gr.Button("Stop", variant="stop", elem_id="arena-stop")
+                    self.stop_button = gr.Button("Stop", variant="stop", interactive=False, elem_id="arena-stop")
+                gr.Markdown(KEYS_HINT, elem_classes=["arena-hint"])
             with gr.Column(scale=1, min_width=220):
                 self.image = image_upload(
                     label="Image (optional)", type="filepath", sources=["upload", "clipboard"], height=190,
                     elem_id="arena-image",
                 )
+                self.image_note = gr.Markdown(elem_id="arena-image-note", elem_classes=["arena-upload-note"])
         choices, unavailable = self._model_lists()
         self.models = gr.CheckboxGroup(
             label="Models", choices=choices, value=self._default_models(), elem_id="arena-models",
         )
         self.unavailable = gr.Markdown(unavailable, elem_id="arena-unavailable")
-        with gr.Accordion("Parameters", open=False):
+        with gr.Accordion("Parameters", open=False, elem_id="arena-params"):
             with gr.Row():
-                self.max_tokens = gr.Number(label="Max tokens (text)", value=None, precision=0, minimum=1)
-                self.temperature = gr.Number(label="Temperature (text)", value=None, minimum=0, maximum=2, step=0.05)
-                self.seed = gr.Number(label="Seed (empty: random for images)", value=None, precision=0, minimum=0)
+                self.max_tokens = _param_box("Max tokens (text)", "model default", "arena-max-tokens")
+                self.temperature = _param_box("Temperature (text)", "model default, e.g. 0.7", "arena-temperature")
+                self.seed = _param_box("Seed", "random for images", "arena-seed")
             with gr.Row():
-                self.steps = gr.Number(label="Steps (images)", value=None, precision=0, minimum=1, maximum=200)
-                self.guidance = gr.Number(label="Guidance (images)", value=None, minimum=0, maximum=30)
+                self.steps = _param_box("Steps (images)", "model default", "arena-steps")
+                self.guidance = _param_box("Guidance (images)", "model default", "arena-guidance")
                 self.size = gr.Dropdown(
                     label="Size (images)", choices=["model default", "256×256", "512×512", "768×768", "1024×1024"],
-                    value="model default",
+                    value="model default", allow_custom_value=True, elem_id="arena-size",
                 )
+            # The parameter fields in PARAM_FIELDS order: params_from(*their values) reads them (sweeps reuse it).
+            self.param_inputs = [self.max_tokens, self.temperature, self.seed, self.steps, self.guidance, self.size]
             self.save = gr.Checkbox(label="Keep the outputs in the gallery", value=self.engine.settings.save_outputs,
                                     elem_id="arena-save")
-            gr.Markdown("Empty fields use each model's own defaults from the catalog.")
+            gr.Markdown("Empty fields use each model's own defaults from the catalog (and a random seed for "
+                        "pictures).")
         self.message = gr.Markdown(elem_id="arena-message")
         self.slots: list[PaneSlot] = []
         with gr.Row(equal_height=False, elem_id="arena-panes"):
@@ -134,8 +178,8 @@ class CompareView:
                 ) as column:
                     header = gr.HTML()
                     image = gr.Image(
-                        type="pil", format="png", show_label=False, interactive=False, visible=False, height=320,
-                        buttons=["download", "fullscreen"],
+                        type="pil", format="png", show_label=False, interactive=False, visible=False, height=420,
+                        buttons=["download", "fullscreen"], elem_classes=["arena-picture"],
                     )
                     text = gr.HTML(elem_classes=["arena-text"], js_on_load=look.BODY_JS)  # arena.render
                     footer = gr.HTML()
@@ -144,17 +188,24 @@ class CompareView:
                                           elem_classes=["arena-again"])
                         clear = gr.Button("Clear", size="sm", visible=False, elem_classes=["arena-clear"])
                         chain = gr.Button("Draw this", size="sm", visible=False, elem_classes=["arena-chain"])
-                self.slots.append(PaneSlot(column, header, image, text, footer, again, clear, chain))
+                        widen = gr.Button("⤢ Widen", size="sm", elem_classes=["arena-widen"])
+                self.slots.append(PaneSlot(column, header, image, text, footer, again, clear, chain, widen))
         with gr.Row(equal_height=True, elem_id="arena-follow-row"):
             self.follow_up = gr.Textbox(
                 label="Follow-up (to every text pane; each model answers with its own history)", lines=1,
                 max_lines=6, scale=5, elem_id="arena-follow-up",
-                placeholder="and what is the spider working on?")
-            self.follow_image = image_upload(label="New image (optional)", type="filepath", height=110, scale=1,
-                                             sources=["upload", "clipboard"], elem_id="arena-follow-image")
+                placeholder="e.g. and what is the spider working on?")
+            with gr.Column(scale=1, min_width=160):
+                self.follow_image = image_upload(label="New image (optional)", type="filepath", height=110,
+                                                 sources=["upload", "clipboard"], elem_id="arena-follow-image")
+                self.follow_image_note = gr.Markdown(elem_id="arena-follow-image-note",
+                                                     elem_classes=["arena-upload-note"])
             with gr.Column(scale=1, min_width=160):
                 self.send_button = gr.Button("Send", variant="primary", elem_id="arena-send")
+                self.edit_button = gr.Button("✎ Edit last message", size="sm", elem_id="arena-edit")
                 self.new_button = gr.Button("New conversation", size="sm", elem_id="arena-new")
+        gr.Markdown(KEYS_HINT + " **Edit last message** puts your last message back in the box: sending it "
+                    "replaces the last answer in every pane.", elem_classes=["arena-hint"])
         with gr.Accordion("Chains: draw a description, critique a picture", open=False, elem_id="arena-chains"):
             gr.Markdown("**Draw this** under a text answer sends it to the generators chosen here; **Critique this** "
                         "under a picture sends it to the vision models chosen here. The new panes appear after "
@@ -174,7 +225,7 @@ class CompareView:
             examples=[[prompt, str(ASSETS / name) if name else None] for prompt, name in EXAMPLES],
             inputs=[self.prompt, self.image], label="Examples",
         )
-        with gr.Accordion("Catalog", open=False):
+        with gr.Accordion("Catalog", open=False, elem_id="arena-catalog"):
             self.catalog_table = gr.Markdown(self._catalog_markdown())
             self.refresh_button = gr.Button("Check availability again", size="sm")
         self._build_api()
@@ -197,22 +248,29 @@ class CompareView:
     def _wire(self) -> None:
         self.pane_outputs = [c for s in self.slots
                              for c in (s.column, s.header, s.image, s.text, s.footer, s.again, s.clear, s.chain)]
-        outputs = [self.message, self.follow_up, self.follow_image, self.draw_text, *self.pane_outputs]
+        self.run_state = [self.run_button, self.describe_draw_button, self.stop_button]
+        outputs = [self.message, self.prompt, self.follow_up, self.follow_image, self.draw_text, *self.run_state,
+                   *self.pane_outputs]
         streaming = dict(outputs=outputs, show_progress="hidden", concurrency_limit=8, concurrency_id="compare",
                          api_visibility="private")
-        inputs = [self.prompt, self.image, self.models, self.max_tokens, self.temperature, self.seed,
-                  self.steps, self.guidance, self.size, self.save]
+        inputs = [self.prompt, self.image, self.models, *self.param_inputs, self.save]
+        # Enter in the prompt boxes clicks Run / Send (KEYS_JS); Gradio's own submit is never fired for them.
         self.run_button.click(self.run, inputs, **streaming)
-        self.prompt.submit(self.run, inputs, **streaming)
         self.describe_draw_button.click(self.describe_then_draw, [*inputs, self.describe_template], **streaming)
+        for button in (self.run_button, self.describe_draw_button):
+            button.click(None, js=SCROLL_TO_RESULTS_JS)
         self.send_button.click(self.send, [self.follow_up, self.follow_image], **streaming)
-        self.follow_up.submit(self.send, [self.follow_up, self.follow_image], **streaming)
+        self.edit_button.click(self.edit_last, None, outputs, api_visibility="private")
         self.new_button.click(self.new_conversation, None, outputs, api_visibility="private")
+        for box, note in ((self.image, self.image_note), (self.follow_image, self.follow_image_note)):
+            box.upload(self.check_upload, box, [box, note], api_visibility="private", show_progress="hidden")
+            box.clear(lambda: "", None, note, api_visibility="private", show_progress="hidden")
         for index, slot in enumerate(self.slots):
             again, clear, chain = self._slot_handlers(index)
             slot.again.click(again, None, **streaming)
             slot.clear.click(clear, None, outputs, api_visibility="private")
             slot.chain.click(chain, [self.drawers, self.critics, self.critique_template], **streaming)
+            slot.widen.click(None, js=WIDEN_JS.replace("INDEX", str(index)))
         self.draw_text_button.click(self.draw_edited, [self.draw_text, self.drawers], **streaming)
         self.stop_button.click(self.stop, inputs=None, outputs=None, queue=False, api_visibility="private")
         self.refresh_button.click(self.refresh, outputs=self.availability_outputs, api_visibility="private")
@@ -265,7 +323,7 @@ class CompareView:
             request: gr.Request):
         """The first message of a conversation, to every chosen model (the generators draw it)."""
         try:
-            params = _params(max_tokens, temperature, seed, steps, guidance, size)
+            params = params_from(max_tokens, temperature, seed, steps, guidance, size)
             image = self._image(image_path)
             models = self.engine.check(Request(prompt or "", image, params), models or [])
             board = self._new_board(request, save=bool(save))
@@ -291,8 +349,13 @@ class CompareView:
             if not text or not text.strip():
                 raise InputError("Type a follow-up message first.")
             chat = board.conversation
+            image = self._image(image_path)
+            if board.editing:  # the edited message replaces the last one, and its answers, everywhere
+                board.editing = False
+                replaced = chat.drop_last()
+                image = image or (replaced.image if replaced else None)
             earlier = {model: tuple(chat.history(model)) for model in chat.models}
-            comparison = chat.send(text, self._image(image_path))
+            comparison = chat.send(text, image)
             placed = board.replace(comparison, earlier)
         except InputError as error:
             yield {self.message: f"**Cannot send:** {error}"}
@@ -326,6 +389,30 @@ class CompareView:
         return {slot.text: "*Cleared: the next follow-up starts a new conversation with this model.*",
                 slot.image: gr.Image(visible=False), slot.again: gr.Button(visible=False),
                 self.message: f"Cleared {shown.model}'s history."}
+
+    def edit_last(self, request: gr.Request):
+        """Put the last message back in its box; sending it again replaces the last turn of every conversation."""
+        board = self._board(request)
+        chat = board.conversation if board else None
+        last = chat.last_message() if chat else None
+        if last is None:
+            return {self.message: "Nothing to edit yet: send a message first."}
+        if chat.sent == 1:  # the first message: Run again, with the image generators too
+            return {self.prompt: last.text,
+                    self.message: "Your first message is back in the prompt box: edit it and press Enter to run "
+                                  "it again."}
+        board.editing = True
+        return {self.follow_up: last.text,
+                self.message: "Your last message is back in the follow-up box: edit it and press Enter; the new "
+                              "answers replace the last ones in every pane."}
+
+    def check_upload(self, image_path):
+        """Said next to the box as soon as a file is dropped there, not at Run."""
+        try:
+            self._image(image_path)
+        except InputError as error:
+            return None, f"⚠️ {error}"
+        return gr.skip(), ""
 
     def new_conversation(self, request: gr.Request):
         self._new_board(request, save=self.engine.settings.save_outputs)
@@ -375,7 +462,7 @@ class CompareView:
                            save, template, request: gr.Request):
         """Each chosen text model describes the picture; then each chosen generator draws each description."""
         try:
-            params = _params(max_tokens, temperature, seed, steps, guidance, size)
+            params = params_from(max_tokens, temperature, seed, steps, guidance, size)
             chosen = self.engine.check(Request(prompt or "", None, params), models or [])
             describers = [m for m in chosen if self.engine.catalog[m].output == "text"]
             drawers = [m for m in chosen if self.engine.catalog[m].output == "image"]
@@ -395,15 +482,16 @@ class CompareView:
         try:
             drawing = chain.draw()
             if drawing is None:
-                yield {self.message: "Stopped before drawing." if chain.cancelled else "No description to draw."}
+                why = "Stopped before drawing." if chain.cancelled else "No description to draw."
+                yield {self.message: f"{_summary([describing])} {why}", **self._busy(bool(board.running))}
                 return
             placed = board.place(drawing)
         except InputError as error:
-            yield {self.message: f"**Cannot draw:** {error}"}
+            yield {self.message: f"**Cannot draw:** {error}", **self._busy(bool(board.running))}
             return
         for index, slot in placed.items():
             board.slots[slot].origin = f"drawn from {chain.drawn_from[index]}'s description"
-        yield from self._stream(board, drawing, placed)
+        yield from self._stream(board, drawing, placed, before=[describing])
 
     def stop(self, request: gr.Request) -> None:
         board = self._board(request)
@@ -509,31 +597,56 @@ class CompareView:
             return self._boards.get(board.session) is not board
 
     def _stream(self, board: Board, comparison: Comparison, placed: dict[int, int], fresh: bool = False,
-                last: bool = True, also: dict | None = None):
-        """Show ``comparison``'s panes in their slots as they change; the other slots are left as they are."""
+                last: bool = True, also: dict | None = None, before: list[Comparison] = ()):
+        """Show ``comparison``'s panes in their slots as they change; the other slots are left as they are.
+
+        ``before`` are earlier steps of the same run (describe → draw): the progress line and summary count them.
+        """
         board.running.add(comparison)
+        counted = [*before, comparison]
         try:
-            first = {self.message: "", **(also or {}), **self._show(board, placed.values(), whole=True)}
+            first = {self.message: _progress(counted), **self._busy(True), **(also or {}),
+                     **self._show(board, placed.values(), whole=True)}
             if fresh:
                 first |= {slot.column: gr.Column(visible=False) for i, slot in enumerate(self.slots)
                           if i >= len(board.slots)}
             yield first
-            for changed in comparison.updates():
+            ticked = time.monotonic()
+            for changed in comparison.updates(frame_s=FRAME_S, tick_s=TICK_S):
                 if self._replaced(board):  # a new Run took the panes: stop drawing into them
                     return
-                yield self._show(board, [placed[i] for i in changed if i in placed])
+                timers = []
+                if time.monotonic() - ticked >= TICK_S:  # running panes' timers move even when nothing comes
+                    ticked = time.monotonic()
+                    timers = [slot for index, slot in placed.items()
+                              if index not in changed and not comparison.panes[index].finished]
+                frame = self._show(board, [placed[i] for i in changed if i in placed], timers=timers)
+                yield {self.message: _progress(counted), **frame}
             if board.conversation is not None:
                 board.conversation.record(comparison)
             if self._replaced(board):
                 return
             final = self._show(board, placed.values(), whole=True)
-            yield {self.message: _summary(comparison.snapshots()) if last else "", **final}
+            still_running = bool(board.running - {comparison})
+            ended = {self.message: _summary(counted), **self._busy(still_running)} if last else {}
+            yield {**ended, **final}
         finally:
             comparison.cancel()
             board.running.discard(comparison)
 
-    def _show(self, board: Board, slots, whole: bool = False) -> dict:
+    def _busy(self, running: bool) -> dict:
+        """Run and Describe, then draw are off, and Stop on, only while something runs."""
+        return {self.run_button: gr.Button(interactive=not running),
+                self.describe_draw_button: gr.Button(interactive=not running),
+                self.stop_button: gr.Button(interactive=running)}
+
+    def _show(self, board: Board, slots, whole: bool = False, timers=()) -> dict:
+        """Updates for the panes in ``slots``; for those in ``timers``, only the header and footer (the clock)."""
         updates = {}
+        for index in sorted(set(timers) - set(slots)):
+            pane = board.slots[index].snapshot()
+            updates[self.slots[index].header] = look.header_html(pane, board.slots[index].origin)
+            updates[self.slots[index].footer] = look.footer_html(pane)
         for index in sorted(set(slots)):
             shown = board.slots[index]
             pane = shown.snapshot()
@@ -546,12 +659,13 @@ class CompareView:
                 shown.images_shown = len(pane.images)
             if whole:
                 ended = pane.finished
+                kept = bool(pane.images) or bool(pane.text.strip())
                 updates[ui.column] = gr.Column(visible=True)
                 updates[ui.again] = gr.Button(
-                    "↻ Retry" if pane.status in ("error", "cancelled") else "↻ Regenerate",
-                    visible=shown.chat and ended)
+                    "↻ Retry" if pane.status == "error" or pane.status == "cancelled" and not kept
+                    else "↻ Regenerate", visible=shown.chat and ended)
                 updates[ui.clear] = gr.Button(visible=shown.chat and ended)
-                can_chain = ended and pane.status == "done" and (bool(pane.images) or bool(pane.text.strip()))
+                can_chain = ended and pane.status in ("done", "cancelled") and kept
                 updates[ui.chain] = gr.Button("Critique this" if pane.images else "Draw this", visible=can_chain)
         return updates
 
@@ -576,9 +690,10 @@ class CompareView:
                 by_reason.setdefault(availability[entry.name].reason, []).append(entry.name)
         if not by_reason:
             return choices, ""
-        lines = [f"- {', '.join(f'`{_cell(n)}`' for n in names)}: {_cell(reason)}"
-                 for reason, names in by_reason.items()]
-        return choices, "<small>**Unavailable now** (see Catalog below):</small>\n\n" + "\n".join(lines)
+        names = [name for group in by_reason.values() for name in group]
+        shown = ", ".join(_cell(n) for n in names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        return choices, (f"<small>{len(names)} unavailable now: {shown} · "
+                         f"[why: see the Catalog](#arena-catalog)</small>")
 
     def _default_models(self) -> list[str]:
         return [e.name for e in self.engine.catalog if e.is_offline_model][:MAX_MODELS]
@@ -615,12 +730,18 @@ def _mapping(value) -> dict | None:
     return value
 
 
-def _params(max_tokens, temperature, seed, steps, guidance, size) -> GenerationParams:
-    width = height = None
-    if size and "×" in size:
-        width, height = (int(v) for v in size.split("×"))
-    return GenerationParams.parse(dict(max_tokens=_int(max_tokens), temperature=temperature, seed=_int(seed),
-                                       steps=_int(steps), guidance=guidance, width=width, height=height))
+PARAM_FIELDS = ("max_tokens", "temperature", "seed", "steps", "guidance", "size")
+
+
+def params_from(*values) -> GenerationParams:
+    """The Parameters panel's values (CompareView.param_inputs, in PARAM_FIELDS order) as GenerationParams:
+    a blank field is the model's default; a bad one raises InputError naming it."""
+    return GenerationParams.from_form(dict(zip(PARAM_FIELDS, values, strict=True)))
+
+
+def _param_box(label: str, hint: str, elem_id: str) -> gr.Textbox:
+    return gr.Textbox(label=label, placeholder=hint, value="", max_lines=1, elem_id=elem_id,
+                      elem_classes=["arena-param"])
 
 
 def _api_result(comparison: Comparison, with_images: bool) -> dict:
@@ -630,17 +751,23 @@ def _api_result(comparison: Comparison, with_images: bool) -> dict:
     }
 
 
-def _summary(snapshots: list[PaneSnapshot]) -> str:
+def _progress(comparisons: list[Comparison]) -> str:
+    """The overall progress line while panes stream: "2 of 3 done · 4.1 s"."""
+    panes = [pane for comparison in comparisons for pane in comparison.panes]
+    done = sum(pane.finished for pane in panes)
+    return f"{done} of {len(panes)} done · {time.monotonic() - comparisons[0].started_at:.1f} s"
+
+
+def _summary(comparisons: list[Comparison]) -> str:
     counts: dict[str, int] = {}
-    for pane in snapshots:
-        counts[pane.status] = counts.get(pane.status, 0) + 1
+    for comparison in comparisons:
+        for pane in comparison.snapshots():
+            counts[pane.status] = counts.get(pane.status, 0) + 1
     words = {"done": "done", "error": "failed", "cancelled": "stopped"}
-    return "Finished: " + ", ".join(f"{n} {words.get(s, s)}" for s, n in counts.items()) + "."
-
-
-
-def _int(value) -> int | None:
-    return None if value is None or value == "" else int(value)
+    took = max(p.snapshot().total_s or 0 for p in comparisons[-1].panes)
+    elapsed = comparisons[-1].started_at - comparisons[0].started_at + took
+    return ("Finished: " + ", ".join(f"{n} {words.get(s, s)}" for s, n in counts.items())
+            + f". Took {elapsed:.1f} s.")
 
 
 def _cell(text: str) -> str:

@@ -20,12 +20,15 @@ _STATUS_WORDS = {
 
 def header_html(pane: PaneSnapshot, origin: str = "") -> str:
     status = _STATUS_WORDS[pane.status]
-    activity = f" · {escape(pane.activity)}" if pane.activity and pane.status == "running" else ""
+    activity = ""
+    if pane.activity and pane.status == "running":  # e.g. "loading libraries…", with a clock that keeps moving
+        clock = f" · {pane.total_s:.1f} s" if pane.total_s is not None else ""
+        activity = f'<div class="arena-activity">{escape(pane.activity)}{clock}</div>'
     return (
         f'<div class="arena-pane-head" data-status="{pane.status}">'
         f'<div class="arena-pane-title"><span class="arena-model">{escape(pane.model)}</span>'
         f'<span class="arena-status arena-status-{pane.status}">{status}</span></div>'
-        f'<div class="arena-kind">{escape(pane.kind_label)}{activity}</div>'
+        f'<div class="arena-kind">{escape(pane.kind_label)}</div>{activity}'
         + (f'<div class="arena-origin">{escape(origin)}</div>' if origin else "")
         + "".join(f'<div class="arena-notice">{escape(n)}</div>' for n in pane.notices)
         + "</div>"
@@ -107,6 +110,7 @@ CSS = """
 .arena-pane-title { display: flex; justify-content: space-between; align-items: center; gap: 8px; }
 .arena-model { font-weight: 700; font-size: 1.05em; overflow-wrap: anywhere; }
 .arena-kind { color: var(--body-text-color-subdued); font-size: 0.85em; }
+.arena-activity { font-size: 0.85em; color: var(--color-accent); font-variant-numeric: tabular-nums; }
 .arena-notice { font-size: 0.85em; margin-top: 4px; padding: 2px 6px; border-radius: 6px;
   background: var(--color-accent-soft); }
 .arena-status { font-size: 0.8em; padding: 1px 8px; border-radius: 999px; white-space: nowrap;
@@ -115,16 +119,39 @@ CSS = """
 .arena-status-done { background: #dcfce7; color: #166534; }
 .arena-status-error { background: #fee2e2; color: #991b1b; }
 .arena-status-cancelled { background: #fef3c7; color: #92400e; }
-.arena-error { color: #b91c1c; font-weight: 600; margin: 4px 0; overflow-wrap: anywhere; }
-.arena-origin { font-size: 0.85em; color: #6d28d9; }
+.dark .arena-status { background: var(--neutral-700); color: var(--neutral-100); }
+.dark .arena-status-running { background: rgba(59, 130, 246, 0.25); color: #bfdbfe; }
+.dark .arena-status-done { background: rgba(34, 197, 94, 0.22); color: #bbf7d0; }
+.dark .arena-status-error { background: rgba(239, 68, 68, 0.25); color: #fecaca; }
+.dark .arena-status-cancelled { background: rgba(245, 158, 11, 0.22); color: #fde68a; }
+.arena-error { color: var(--error-text-color); font-weight: 600; margin: 4px 0; overflow-wrap: anywhere; }
+.arena-origin { font-size: 0.85em; color: var(--color-accent); }
 .arena-pane-actions { gap: 6px !important; }
 .arena-pane-actions button { min-width: 0 !important; }
 .arena-metrics { color: var(--body-text-color-subdued); font-size: 0.85em; }
 .arena-progress { width: 100%; height: 10px; }
-#arena-unavailable { font-size: 0.85em; color: var(--body-text-color-subdued); }
-#arena-unavailable ul { margin-top: 0; }
-#arena-panes { display: grid !important; grid-template-columns: repeat(auto-fill, minmax(280px, 1fr)); gap: 12px; }
+#arena-unavailable { font-size: 0.85em; color: var(--body-text-color-subdued); white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; }
+#arena-unavailable p { margin: 0; }
+.arena-hint { color: var(--body-text-color-subdued); }
+.arena-hint p { margin: 0; }
+.arena-upload-note { color: var(--error-text-color); font-size: 0.9em; }
+.arena-upload-note:empty { display: none; }
+#arena-message { min-height: 1.5em; scroll-margin-top: 8px; }
+/* As many columns as panes (up to what fits); a widened pane takes the whole row. */
+#arena-panes { display: grid !important; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 12px; }
 #arena-panes > .arena-pane { min-width: 0 !important; }
+#arena-panes > .arena-pane.arena-wide { grid-column: 1 / -1; }
+.arena-pane.arena-wide .arena-text { max-height: 75vh; }
+.arena-picture img { cursor: zoom-in; }
+/* Phones: panes side by side in a row that scrolls sideways, each most of the screen wide. */
+@media (max-width: 640px) {
+  #arena-panes { grid-template-columns: none; grid-auto-flow: column; grid-auto-columns: minmax(280px, 88%);
+    overflow-x: auto; scroll-snap-type: x proximity; padding-bottom: 6px; }
+  #arena-panes > .arena-pane { scroll-snap-align: start; }
+  #arena-panes > .arena-pane.arena-wide { grid-column: auto; }
+  .arena-widen { display: none !important; }
+}
 """
 
 # The pane's body (body_html): a chat, model text as safe HTML. Theme variables only, so dark mode follows.

@@ -1,0 +1,203 @@
+"""The Compare view's library side, without a browser: the parameters form, run summaries, stopped panes,
+regenerate on local models, steady frames, and a cold local model beside an API model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import gradio as gr
+import pytest
+
+from arena.conversation import REGENERATE_TEMPERATURE, Conversation
+from arena.errors import InputError
+from arena.request import GenerationParams, Request
+from arena.store import Store
+from arena.ui.compare import PARAM_FIELDS, CompareView, params_from
+from tests.conftest import OFFLINE_ENTRIES, ROOT, openai_entry
+
+OFFLINE = {entry["name"]: entry for entry in OFFLINE_ENTRIES}
+
+
+class Session:
+    session_hash = "one-tab"
+
+
+def built_view(engine) -> CompareView:
+    view = CompareView(engine)
+    with gr.Blocks():
+        view.build()
+    return view
+
+
+# --- the parameters form ---------------------------------------------------------------------------------------
+
+def test_blank_parameter_fields_stay_unset_and_typed_ones_are_parsed():
+    assert params_from("", "", "", "", "", "model default") == GenerationParams()
+    assert params_from(None, None, None, None, None, None) == GenerationParams()
+    typed = params_from(" 200 ", "0.3", "7", "4", "1.5", "512×512")
+    assert typed == GenerationParams(max_tokens=200, temperature=0.3, seed=7, steps=4, guidance=1.5, width=512,
+                                     height=512)
+    assert params_from("", "", "0", "", "", "").seed == 0  # a typed 0 is a value, not "empty"
+    assert GenerationParams.from_form({"size": "640x480"}).width == 640
+
+
+@pytest.mark.parametrize("field, typed, says", [
+    ("max_tokens", "0", "Max tokens must be at least 1"),
+    ("max_tokens", "many", "Max tokens must be a whole number"),
+    ("temperature", "3", "Temperature must be at most 2"),
+    ("seed", "1.5", "Seed must be a whole number"),
+    ("guidance", "strong", "Guidance must be a number"),
+    ("steps", "500", "Steps must be at most 200"),
+    ("size", "huge", "Size must be width×height"),
+])
+def test_a_bad_parameter_names_its_field_in_a_sentence(field, typed, says):
+    values = {name: "" for name in PARAM_FIELDS} | {field: typed}
+    with pytest.raises(InputError) as error:
+        params_from(*(values[name] for name in PARAM_FIELDS))
+    assert str(error.value).startswith(says) and f"“{typed}”" in str(error.value)
+
+
+def test_the_view_exposes_its_parameter_fields_for_other_panels(loopback, keys, engine_factory):
+    view = built_view(engine_factory([openai_entry(loopback, "echo")]))
+    assert len(view.param_inputs) == len(PARAM_FIELDS)
+    assert all(isinstance(box, gr.Textbox) for box in view.param_inputs[:5])
+    assert view.params_from("", "0.5", "", "", "", "model default").temperature == 0.5
+    assert view.prompt.placeholder.startswith("e.g. ")
+
+
+def test_a_run_with_blank_fields_sends_no_temperature_or_seed(loopback, keys, engine_factory):
+    view = built_view(engine_factory([openai_entry(loopback, "blank", model="echo-blank-fields")]))
+    frames = list(view.run("hello", None, ["blank"], "", "", "", "", "", "model default", False, Session()))
+    assert frames[-1][view.message].startswith("Finished: 1 done.")
+    sent = loopback.bodies(model="echo-blank-fields")[-1]
+    assert "temperature" not in sent and "seed" not in sent
+    frames = list(view.run("hello", None, ["blank"], "", "x", "", "", "", "model default", False, Session()))
+    assert "Temperature must be a number" in frames[-1][view.message]
+
+
+# --- run state, progress and summaries -------------------------------------------------------------------------
+
+def test_run_is_off_and_stop_on_only_while_panes_stream(loopback, keys, engine_factory):
+    view = built_view(engine_factory([openai_entry(loopback, "slowish", model="drip30-state")]))
+    frames = list(view.run("one two three", None, ["slowish"], *[""] * 5, "model default", False, Session()))
+    first, last = frames[0], frames[-1]
+    assert first[view.run_button].interactive is False and first[view.stop_button].interactive is True
+    assert last[view.run_button].interactive is True and last[view.stop_button].interactive is False
+    assert any(" of 1 done · " in frame.get(view.message, "") for frame in frames[:-1])
+    view.stop(Session())  # nothing runs: nothing happens, nothing is said
+
+
+def test_describe_then_draw_counts_the_panes_of_both_steps(loopback, keys, engine_factory):
+    engine = engine_factory([openai_entry(loopback, "writer", model="echo-writer"),
+                             openai_entry(loopback, "writer2", model="echo-writer2"),
+                             openai_entry(loopback, "painter", kind="openai-image", model="gpt-image-1")])
+    view = built_view(engine)
+    frames = list(view.describe_then_draw("a spider", None, ["writer", "writer2", "painter"], *[""] * 5,
+                                          "model default", False, "Describe {prompt}", Session()))
+    assert frames[-1][view.message].startswith("Finished: 4 done.")
+
+
+def test_frames_come_at_a_steady_rate_with_every_changed_pane(loopback, keys, engine_factory):
+    engine = engine_factory([openai_entry(loopback, f"d{i}", model=f"drip5-frames{i}") for i in range(4)])
+    comparison = engine.start(Request("a b c d e f g h i j k l"), [f"d{i}" for i in range(4)], save=False)
+    batches = list(comparison.updates(frame_s=0.1))
+    chunks = sum(len(loopback.chunk_times[f"drip5-frames{i}"]) for i in range(4))
+    assert len(batches) < chunks / 2  # many chunks per frame, not one frame per chunk
+    assert set().union(*batches) == {0, 1, 2, 3}
+    assert all(pane.status == "done" for pane in comparison.snapshots())
+
+
+# --- stopped panes -----------------------------------------------------------------------------------------------
+
+def test_a_stopped_empty_pane_is_not_kept_and_a_stopped_partial_answer_is(loopback, keys, engine_factory,
+                                                                         tmp_path):
+    engine = engine_factory([openai_entry(loopback, "silent", model="wait3000-silent", max_retries=0),
+                             openai_entry(loopback, "talker", model="stall-talker")])
+    engine.store = Store(tmp_path / "data")
+    comparison = engine.start(Request("tell me"), ["silent", "talker"])
+    deadline = time.monotonic() + 20
+    while not comparison.panes[1].snapshot().text and time.monotonic() < deadline:
+        next(iter(comparison.updates()), None)
+    comparison.cancel()
+    silent, talker = comparison.wait()
+    assert (silent.status, silent.record_id, silent.text) == ("cancelled", None, "")
+    assert talker.status == "cancelled" and talker.text.strip() and talker.record_id
+    assert engine.store.models() == ["talker"]
+
+
+def test_a_stopped_picture_keeps_what_the_pipeline_had(engine_factory, tmp_path):
+    entry = OFFLINE["offline-sd"] | {"params": {"steps": 60, "guidance": 0.0, "width": 64, "height": 64}}
+    engine = engine_factory([entry])
+    engine.store = Store(tmp_path / "data")
+    comparison = engine.start(Request("a spider"), ["offline-sd"])
+    for _ in comparison.updates():
+        if comparison.panes[0].snapshot().steps_done >= 2:
+            comparison.cancel()
+    pane = comparison.snapshots()[0]
+    assert pane.status == "cancelled" and pane.steps_done < 60
+    assert len(pane.images) == 1 and pane.record_id  # the partial picture, kept with its record
+
+
+# --- regenerate on a local model ----------------------------------------------------------------------------------
+
+def test_regenerate_on_a_local_model_samples_with_a_fresh_seed(engine_factory):
+    engine = engine_factory([OFFLINE["offline-pixtral"]])
+    chat = Conversation(engine, ["offline-pixtral"], save=False)
+    first = chat.send("describe a spider")
+    greedy = first.wait()[0]
+    chat.record(first)
+    assert greedy.used["do_sample"] is False
+    answers = set()
+    for _ in range(2):
+        again = chat.again("offline-pixtral")
+        pane = again.wait()[0]
+        chat.record(again)
+        assert pane.used["do_sample"] is True and pane.used["temperature"] == REGENERATE_TEMPERATURE
+        answers.add((pane.used["seed"], pane.text))
+    assert len(answers) == 2 and greedy.text not in {text for _, text in answers}
+
+
+# --- a cold local model beside an API model ----------------------------------------------------------------------
+
+COLD_START = """
+import json, sys, time
+from arena.catalog import Catalog, ModelEntry
+from arena.engine import Engine
+from arena.request import Request
+from arena.settings import Settings
+
+entries = json.loads(sys.argv[1])
+engine = Engine(Catalog([ModelEntry.model_validate(e) for e in entries]), Settings.from_env())
+comparison = engine.start(Request("hello"), [e["name"] for e in entries], save=False)
+events = []
+for changed in comparison.updates():
+    for pane in comparison.snapshots():
+        events.append([pane.model, pane.status, pane.activity, bool(pane.text or pane.images),
+                       "transformers" in sys.modules])
+print(json.dumps(events))
+"""
+
+
+def test_a_cold_local_model_says_it_is_loading_and_never_delays_an_api_model(loopback, offline_models, tmp_path):
+    entries = [OFFLINE["offline-pixtral"], openai_entry(loopback, "api", model="echo-cold")]
+    env = {"OPENAI_API_KEY": "test-key-loopback-0000", "ARENA_OFFLINE_MODELS": str(offline_models),
+           "ARENA_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin",
+           "GRADIO_ANALYTICS_ENABLED": "False"}
+    done = subprocess.run([sys.executable, "-c", COLD_START, json.dumps(entries)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    events = json.loads(done.stdout.splitlines()[-1])
+    local = [e for e in events if e[0] == "offline-pixtral"]
+    api = [e for e in events if e[0] == "api"]
+    assert any(activity == "loading libraries…" for _, _, activity, _, _ in local)
+    assert any(activity == "loading model…" for _, _, activity, _, _ in local)
+    api_done = next(i for i, e in enumerate(events) if e[0] == "api" and e[1] == "done")
+    local_first_output = next(i for i, e in enumerate(events) if e[0] == "offline-pixtral" and e[3])
+    assert api_done < local_first_output
+    # The API model answered while the local one was still importing its libraries.
+    assert events[api_done][4] is False or any(
+        e[0] == "offline-pixtral" and e[2] == "loading libraries…" for e in events[api_done - 1:api_done + 2])
+    assert api[-1][1] == "done" and local[-1][1] == "done"
