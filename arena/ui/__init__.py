@@ -5,12 +5,12 @@ from __future__ import annotations
 import gradio as gr
 
 from arena.engine import Engine
-from arena.ui import gallery, panes, suites
+from arena.ui import gallery, panes, suites, sweep
 from arena.ui.compare import KEYS_JS, CompareView
 from arena.ui.gallery import GalleryView
 from arena.ui.suites import SuitesView
 
-CSS = panes.CSS + panes.BODY_CSS + gallery.CSS + suites.CSS
+CSS = panes.CSS + panes.BODY_CSS + gallery.CSS + suites.CSS + sweep.CSS
 
 __all__ = ["CSS", "build_app"]
 
@@ -25,6 +25,7 @@ def build_app(engine: Engine) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Compare", id="compare"):
                 view.build()
+                sweep.SweepView(engine, view).build()
             if engine.store is not None:
                 with gr.Tab("Gallery", id="gallery", elem_id="gallery-tab") as gallery_tab:
                     view_gallery = GalleryView(engine, engine.store)

@@ -1,0 +1,92 @@
+"""The Compare tab's sweep in a real headless Chromium: axes set, run, the grid filled, both downloads offered."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.apprunner import running_app, write_catalog
+from tests.conftest import ARTIFACTS, OFFLINE_ENTRIES
+from tests.test_browser import CHROMIUM, FLAGS, pick
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+
+SIZES = {"wide": {"width": 1440, "height": 1000}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory, offline_models):
+    folder = tmp_path_factory.mktemp("sweep-app")
+    saved = {k: os.environ.get(k) for k in ("ARENA_OFFLINE_MODELS", "ARENA_DATA_DIR")}
+    os.environ.update(ARENA_OFFLINE_MODELS=str(offline_models), ARENA_DATA_DIR=str(folder / "data"))
+    catalog = write_catalog(folder / "catalog.yaml", OFFLINE_ENTRIES)
+    try:
+        with running_app(catalog) as (url, engine):
+            yield url, engine
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+
+
+def set_axis(page, name: str, kind_label: str, values: str) -> None:
+    page.click(f"#sweep-{name}-kind input")
+    page.locator("ul[role=listbox] li", has_text=kind_label).first.click()
+    page.fill(f"#sweep-{name}-values textarea", values)
+
+
+@pytest.mark.parametrize("look", ["wide", "phone", "dark"])
+def test_a_sweep_fills_its_grid_and_offers_the_png_and_the_html(browser, app_url, look):
+    url, engine = app_url
+    page = browser.new_page(viewport=SIZES["phone" if look == "phone" else "wide"])
+    page.goto(url + ("/?__theme=dark" if look == "dark" else ""))
+    page.wait_for_selector("#arena-run")
+    page.fill("#arena-prompt textarea", "a charming spider at work")
+    pick(page, "offline-llama-vision")  # unticked: the sweep runs on offline-pixtral and offline-sd
+    page.locator("#sweep").click()
+    page.wait_for_selector("#sweep-run", state="visible")
+    set_axis(page, "x", "Seed", "1, 2")
+    set_axis(page, "y", "Steps", "1, 2")
+    page.click("#sweep-run")
+    page.locator("#sweep-progress", has_text="Sweep finished: 6 of 6 runs done").wait_for(timeout=120_000)
+    assert "2 seed × 2 steps × 2 models = 8 cells" in page.locator("#sweep-progress").inner_text()
+    grid = page.locator("#sweep-grid img").first
+    grid.wait_for()
+    width = page.evaluate("(img) => img.complete && img.naturalWidth", grid.element_handle())
+    assert width > 500  # two columns of 256-pixel cells beside the row labels
+    for box, name in (("#sweep-png", "grid.png"), ("#sweep-html", "grid.html")):
+        link = page.locator(f"{box} a").first
+        link.wait_for(timeout=10_000)
+        assert (link.get_attribute("href") or "").endswith(name)
+    comparison = page.locator("#sweep-progress code").inner_text()
+    from arena.store import Filter
+
+    assert engine.store.query(Filter(comparison_id=comparison))[1] == 6
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#sweep").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / f"sweep-{look}.png"), full_page=True)
+    page.close()
+
+
+def test_a_bad_axis_is_said_in_a_sentence(browser, app_url):
+    url, _ = app_url
+    page = browser.new_page(viewport=SIZES["wide"])
+    page.goto(url)
+    page.wait_for_selector("#arena-run")
+    page.fill("#arena-prompt textarea", "a charming spider at work")
+    page.locator("#sweep").click()
+    set_axis(page, "x", "Steps", "1, zero")
+    page.click("#sweep-run")
+    page.locator("#sweep-progress", has_text="The steps axis: “zero” is not a whole number.").wait_for(
+        timeout=10_000)
+    page.close()
