@@ -8,6 +8,8 @@ are previewed only in sandboxed frames (arena.sandbox).
 from __future__ import annotations
 
 import base64
+import difflib
+import re
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
@@ -22,33 +24,68 @@ from arena.suites.results import Cell, Change, HistoryRow, Matrix
 PictureURL = Callable[[OutputRecord], "str | None"]
 
 CSS = """
-.sx { font-family: system-ui, sans-serif; color: #1e293b; }
+.sx { --sx-fg: var(--body-text-color, #1e293b); --sx-muted: var(--body-text-color-subdued, #64748b);
+  --sx-bg: var(--background-fill-primary, #ffffff); --sx-bg2: var(--background-fill-secondary, #f1f5f9);
+  --sx-border: var(--border-color-primary, #cbd5e1); --sx-good: #16a34a; --sx-bad: #dc2626; --sx-warn: #d97706;
+  --sx-auto: #6366f1; font-family: system-ui, sans-serif; color: var(--sx-fg); }
+.sx-scroll { overflow-x: auto; max-width: 100%; }
 .sx table { border-collapse: separate; border-spacing: 6px; width: 100%; table-layout: fixed; }
-.sx th { text-align: left; font-size: 0.85em; color: #475569; vertical-align: bottom; overflow-wrap: anywhere; }
-.sx th.sx-case { width: 16em; }
-.sx td { vertical-align: top; }
-.sx .sx-prompt { font-size: 0.85em; color: #475569; overflow-wrap: anywhere; }
-.sx .sx-cell { display: block; width: 100%; text-align: left; font: inherit; color: inherit; cursor: pointer;
-  background: #ffffff; border: 1px solid #cbd5e1; border-radius: 8px; padding: 6px; margin-bottom: 4px; }
+.sx th { text-align: left; font-size: 0.85em; color: var(--sx-muted); vertical-align: bottom; overflow-wrap: break-word;
+  word-break: normal; hyphens: auto; }
+.sx th.sx-case { width: 13em; }
+.sx td { vertical-align: top; overflow-wrap: anywhere; min-width: 0; }
+.sx .sx-prompt { font-size: 0.85em; color: var(--sx-muted); overflow-wrap: anywhere; }
+.sx .sx-cell { display: block; box-sizing: border-box; width: 100%; max-width: 100%; overflow: hidden; text-align: left;
+  font: inherit; color: inherit; cursor: pointer; background: var(--sx-bg); border: 1px solid var(--sx-border);
+  border-radius: 8px; padding: 6px; margin-bottom: 4px; overflow-wrap: anywhere; }
+.sx button.sx-cell:hover, .sx button.sx-cell:focus-visible { outline: 2px solid var(--color-accent, #6366f1); }
 .sx div.sx-cell { cursor: default; }
-.sx .sx-cell.sx-pass { border-color: #16a34a; }
-.sx .sx-cell.sx-fail { border-color: #dc2626; background: #fef2f2; }
-.sx .sx-cell.sx-error { border-color: #b45309; background: #fffbeb; }
+.sx .sx-cell.sx-pass { border-color: var(--sx-good); }
+.sx .sx-cell.sx-fail { border-color: var(--sx-bad); background: color-mix(in srgb, var(--sx-bad) 12%, var(--sx-bg)); }
+.sx .sx-cell.sx-error { border-color: var(--sx-warn);
+  background: color-mix(in srgb, var(--sx-warn) 12%, var(--sx-bg)); }
 .sx .sx-cell img { width: 100%; max-width: 200px; display: block; border-radius: 4px; }
 .sx .sx-text { font-size: 0.82em; white-space: pre-wrap; overflow-wrap: anywhere; max-height: 9em; overflow: hidden; }
-.sx .sx-meta { font-size: 0.75em; color: #64748b; }
-.sx .sx-answer { font-size: 0.85em; overflow-wrap: anywhere; } .sx .sx-answer pre { white-space: pre-wrap; }
+.sx .sx-meta { font-size: 0.75em; color: var(--sx-muted); }
+.sx .sx-answer { font-size: 0.85em; overflow-wrap: anywhere; min-width: 0; }
+.sx .sx-answer pre { white-space: pre-wrap; overflow-wrap: anywhere; background: var(--sx-bg2); padding: 4px; }
 .sx .sx-answer .arena-table { overflow-x: auto; } .sx .sx-answer table { table-layout: auto; width: auto; }
-.sx .sx-answer td, .sx .sx-answer th { overflow-wrap: normal; border: 1px solid #cbd5e1; padding: 2px 6px; }
+.sx .sx-answer td, .sx .sx-answer th { overflow-wrap: normal; border: 1px solid var(--sx-border); padding: 2px 6px; }
 .sx .sx-badge { display: inline-block; font-size: 0.72em; border-radius: 999px; padding: 0 7px; margin: 0 3px 3px 0;
-  background: #e2e8f0; color: #1e293b; }
-.sx .sx-badge.sx-good { background: #dcfce7; color: #166534; }
-.sx .sx-badge.sx-bad { background: #fee2e2; color: #991b1b; }
-.sx .sx-badge.sx-warn { background: #fef3c7; color: #92400e; }
-.sx .sx-badge.sx-auto { background: #e0e7ff; color: #3730a3; }
-.sx .sx-side { display: grid; grid-template-columns: 1fr 1fr; gap: 6px; }
-.sx .sx-empty { color: #64748b; font-style: italic; }
+  background: var(--sx-bg2); color: var(--sx-fg); border: 1px solid var(--sx-border); }
+.sx .sx-badge.sx-good { background: color-mix(in srgb, var(--sx-good) 22%, var(--sx-bg));
+  border-color: var(--sx-good); }
+.sx .sx-badge.sx-bad { background: color-mix(in srgb, var(--sx-bad) 22%, var(--sx-bg));
+  border-color: var(--sx-bad); }
+.sx .sx-badge.sx-warn { background: color-mix(in srgb, var(--sx-warn) 22%, var(--sx-bg));
+  border-color: var(--sx-warn); }
+.sx .sx-badge.sx-auto { background: color-mix(in srgb, var(--sx-auto) 22%, var(--sx-bg));
+  border-color: var(--sx-auto); }
+.sx .sx-side { display: grid; grid-template-columns: repeat(auto-fit, minmax(12em, 1fr)); gap: 6px; }
+.sx .sx-empty { color: var(--sx-muted); font-style: italic; }
+.sx .sx-diff { display: grid; grid-template-columns: repeat(auto-fit, minmax(14em, 1fr)); gap: 8px; }
+.sx .sx-diff > div { border: 1px solid var(--sx-border); border-radius: 8px; padding: 6px; min-width: 0;
+  background: var(--sx-bg); }
+.sx .sx-diff pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.82em; margin: 4px 0 0; font: inherit; }
+.sx .sx-diff del { background: color-mix(in srgb, var(--sx-bad) 30%, var(--sx-bg)); text-decoration: line-through; }
+.sx .sx-diff ins { background: color-mix(in srgb, var(--sx-good) 30%, var(--sx-bg)); text-decoration: none; }
+.sx details > summary { cursor: pointer; }
 """
+
+# The report is read outside the app: no theme variables there, so it follows the reader's system colours.
+REPORT_CSS = """
+:root { color-scheme: light dark; }
+body { margin: 2rem; background: #f8fafc; }
+@media (prefers-color-scheme: dark) {
+  body { background: #0b0f19; }
+  .sx { --sx-fg: #e5e7eb; --sx-muted: #9ca3af; --sx-bg: #1f2937; --sx-bg2: #111827; --sx-border: #4b5563; }
+}
+@media (max-width: 640px) { body { margin: 0.6rem; } }
+"""
+
+# The smallest width a model's column gets; past it the matrix scrolls sideways instead of squeezing.
+COLUMN_EM = 15
+CASE_EM = 13
 
 
 def file_url(store: Store) -> PictureURL:
@@ -84,18 +121,21 @@ def summary_table(matrix: Matrix) -> str:
                 else f"{s.refusal_rate:.0%} ({s.refused_when_should_answer}/{s.should_answer})")
         rows.append(f"<tr><td>{escape(model)}</td><td>{s.cells}</td><td>{s.errors}</td><td>{s.checks_passed}</td>"
                     f"<td>{s.checks_failed}</td><td>{rate}</td><td>{s.cached}</td></tr>")
-    return ('<div class="sx"><table class="sx-summary"><tr><th>model</th><th>cells</th><th>errors</th>'
+    return ('<div class="sx sx-scroll"><table class="sx-summary" style="min-width: 40em">'
+            "<tr><th>model</th><th>cells</th><th>errors</th>"
             "<th>checks passed</th><th>checks failed</th><th>refused when it should answer</th><th>cached</th></tr>"
             + "".join(rows) + "</table></div>")
 
 
 def matrix_table(matrix: Matrix, picture: PictureURL, show: str = "all", clickable: bool = True,
-                 full_text: bool = False) -> str:
-    cases = matrix.shown(show)
+                 full_text: bool = False, search: str = "", sort: str = "suite") -> str:
+    cases = matrix.arranged(show, search, sort)
     if not cases:
         what = {"all": "no cells yet", "failures": "no failed checks", "errors": "no errors",
                 "disagreements": "no case where the models disagree"}[show]
-        return f'<div class="sx"><p class="sx-empty">{what}</p></div>'
+        if search.strip() and matrix.shown(show):
+            what = f"no case matches {search.strip()!r}"
+        return f'<div class="sx"><p class="sx-empty">{escape(what)}</p></div>'
     head = '<th class="sx-case">case</th>' + "".join(f"<th>{escape(m)}</th>" for m in matrix.models)
     rows = []
     for case in cases:
@@ -107,9 +147,42 @@ def matrix_table(matrix: Matrix, picture: PictureURL, show: str = "all", clickab
                       or '<span class="sx-empty">—</span>') + "</td>"
             for model in matrix.models
         )
-        rows.append(f'<tr><td><b>{escape(case)}</b> {badge}<div class="sx-prompt">{escape(_cut(prompt, 160))}</div>'
-                    f"</td>{cells}</tr>")
-    return f'<div class="sx"><table class="sx-matrix"><tr>{head}</tr>{"".join(rows)}</table></div>'
+        rows.append(f'<tr data-case="{escape(case)}"><td><b class="sx-case-id">{escape(case)}</b> {badge}'
+                    f'<div class="sx-prompt">{escape(_cut(prompt, 160))}</div></td>{cells}</tr>')
+    return _scrolling("sx-matrix", len(matrix.models), f"<tr>{head}</tr>{''.join(rows)}")
+
+
+def _scrolling(kind: str, columns: int, rows: str, column_em: int = COLUMN_EM) -> str:
+    """A table whose model columns keep a readable width: on a narrow screen it scrolls sideways."""
+    least = CASE_EM + columns * column_em
+    return (f'<div class="sx sx-scroll"><table class="{kind}" style="min-width: {least}em">{rows}</table></div>')
+
+
+def text_diff(a: str, b: str, label_a: str, label_b: str) -> str:
+    """Two answers side by side, word by word: what only A says struck through, what only B says marked.
+    Every piece of text is escaped; nothing in the answers is read as markup."""
+    words_a, words_b = _tokens(a), _tokens(b)
+    left, right = [], []
+    matcher = difflib.SequenceMatcher(None, words_a, words_b, autojunk=False)
+    for op, a0, a1, b0, b1 in matcher.get_opcodes():
+        old, new = escape("".join(words_a[a0:a1])), escape("".join(words_b[b0:b1]))
+        if op == "equal":
+            left.append(old)
+            right.append(new)
+            continue
+        if old:
+            left.append(f"<del>{old}</del>")
+        if new:
+            right.append(f"<ins>{new}</ins>")
+    same = f"{matcher.ratio():.0%} the same" if words_a or words_b else "both empty"
+    return (f'<div class="sx"><div class="sx-meta">{escape(same)} · <del>only in {escape(label_a)}</del> · '
+            f'<ins>only in {escape(label_b)}</ins></div><div class="sx-diff">'
+            f'<div><b>{escape(label_a)}</b><pre>{"".join(left)}</pre></div>'
+            f'<div><b>{escape(label_b)}</b><pre>{"".join(right)}</pre></div></div></div>')
+
+
+def _tokens(text: str) -> list[str]:
+    return [token for token in re.split(r"(\s+)", text or "") if token]
 
 
 def cell_html(cell: Cell, picture: PictureURL, clickable: bool = True, full_text: bool = False) -> str:
@@ -184,7 +257,7 @@ def history_table(case_id: str, history: list[HistoryRow], picture: PictureURL) 
             for model in models
         )
         rows.append(f"<tr><td>{label}</td>{cells}</tr>")
-    return f'<div class="sx"><table class="sx-history"><tr>{head}</tr>{"".join(rows)}</table></div>'
+    return _scrolling("sx-history", len(models), f"<tr>{head}</tr>{''.join(rows)}")
 
 
 # --- run A against run B -------------------------------------------------------------------------------------
@@ -201,10 +274,20 @@ def changes_table(changes: list[Change], picture: PictureURL) -> str:
         )
         what = "".join(f'<span class="sx-badge {_tone(w)}">{escape(w)}</span>' for w in change.what)
         sample = f" · sample {change.sample + 1}" if change.sample else ""
+        diff = ""
+        if _texts(change.a, change.b):
+            diff = ("<details class=\"sx-diff-box\"><summary class=\"sx-meta\">text diff, run A → run B</summary>"
+                    + text_diff(change.a.record.text, change.b.record.text, "run A", "run B") + "</details>")
         rows.append(f"<tr><td><b>{escape(change.case_id)}</b><div class=\"sx-meta\">{escape(change.model)}"
-                    f"{escape(sample)}</div>{what}</td><td><div class=\"sx-side\">{sides}</div></td></tr>")
-    return ('<div class="sx"><table class="sx-changes"><tr><th class="sx-case">what changed</th>'
-            f'<th>run A · run B</th></tr>{"".join(rows)}</table></div>')
+                    f"{escape(sample)}</div>{what}</td><td><div class=\"sx-side\">{sides}</div>{diff}</td></tr>")
+    return _scrolling("sx-changes", 2, '<tr><th class="sx-case">what changed</th><th>run A · run B</th></tr>'
+                      + "".join(rows), column_em=12)
+
+
+def _texts(a: Cell | None, b: Cell | None) -> bool:
+    """Both cells hold a text answer, and the answers differ."""
+    return bool(a and b and a.record and b.record and a.record.output == "text" and b.record.output == "text"
+                and (a.record.text or "").strip() != (b.record.text or "").strip())
 
 
 def _tone(what: str) -> str:
@@ -221,7 +304,8 @@ _REPORT = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
 <title>{title}</title>
-<style>body {{ margin: 2rem; background: #f8fafc; }} {css}</style></head><body class="sx">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>{css}</style></head><body class="sx">
 <h1>{title}</h1>
 <p class="sx-meta">{meta}</p>
 <h2>Per model</h2>
@@ -244,7 +328,8 @@ def report_page(store: Store, matrix: Matrix) -> str:
     if run.get("judge"):
         meta += f" · judge {run['judge']}"
     return _REPORT.format(
-        title=escape(f"{run['suite']} v{run['version']}"), meta=escape(meta), css=CSS, summary=summary_table(matrix),
+        title=escape(f"{run['suite']} v{run['version']}"), meta=escape(meta), css=CSS + REPORT_CSS,
+        summary=summary_table(matrix),
         matrix=matrix_table(matrix, inline_url(store), clickable=False, full_text=True),
         version=escape(__version__),
     )

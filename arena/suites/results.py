@@ -12,6 +12,7 @@ from arena.store import Filter, OutputRecord, Store
 from arena.suites.runner import ModelSummary, run_info, summarise
 
 SHOW = ("all", "failures", "errors", "disagreements")
+SORT = {"suite order": "suite", "case id": "case", "status (worst first)": "status", "time (slowest first)": "time"}
 
 
 @dataclass
@@ -86,6 +87,36 @@ class Matrix:
         if keep is None:
             raise ValueError(f"unknown filter {show!r}: one of {', '.join(SHOW)}")
         return [case for case in self.cases if keep(case)]
+
+    def arranged(self, show: str = "all", search: str = "", sort: str = "suite") -> list[str]:
+        """The case ids shown: kept by ``show``, then those whose id or prompt holds every word of ``search``,
+        ordered by ``sort`` (suite order, case id, status with errors and failures first, or slowest first)."""
+        cases = self.shown(show)
+        words = search.lower().split()
+        if words:
+            cases = [case for case in cases if all(w in f"{case} {self.prompts.get(case, '')}".lower() for w in words)]
+        if sort == "case":
+            return sorted(cases)
+        if sort == "status":
+            return sorted(cases, key=lambda case: (-self.severity(case), cases.index(case)))
+        if sort == "time":
+            return sorted(cases, key=lambda case: (-self.slowest(case), cases.index(case)))
+        if sort != "suite":
+            raise ValueError(f"unknown order {sort!r}: one of {', '.join(SORT.values())}")
+        return cases
+
+    def severity(self, case_id: str) -> int:
+        """3 a cell errored, 2 a check failed, 1 the models disagree, 0 all passed."""
+        row = self.row(case_id)
+        if any(cell.errored for cell in row):
+            return 3
+        if any(cell.failed for cell in row):
+            return 2
+        return 1 if self.disagrees(case_id) else 0
+
+    def slowest(self, case_id: str) -> float:
+        times = [cell.record.metrics.get("total_s") or 0.0 for cell in self.row(case_id) if cell.record is not None]
+        return max(times, default=0.0)
 
     def counts(self) -> dict[str, int]:
         everything = [cell for cells in self.cells.values() for cell in cells]
