@@ -1,7 +1,7 @@
 """Exports of gallery records: a static HTML page, JSON Lines, and a contact sheet PNG.
 
 File names come from record ids and content hashes, never from prompt text; model text is escaped, answers
-are rendered through arena.render's allowlist (no raw HTML, scripts, handlers or external resources).
+are rendered through arena.render's allowlist (answer_html: no raw HTML, scripts, handlers or external resources).
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from arena.render import markdown_html
-from arena.store import OutputRecord, Store
+from arena.store import OutputRecord, Store, labels
 from arena.store.pictures import text_card
 
 CELL = 256
 LABEL = 40
+SHEET_COLUMNS = 6  # a prompt with more outputs continues on the next line
 
 
 def export(store: Store, records: list[OutputRecord], destination: Path, fmt: str) -> Path:
@@ -73,61 +74,80 @@ def _write_jsonl(store: Store, records: list[OutputRecord], folder: Path) -> Non
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src 'self'; style-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Arena gallery</title>
 <style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #1e293b; background: #f8fafc; }}
-section {{ margin-bottom: 2.5rem; }}
-.grid {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 1rem; }}
-.card {{ background: white; border: 1px solid #cbd5e1; border-radius: 10px; padding: 0.8rem; }}
+:root {{ color-scheme: light dark; --fg: #1e293b; --muted: #64748b; --bg: #f8fafc; --card: #ffffff;
+  --border: #cbd5e1; --code: #f1f5f9; --bad: #b91c1c; }}
+@media (prefers-color-scheme: dark) {{
+  :root {{ --fg: #e5e7eb; --muted: #9ca3af; --bg: #0b0f19; --card: #1f2937; --border: #4b5563; --code: #111827;
+    --bad: #f87171; }}
+}}
+body {{ font-family: system-ui, sans-serif; margin: 2rem; color: var(--fg); background: var(--bg); }}
+a {{ color: inherit; }}
+section {{ margin-bottom: 2.5rem; border-top: 1px solid var(--border); padding-top: 1rem; }}
+.asked {{ display: flex; gap: 1rem; align-items: flex-start; margin-bottom: 0.8rem; }}
+.asked h2 {{ margin: 0 0 0.3rem; font-size: 1.1rem; white-space: pre-wrap; overflow-wrap: anywhere; }}
+.input {{ width: 160px; max-width: 35vw; border-radius: 6px; flex: none; }}
+.outputs {{ display: grid; grid-auto-flow: column; grid-auto-columns: minmax(260px, 1fr); gap: 1rem;
+  overflow-x: auto; padding-bottom: 0.4rem; align-items: start; }}
+.card {{ background: var(--card); border: 1px solid var(--border); border-radius: 10px; padding: 0.8rem;
+  min-width: 0; }}
 .card img {{ width: 100%; border-radius: 6px; }}
-.model {{ font-weight: 700; }} .meta {{ color: #64748b; font-size: 0.85em; }}
-.error {{ color: #b91c1c; }} pre {{ white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.9em; }}
-.input {{ max-width: 240px; border-radius: 6px; }}
-.answer {{ overflow-wrap: anywhere; font-size: 0.95em; }} .answer pre {{ background: #f1f5f9; padding: 6px; }}
+.model {{ font-weight: 700; overflow-wrap: anywhere; }} .meta {{ color: var(--muted); font-size: 0.85em; }}
+.error {{ color: var(--bad); }} pre {{ white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.9em; }}
+.answer {{ overflow-wrap: anywhere; font-size: 0.95em; }} .answer pre {{ background: var(--code); padding: 6px; }}
 .arena-table {{ overflow-x: auto; }} .answer table {{ border-collapse: collapse; }}
-.answer th, .answer td {{ border: 1px solid #cbd5e1; padding: 2px 6px; overflow-wrap: normal; }}
+.answer th, .answer td {{ border: 1px solid var(--border); padding: 2px 6px; overflow-wrap: normal; }}
+@media (max-width: 640px) {{ body {{ margin: 0.6rem; }} .outputs {{ grid-auto-columns: minmax(240px, 85vw); }} }}
 </style></head><body>
 <h1>Arena gallery</h1>
-<p class="meta">{count} outputs · exported by Arena {version}</p>
+<p class="meta">{count} outputs in {groups} comparisons · exported by Arena {version}</p>
 {sections}
 </body></html>
 """
 
 
 def _write_html(store: Store, records: list[OutputRecord], folder: Path) -> None:
+    """One block per comparison: what was asked (the prompt and input image, once), then its outputs side by side."""
     from arena import __version__
 
     _copy_pictures(store, records, folder)
     sections = []
-    for comparison_id, group in _by_comparison(records).items():
+    groups = _by_comparison(records)
+    for comparison_id, group in groups.items():
         first = group[0]
         cards = "".join(_card(record) for record in group)
         picture = (f'<img class="input" alt="input image" src="images/{first.input_image}.png">'
                    if first.input_image else "")
         sections.append(
-            f'<section id="c-{escape(comparison_id)}"><h2>{escape(first.prompt)}</h2>'
-            f'<p class="meta">{escape(first.created)}</p>{picture}<div class="grid">{cards}</div></section>'
+            f'<section id="c-{escape(comparison_id)}"><div class="asked">{picture}<div>'
+            f'<h2>{escape(first.prompt)}</h2><p class="meta">{escape(first.created)} · {len(group)} '
+            f'output{"s" if len(group) != 1 else ""}</p></div></div><div class="outputs">{cards}</div></section>'
         )
     (folder / "index.html").write_text(
-        _PAGE.format(count=len(records), version=escape(__version__), sections="\n".join(sections)), encoding="utf-8"
-    )
+        _PAGE.format(count=len(records), groups=len(groups), version=escape(__version__),
+                     sections="\n".join(sections)), encoding="utf-8")
 
 
 def _card(record: OutputRecord) -> str:
     pictures = "".join(f'<img alt="output of {escape(record.model)}" src="images/{sha}.png">' for sha in record.images)
-    seed = record.used.get("seed")
-    details = ", ".join(f"{key}={value}" for key, value in sorted(record.used.items()))
     return (
         f'<div class="card" id="o-{escape(record.id)}"><div class="model">{escape(record.model)}</div>'
-        f'<div class="meta">{escape(record.kind)} · {escape(record.status)}'
-        f'{f" · seed {escape(str(seed))}" if seed is not None else ""}</div>{pictures}'
-        + (f'<div class="answer">{markdown_html(record.text)}</div>' if record.text else "")  # arena.render
+        f'<div class="meta">{escape(record.kind)} · {escape(record.status)}</div>{pictures}'
+        + (f'<div class="answer">{answer_html(record.text)}</div>' if record.text else "")
         + (f'<p class="error">{escape(record.error)}</p>' if record.error else "")
         + (f'<p class="meta">made from <a href="#o-{escape(record.parent_id)}">output {escape(record.parent_id)}</a>'
            "</p>" if record.parent_id else "")
         + (f'<p class="meta">note: {escape(record.note)}</p>' if record.note else "")
-        + f'<p class="meta">{escape(details)}</p></div>'
+        + f'<p class="meta">{escape(labels.line(record, record.used | record.metrics))}</p></div>'
     )
+
+
+def answer_html(text: str) -> str:
+    """Model text as HTML, the one place exports turn it into markup: Markdown through arena.render's allowlist
+    (no raw HTML, scripts, handlers or outside resources)."""
+    return markdown_html(text)
 
 
 def _by_comparison(records: list[OutputRecord]) -> dict[str, list[OutputRecord]]:
@@ -138,29 +158,39 @@ def _by_comparison(records: list[OutputRecord]) -> dict[str, list[OutputRecord]]
 
 
 def contact_sheet(store: Store, records: list[OutputRecord]) -> Image.Image:
-    """One PNG: a row per prompt, a column per model, each cell labelled with the model and the seed."""
-    prompts = list(dict.fromkeys(r.prompt for r in sorted(records, key=lambda r: r.created_at)))
-    models = list(dict.fromkeys(r.model for r in records))
-    cells: dict[tuple[str, str], OutputRecord] = {}
-    for record in sorted(records, key=lambda r: r.created_at):
-        cells.setdefault((record.prompt, record.model), record)
+    """One PNG: a band per prompt holding every one of its outputs (grouped by model, oldest first, up to
+    SHEET_COLUMNS to a line), each cell labelled with its model and seed."""
+    ordered = sorted(records, key=lambda r: r.created_at)
+    models = list(dict.fromkeys(r.model for r in ordered))
+    bands: dict[str, list[OutputRecord]] = {}
+    for record in ordered:
+        bands.setdefault(record.prompt, []).append(record)
+    for prompt, outputs in bands.items():
+        bands[prompt] = sorted(outputs, key=lambda r: models.index(r.model))  # stable: oldest first per model
+    columns = min(SHEET_COLUMNS, max(len(outputs) for outputs in bands.values()))
+    lines = {prompt: -(-len(outputs) // columns) for prompt, outputs in bands.items()}
     margin = 220
-    sheet = Image.new("RGB", (margin + len(models) * CELL, len(prompts) * (CELL + LABEL)), "white")
+    sheet = Image.new("RGB", (margin + columns * CELL, sum(lines.values()) * (CELL + LABEL)), "white")
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default(size=14)
-    for row, prompt in enumerate(prompts):
-        top = row * (CELL + LABEL)
+    top = 0
+    for prompt, outputs in bands.items():
         draw.multiline_text((10, top + 10), _wrap(prompt, 26, 12), font=font, fill=(30, 41, 59), spacing=3)
-        for column, model in enumerate(models):
-            record = cells.get((prompt, model))
-            if record is None:
-                continue
-            left = margin + column * CELL
-            sheet.paste(_cell_picture(store, record), (left, top))
-            seed = record.used.get("seed")
-            label = f"{model} · seed {seed}" if seed is not None else model
-            draw.text((left + 6, top + CELL + 10), label[:34], font=font, fill=(30, 41, 59))
+        for number, record in enumerate(outputs):
+            left = margin + (number % columns) * CELL
+            cell_top = top + (number // columns) * (CELL + LABEL)
+            sheet.paste(_cell_picture(store, record), (left, cell_top))
+            draw.text((left + 6, cell_top + CELL + 10), _sheet_label(record), font=font, fill=(30, 41, 59))
+        top += lines[prompt] * (CELL + LABEL)
+        draw.line([(0, top - 1), (sheet.width, top - 1)], fill=(203, 213, 225))
     return sheet
+
+
+def _sheet_label(record: OutputRecord, room: int = 34) -> str:
+    seed = record.used.get("seed")
+    tail = f" · seed {seed}" if seed is not None else ""
+    model = record.model if len(record.model) + len(tail) <= room else record.model[: room - len(tail) - 1] + "…"
+    return model + tail
 
 
 def _cell_picture(store: Store, record: OutputRecord) -> Image.Image:
