@@ -75,7 +75,7 @@ def body_html(pane: PaneSnapshot, earlier: tuple[Turn, ...] = (), asked: str = "
     if earlier:
         turns.append(_user_turn(asked, False))
     turns.append(_model_turn(answer, copy=pane.finished and bool(pane.text)))
-    return f'<div class="arena-chat">{"".join(turns)}</div>'
+    return f'<div class="arena-text"><div class="arena-chat">{"".join(turns)}</div></div>'
 
 
 def _user_turn(text: str, with_image: bool) -> str:
