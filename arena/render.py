@@ -111,6 +111,7 @@ _FIRST = _cleaner(with_remote_pictures=True)
 _FINAL = _cleaner(with_remote_pictures=False)
 
 
+@lru_cache(maxsize=1024)  # an answer is rendered again at every frame while it streams
 def _math(latex: str, display: bool) -> str:
     latex = latex.strip()
     try:

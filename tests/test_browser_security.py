@@ -289,6 +289,10 @@ def test_a_chat_with_a_table_and_latex_reads_well_and_breaks_no_policy(browser, 
     first_line = pane.locator(".arena-turn-model .arena-md").first.bounding_box()
     button = pane.locator(".arena-copy").first.bounding_box()
     assert button["y"] >= first_line["y"] + first_line["height"] - 1
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    pane.locator(".arena-copy").last.click()
+    pane.locator(".arena-copy", has_text="Copied").wait_for(timeout=5_000)
+    assert "def mean(values):" in page.evaluate("() => navigator.clipboard.readText()")
     name = f"pane-chat-{size[0]}x{size[1]}{'-dark' if dark else ''}.png"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)

@@ -178,7 +178,7 @@ BODY_CSS = """
   background: var(--code-background-fill, var(--background-fill-secondary)); border-radius: 6px; }
 .arena-md code { overflow-wrap: anywhere; }
 .arena-md pre code { overflow-wrap: normal; }
-.arena-md math[display=block] { display: block; overflow-x: auto; max-width: 100%; margin: 0.5em 0; }
+.arena-md math[display=block] { display: block math; overflow-x: auto; max-width: 100%; margin: 0.6em 0; }
 .arena-md img { max-width: 100%; height: auto; }
 .arena-md .arena-image-link { font-size: 0.9em; overflow-wrap: anywhere; }
 .arena-md blockquote { border-left: 3px solid var(--border-color-primary); margin-left: 0; padding-left: 10px;
