@@ -8,7 +8,7 @@ from mistralai.client import Mistral
 
 from arena.backends.base import Backend
 from arena.backends.mistral_chat import make_client, text_of
-from arena.backends.openai_image import decode_picture
+from arena.images import decode_picture
 from arena.request import GenerationParams, Request
 
 

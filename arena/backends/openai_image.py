@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import base64
-import io
 from functools import cached_property
 
 import openai
-from PIL import Image
 
 from arena.backends.base import Backend
 from arena.backends.openai_chat import make_client
+from arena.images import decode_picture
 from arena.request import GenerationParams, Request
-
-
-def decode_picture(data: bytes, source: str) -> Image.Image:
-    """A raster image from bytes a provider returned; anything else (SVG, HTML, garbage) is refused."""
-    try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except Exception as error:
-        raise ValueError(f"{source} did not return a readable raster image ({type(error).__name__})") from None
-    return image.convert("RGB") if image.mode not in ("RGB", "RGBA") else image
 
 
 class OpenAIImage(Backend):

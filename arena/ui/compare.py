@@ -87,7 +87,9 @@ def image_upload(**options) -> gr.Image:
     The instance's preprocess is wrapped rather than subclassed: Gradio writes a .pyi file beside the
     source of every Component subclass it sees.
     """
-    component = gr.Image(**options)
+    # image_mode=None: Gradio hands the uploaded file over as it came, undecoded (arena.images decodes it once,
+    # within its limits); with a mode, Gradio itself decoded and converted every upload at full size.
+    component = gr.Image(**{"image_mode": None, **options})
     preprocess = component.preprocess
 
     def checked(payload):
