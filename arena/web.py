@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import socket
 import sys
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 # Arena works offline and phones nowhere: Gradio's version check and telemetry stay off unless asked for.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
+from starlette.datastructures import Headers  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 from starlette.middleware.trustedhost import TrustedHostMiddleware  # noqa: E402
 
@@ -53,7 +56,8 @@ def allowed_hosts(args: argparse.Namespace) -> list[str]:
     """The Host headers accepted (any port): loopback names, --host, --allowed-hosts, and a share link's domain.
 
     Anything else is refused with 400, so a page on another domain that resolves to 127.0.0.1 (DNS rebinding)
-    cannot drive the app. Listening on every interface (0.0.0.0, ::) adds this machine's own name.
+    cannot drive the app. Listening on every interface (0.0.0.0, ::) adds this machine's own name, and
+    AllowedHosts then also lets in any IP address (rebinding needs a name; an address cannot be rebound).
     """
     hosts = ["127.0.0.1", "localhost", "[::1]"]
     host = args.host.strip()
@@ -84,6 +88,30 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "form-action 'self'",
     "frame-ancestors 'self'",
 ])
+
+
+def _is_address(host_header: str | None) -> bool:
+    host = urlsplit("//" + (host_header or "")).hostname if host_header else None
+    try:
+        ipaddress.ip_address(host or "")
+    except ValueError:
+        return False
+    return True
+
+
+class AllowedHosts(TrustedHostMiddleware):
+    """Starlette's Host check (any port); with ``any_address`` an IP address as the host passes too."""
+
+    def __init__(self, app, allowed_hosts: list[str], any_address: bool = False):
+        super().__init__(app, allowed_hosts=allowed_hosts, www_redirect=False)
+        self.any_address = any_address
+
+    async def __call__(self, scope, receive, send):
+        if self.any_address and scope["type"] in ("http", "websocket") and \
+                _is_address(Headers(scope=scope).get("host")):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 class SecurityHeaders:
@@ -134,7 +162,8 @@ def launch_kwargs(args: argparse.Namespace, settings: Settings) -> dict:
         # Served by the file routes: stored pictures, thumbnails and the example images, nothing else.
         allowed_paths=[str(settings.data_dir / "images"), str(settings.data_dir / "thumbs"), str(ASSETS)],
         # Both run before any of Gradio's routes: other Host headers are refused, every page gets the policy.
-        app_kwargs={"middleware": [Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(args)),
+        app_kwargs={"middleware": [Middleware(AllowedHosts, allowed_hosts=allowed_hosts(args),
+                                              any_address=args.host.strip() in ("0.0.0.0", "::", "")),
                                    Middleware(SecurityHeaders)]},
     )
     if args.auth:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 from urllib.parse import urlsplit
 
 import pytest
 
-from arena.web import CONTENT_SECURITY_POLICY, allowed_hosts, parse_args
+from arena.web import CONTENT_SECURITY_POLICY, AllowedHosts, allowed_hosts, parse_args
 from tests.apprunner import running_app, write_catalog
 from tests.conftest import openai_entry
 
@@ -78,3 +79,31 @@ def test_the_host_list_follows_the_arguments(monkeypatch):
     assert "10.0.0.5" in allowed_hosts(parse_args(["--host", "10.0.0.5"]))
     assert "[fd00::5]" in allowed_hosts(parse_args(["--host", "fd00::5"]))
     assert "*.gradio.live" in allowed_hosts(parse_args(["--share"]))
+
+
+def _status(middleware, host: str) -> int:
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b""}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [(b"host", host.encode())],
+             "query_string": b"", "root_path": ""}
+    asyncio.run(middleware(scope, receive, send))
+    return sent[0]["status"]
+
+
+def test_on_every_interface_an_ip_address_passes_but_names_still_do_not():
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    hosts = allowed_hosts(parse_args(["--host", "0.0.0.0"]))
+    everywhere = AllowedHosts(app, hosts, any_address=True)
+    assert [_status(everywhere, h) for h in ("192.168.1.5:7860", "[fe80::1]:7860", "10.0.0.2")] == [200, 200, 200]
+    assert [_status(everywhere, h) for h in ("evil.example", "192.168.1.5.nip.io", "")] == [400, 400, 400]
+    loopback_only = AllowedHosts(app, allowed_hosts(parse_args([])))
+    assert _status(loopback_only, "192.168.1.5") == 400 and _status(loopback_only, "127.0.0.1:1") == 200
