@@ -144,3 +144,47 @@ def test_mathml_cannot_smuggle_html():
 
 def test_user_text_is_shown_as_written():
     assert plain_html("<b>hi</b>\nthere") == '<div class="arena-plain">&lt;b&gt;hi&lt;/b&gt;\nthere</div>'
+
+
+def _hostile_record(store):
+    import time
+
+    from arena.store import OutputRecord, new_id
+
+    comparison_id = new_id()
+    store.ensure_comparison(comparison_id, "a prompt", time.time())
+    text = (OVERLAY + "\n\n![x](https://evil.example/md.png)\n\n<img src=https://evil.example/i.png onerror=alert(1)>"
+            "\n\n| a | b |\n|---|---|\n| **1** | 2 |\n\n$x^2$")
+    return store.save(OutputRecord(
+        id=new_id(), comparison_id=comparison_id, created_at=time.time(), model="m", kind="openai-chat",
+        output="text", status="done", prompt="a prompt", input_image=None, text=text, error=None, images=[],
+        thumb=None, entry={"name": "m"}, params={}, used={}, versions={}, metrics={}, notices=[]))
+
+
+def _assert_inert_with_markdown(page: str) -> None:
+    elements = _elements(page)
+    assert not {tag for tag, _ in elements} & {"form", "input", "button", "script", "iframe", "object", "embed"}
+    assert not [tag for tag, attrs in elements if any(name.startswith("on") for name in attrs)]
+    assert not [attrs for tag, attrs in elements if tag == "img" and "evil.example" in attrs.get("src", "")]
+    assert "<strong>1</strong>" in page and "<math" in page and "[image “x”: https://evil.example/md.png]" in page
+
+
+def test_the_gallery_export_renders_answers_as_safe_markdown(tmp_path):
+    from arena.store import Store
+    from arena.store.export import export
+
+    store = Store(tmp_path / "data")
+    record = _hostile_record(store)
+    folder = export(store, [record], tmp_path / "out", "html")
+    _assert_inert_with_markdown((folder / "index.html").read_text())
+
+
+def test_the_suite_report_renders_full_answers_as_safe_markdown(tmp_path):
+    from arena.store import Store
+    from arena.suites import report
+    from arena.suites.results import Cell
+
+    store = Store(tmp_path / "data")
+    cell = Cell(run_id="r", case_id="c", model="m", sample=0, case_hash="h", status="done", cached=False,
+                refused=None, checks=[], record=_hostile_record(store))
+    _assert_inert_with_markdown(report.cell_html(cell, lambda record: None, clickable=False, full_text=True))
