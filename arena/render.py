@@ -164,6 +164,31 @@ def markdown_html(text: str) -> str:
     return clean(_MARKDOWN.render(text))
 
 
+def streaming_html(text: str) -> str:
+    """``markdown_html`` for an answer still growing: the finished blocks are rendered once (and cached), only the
+    last one again at each frame. Close to the whole render; the finished answer gets the whole render."""
+    cut = _stable_cut(text)
+    if cut <= 0:
+        return markdown_html(text)
+    return markdown_html(text[:cut]) + markdown_html(text[cut:])
+
+
+_BLOCK_GAP = re.compile(r"\n[ \t]*\n(?=\S)")
+_FENCE = re.compile(r"^[ \t]{0,3}(```|~~~)", re.MULTILINE)
+_CONTINUES = re.compile(r"[-*+>|]|\d{1,9}[.)]|\[")
+
+
+def _stable_cut(text: str) -> int:
+    """Where the finished blocks end: the last blank line outside code fences and $$ blocks, before a line that
+    does not continue a list, quote or table (or the link definitions a whole render would see)."""
+    for gap in reversed(list(_BLOCK_GAP.finditer(text, 0, max(0, len(text) - 1)))):
+        head = text[:gap.end()]
+        if len(_FENCE.findall(head)) % 2 or head.count("$$") % 2 or _CONTINUES.match(text, gap.end()):
+            continue
+        return gap.end()
+    return 0
+
+
 def clean(html: str) -> str:
     """Any HTML through the allowlist; a picture that is not a data: URL becomes a link saying where it goes."""
     first = _FIRST.clean(html)

@@ -188,3 +188,15 @@ def test_the_suite_report_renders_full_answers_as_safe_markdown(tmp_path):
     cell = Cell(run_id="r", case_id="c", model="m", sample=0, case_hash="h", status="done", cached=False,
                 refused=None, checks=[], record=_hostile_record(store))
     _assert_inert_with_markdown(report.cell_html(cell, lambda record: None, clickable=False, full_text=True))
+
+
+@pytest.mark.parametrize("text", [
+    "Intro.\n\n1. first\n\n2. second\n\n   more of it\n\nAfter.\n\n> quote\n\n> more\n\nSee [ref][1].\n\n[1]: https://x.org\n",
+    "Text\n\n```python\nx = 1\n\ny = 2\n```\n\nmore\n\n$$\na\n\nb\n$$\n\ndone\n",
+    "- a\n- b\n\n  - nested\n\nPara *em*\n\n    code block\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nlast $x$\n",
+])
+def test_a_growing_answer_renders_as_the_whole_would_at_every_length(text):
+    from arena.render import streaming_html
+
+    for end in range(len(text) + 1):
+        assert streaming_html(text[:end]) == markdown_html(text[:end]), text[:end]

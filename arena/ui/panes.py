@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from arena.pane import PaneSnapshot
-from arena.render import markdown_html, plain_html
+from arena.render import markdown_html, plain_html, streaming_html
 from arena.request import Turn
 from arena.results import metrics_line
 
@@ -59,7 +59,7 @@ def body_html(pane: PaneSnapshot, earlier: tuple[Turn, ...] = (), asked: str = "
     """The answer as it grows (arena.render's safe HTML); in a conversation, a chat: the user's turns as bubbles,
     the model's answers below each."""
     if pane.text:
-        answer = markdown_html(pane.text)
+        answer = markdown_html(pane.text) if pane.finished else streaming_html(pane.text)
     elif pane.output == "text" and pane.status in ("queued", "running"):
         answer = '<p class="arena-waiting">…</p>'
     else:
