@@ -99,6 +99,8 @@ HOSTILE = """Your session has expired.
 
 [click me](javascript:alert(1)) <a href="javascript:alert(2)">me too</a> <b onmouseover="alert(3)">hover</b>
 
+Templates: ${document.title='pwned'} `${document.title='pwned'}` {{constructor.constructor('document.title="pwned"')()}}
+
 | model | score |
 |---|---:|
 | a | 1 |
