@@ -13,10 +13,12 @@ import io
 import textwrap
 from dataclasses import dataclass
 from html import escape
+from typing import Callable
 
 from PIL import Image, ImageDraw, ImageFont
 
 from arena.pane import PaneSnapshot
+from arena.render import markdown_html
 from arena.store.pictures import text_card
 from arena.sweeps import AXES, Cell, Sweep
 
@@ -182,54 +184,58 @@ def grid_html(sweep: Sweep, outputs: list[PaneSnapshot | None], comparison_id: s
     """The grid as one page with everything inside it (pictures as data URLs); model text rendered safely."""
     from arena import __version__
 
+    axes = " · ".join(f"{name.upper()}: {AXES[a.kind].label}" for name, a in zip("xyz", sweep.axes, strict=False))
+    summary = f"{axes} · {sweep.describe()}" + (f" · comparison {comparison_id}" if comparison_id else "")
+    prompt = "" if any(a.kind.startswith("prompt") for a in sweep.axes) else f"<b>Prompt:</b> {escape(sweep.prompt)}"
+    return _PAGE.format(summary=escape(summary), prompt=prompt, blocks=grid_tables(sweep, outputs),
+                        version=escape(__version__))
+
+
+def grid_tables(sweep: Sweep, outputs: list[PaneSnapshot | None], z: int | None = None,
+                picture_url: Callable[[Image.Image], str] | None = None) -> str:
+    """The grid as HTML tables: every Z block under its heading, or only block ``z``. ``picture_url`` makes
+    a picture's src (default: a PNG data URL at most 512 pixels on a side)."""
     x_axis, y_axis, z_axis = (sweep.axis(n) for n in "xyz")
     by_place = {(c.x, c.y, c.z, c.model): c for c in sweep.cells}
     blocks = []
-    for z in range(len(z_axis.values) if z_axis else 1):
-        head = "".join(f"<th>{escape(label)}</th>" for label in x_axis.labels)
+    for block in range(len(z_axis.values) if z_axis else 1):
+        if z is not None and block != z:
+            continue
+        head = "".join(f"<th scope=col>{escape(label)}</th>" for label in x_axis.labels)
         body = []
         for y in range(len(y_axis.values) if y_axis else 1):
             for model in sweep.models:
                 name = (f"{escape(y_axis.label(y))}<br>" if y_axis else "") + f"<span class=meta>{escape(model)}</span>"
-                cells = "".join(_html_cell(sweep, by_place[(x, y, z, model)], outputs)
+                cells = "".join(_html_cell(sweep, by_place[(x, y, block, model)], outputs, picture_url or data_url)
                                 for x in range(len(x_axis.values)))
                 body.append(f"<tr><th scope=row>{name}</th>{cells}</tr>")
-        title = f"<h2>{escape(z_axis.label(z))}</h2>" if z_axis else ""
+        title = f"<h2>{escape(z_axis.label(block))}</h2>" if z_axis and z is None else ""
         blocks.append(f'<section>{title}<div class="scroll"><table><thead><tr><th></th>{head}</tr></thead>'
                       f"<tbody>{''.join(body)}</tbody></table></div></section>")
-    axes = " · ".join(f"{name.upper()}: {AXES[a.kind].label}" for name, a in zip("xyz", sweep.axes, strict=False))
-    summary = f"{axes} · {sweep.describe()}" + (f" · comparison {comparison_id}" if comparison_id else "")
-    prompt = "" if any(a.kind.startswith("prompt") for a in sweep.axes) else f"<b>Prompt:</b> {escape(sweep.prompt)}"
-    return _PAGE.format(summary=escape(summary), prompt=prompt, blocks="\n".join(blocks), version=escape(__version__))
+    return "\n".join(blocks)
 
 
-def _html_cell(sweep: Sweep, cell: Cell, outputs: list[PaneSnapshot | None]) -> str:
+def _html_cell(sweep: Sweep, cell: Cell, outputs: list[PaneSnapshot | None], picture_url) -> str:
     output = outputs[cell.run] if cell.run < len(outputs) else None
     label = f'<div class="cap">{escape(caption(sweep, cell, output))}</div>'
     if output is None:
-        return f'<td><p class="meta">not run</p>{label}</td>'
+        return f'<td><p class="meta">not run yet</p>{label}</td>'
     inner = ""
     if output.images:
-        inner += f'<img alt="output of {escape(output.model)}" src="{_data_url(output.images[-1])}">'
+        inner += f'<img alt="output of {escape(output.model)}" src="{picture_url(output.images[-1])}">'
+    elif not output.finished and not output.text:
+        work = f"step {output.steps_done}/{output.steps_total}" if output.steps_total else (output.activity or "…")
+        inner += f'<p class="meta">running: {escape(work)}</p>'
     if output.text:
-        inner += f'<div class="answer">{_answer_html(output.text)}</div>'
+        inner += f'<div class="answer">{markdown_html(output.text)}</div>'
     if output.error:
         inner += f'<p class="error">{escape(output.error)}</p>'
     return f"<td>{inner}{label}</td>"
 
 
-def _answer_html(text: str) -> str:
-    """Markdown through the app's one safe renderer (no raw HTML, scripts or handlers); escaped text without it."""
-    try:
-        from arena.render import markdown_html
-    except ImportError:
-        return f"<pre>{escape(text)}</pre>"
-    return markdown_html(text)
-
-
-def _data_url(image: Image.Image, most: int = 512) -> str:
+def data_url(image: Image.Image, most: int = 512, fmt: str = "PNG") -> str:
     picture = image.convert("RGB")
     picture.thumbnail((most, most), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    picture.save(buffer, format=fmt)
+    return f"data:image/{fmt.lower()};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

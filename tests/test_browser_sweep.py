@@ -60,10 +60,13 @@ def test_a_sweep_fills_its_grid_and_offers_the_png_and_the_html(browser, app_url
     page.click("#sweep-run")
     page.locator("#sweep-progress", has_text="Sweep finished: 6 of 6 runs done").wait_for(timeout=120_000)
     assert "2 seed × 2 steps × 2 models = 8 cells" in page.locator("#sweep-progress").inner_text()
-    grid = page.locator("#sweep-grid img").first
-    grid.wait_for()
-    width = page.evaluate("(img) => img.complete && img.naturalWidth", grid.element_handle())
-    assert width > 500  # two columns of 256-pixel cells beside the row labels
+    cells = page.locator("#sweep-grid td")
+    assert cells.count() == 8  # 2 seeds × 2 step counts × 2 models
+    assert page.locator("#sweep-grid td img").count() == 4 and page.locator("#sweep-grid td .answer").count() == 4
+    assert page.locator("#sweep-grid thead th").all_inner_texts()[1:] == ["seed 1", "seed 2"]
+    assert page.locator("#sweep-grid td .cap").all_inner_texts().count("seed 1 · steps n/a") == 2
+    picture = page.locator("#sweep-grid td img").first
+    assert page.evaluate("(img) => img.complete && img.naturalWidth", picture.element_handle()) == 64
     for box, name in (("#sweep-png", "grid.png"), ("#sweep-html", "grid.html")):
         link = page.locator(f"{box} a").first
         link.wait_for(timeout=10_000)
@@ -89,4 +92,29 @@ def test_a_bad_axis_is_said_in_a_sentence(browser, app_url):
     page.click("#sweep-run")
     page.locator("#sweep-progress", has_text="The steps axis: “zero” is not a whole number.").wait_for(
         timeout=10_000)
+    page.close()
+
+
+def test_a_third_axis_is_shown_one_block_at_a_time(browser, app_url):
+    url, _ = app_url
+    page = browser.new_page(viewport=SIZES["wide"])
+    page.goto(url)
+    page.wait_for_selector("#arena-run")
+    page.fill("#arena-prompt textarea", "a charming spider at work")
+    pick(page, "offline-pixtral")
+    pick(page, "offline-llama-vision")  # the sweep runs on offline-sd alone
+    page.locator("#sweep").click()
+    set_axis(page, "x", "Seed", "1, 2")
+    set_axis(page, "z", "Steps", "1, 2")
+    page.click("#sweep-run")
+    page.locator("#sweep-progress", has_text="Set the Y axis before the Z axis").wait_for(timeout=10_000)
+    set_axis(page, "y", "Guidance", "0")
+    page.click("#sweep-run")
+    page.locator("#sweep-progress", has_text="Sweep finished: 4 of 4 runs done").wait_for(timeout=120_000)
+    assert page.locator("#sweep-z label").all_inner_texts() == ["steps 1", "steps 2"]
+    assert page.locator("#sweep-grid td").count() == 2
+    first = page.locator("#sweep-grid td img").first.get_attribute("src")
+    page.locator("#sweep-z label", has_text="steps 2").click()
+    page.wait_for_function("(src) => document.querySelector('#sweep-grid td img').src !== src", arg=first)
+    assert page.locator("#sweep-grid td").count() == 2
     page.close()

@@ -11,7 +11,7 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
@@ -19,14 +19,26 @@ import gradio as gr
 from arena.engine import Engine
 from arena.errors import InputError
 from arena.request import Request
-from arena.sweep_grid import block_image, grid_html, grid_image
+from arena.sweep_grid import data_url, grid_html, grid_image, grid_tables
 from arena.sweeps import AXES, Axis, Sweep, SweepRun, make_axis, plan
 from arena.ui.compare import CompareView
 from arena.ui.words import md, session_of
 
 CSS = """
-#sweep-grid img { object-fit: contain; }
-#sweep-grid { min-height: 200px; }
+#sweep-grid .scroll { overflow-x: auto; }
+#sweep-grid table { border-collapse: separate; border-spacing: 6px; margin: 0; border: none; width: auto; }
+#sweep-grid th { text-align: left; vertical-align: top; font-size: 0.9em; min-width: 7rem;
+  color: var(--body-text-color); background: none; border: none; padding: 4px; }
+#sweep-grid thead th { text-align: center; }
+@media (max-width: 640px) { #sweep-grid th { min-width: 5rem; } #sweep-grid td { min-width: 170px; } }
+#sweep-grid td { vertical-align: top; background: var(--block-background-fill);
+  border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px;
+  width: 240px; min-width: 200px; max-width: 300px; }
+#sweep-grid td img { width: 100%; border-radius: 4px; display: block; margin: 0; }
+#sweep-grid .answer { max-height: 16rem; overflow: auto; font-size: 0.88em; overflow-wrap: anywhere; }
+#sweep-grid .answer pre { white-space: pre-wrap; }
+#sweep-grid .cap, #sweep-grid .meta { color: var(--body-text-color-subdued); font-size: 0.82em; }
+#sweep-grid .error { color: var(--error-text-color); }
 """
 
 NONE = "none"
@@ -44,7 +56,12 @@ class Shown:
     run: SweepRun
     folder: Path
     z: int = 0  # the Z block on screen
-    frame: int = 0  # how many times the grid was drawn (each drawing is a new file)
+    pictures: dict = field(default_factory=dict)  # id(image) → (image, its data URL), drawn once
+
+    def picture_url(self, image) -> str:
+        if id(image) not in self.pictures:
+            self.pictures[id(image)] = (image, data_url(image, most=384, fmt="WEBP"))
+        return self.pictures[id(image)][1]
 
 
 class SweepView:
@@ -80,8 +97,7 @@ class SweepView:
             self.progress = gr.Markdown(elem_id="sweep-progress")
             self.z_pick = gr.Radio(label="Z axis value", choices=[], type="index", visible=False,
                                    elem_id="sweep-z")
-            self.grid = gr.Image(label="Grid", type="filepath", format="png", interactive=False, visible=False,
-                                 buttons=["download", "fullscreen"], elem_id="sweep-grid")
+            self.grid = gr.HTML(visible=False, elem_id="sweep-grid")
             with gr.Row():
                 self.png_file = gr.File(label="Download grid PNG", interactive=False, visible=False,
                                         elem_id="sweep-png")
@@ -123,7 +139,7 @@ class SweepView:
             self.progress: f"Running {md(sweep.describe())}…",
             self.z_pick: gr.Radio(choices=z_axis.labels, value=z_axis.labels[0], visible=True) if z_axis
             else gr.Radio(choices=[], visible=False),
-            self.grid: gr.Image(value=self._draw(shown, 0), visible=True),
+            self.grid: gr.HTML(value=self._draw(shown, 0), visible=True),
             self.png_file: gr.File(value=None, visible=False),
             self.html_file: gr.File(value=None, visible=False),
         }
@@ -160,7 +176,7 @@ class SweepView:
         with self._lock:
             shown = self._shown.get(session_of(request))
         if shown is None or z is None:
-            return gr.Image()
+            return gr.HTML()
         return self._draw(shown, int(z))
 
     # --- helpers ---------------------------------------------------------------------------------------------
@@ -176,14 +192,10 @@ class SweepView:
 
     @staticmethod
     def _draw(shown: Shown, z: int) -> str:
-        """The grid (one Z block) as a new file: a new name makes the browser fetch it again."""
+        """The grid (one Z block) as HTML tables in the page's own colours; model text through arena.render."""
         shown.z = z
-        shown.frame += 1
-        path = shown.folder / f"view-{shown.frame}.png"
-        block_image(shown.sweep, shown.run.outputs, z).save(path)
-        earlier = shown.folder / f"view-{shown.frame - 2}.png"
-        earlier.unlink(missing_ok=True)
-        return str(path)
+        return grid_tables(shown.sweep, shown.run.outputs, z=z if shown.sweep.axis("z") else None,
+                           picture_url=shown.picture_url)
 
 
 def _with_request(handler, count: int):
@@ -201,12 +213,14 @@ def _with_request(handler, count: int):
 
 
 def _axes(values, prompt: str) -> list[Axis]:
-    """The axes a person set, in X, Y, Z order; an axis left at "none" is skipped."""
-    axes = []
-    for kind, typed in zip(values[::2], values[1::2], strict=True):
-        if kind and kind != NONE:
-            axes.append(make_axis(kind, typed or "", prompt))
-    return axes
+    """The axes a person set, in X, Y, Z order; an axis left at "none" is skipped, but not in the middle."""
+    chosen = [(kind, typed) for kind, typed in zip(values[::2], values[1::2], strict=True)]
+    used = [bool(kind and kind != NONE) for kind, _ in chosen]
+    if not used[0] and any(used):
+        raise InputError("Set the X axis first: the Y and Z axes add rows and blocks to it.")
+    if used[2] and not used[1]:
+        raise InputError("Set the Y axis before the Z axis (a Y axis with one value will do).")
+    return [make_axis(kind, typed or "", prompt) for (kind, typed), on in zip(chosen, used, strict=True) if on]
 
 
 def _example(kind: str | None) -> str:
