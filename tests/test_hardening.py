@@ -84,7 +84,7 @@ LAUGHS = "a: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
     (b"name: caf\xe9\nversion: 1\n", "is not UTF-8 text"),
     (b"name: t\n" + b"# padding\n" * 500_000, "larger than 4 MB"),
     (b"name: t\nversion: 1\ncases: [\n", "is not valid YAML"),
-])
+], ids=["billion-laughs", "nested-20000", "not-utf8", "over-4mb", "yaml-error"])
 @pytest.mark.parametrize("kind", ["suite", "catalog"])
 def test_hostile_yaml_gets_one_sentence(tmp_path, content, message, kind):
     path = tmp_path / "hostile.yaml"
@@ -105,7 +105,8 @@ def test_an_empty_catalog_is_refused_with_a_sentence(tmp_path):
 # --- 9: `suite report` names its file from a safe slug, in the working folder -------------------------------------
 
 
-@pytest.mark.parametrize("name", ["../../escaped", "x" * 400, "nul\x00name", "/etc/passwd", "..", "…"])
+@pytest.mark.parametrize("name", ["../../escaped", "x" * 400, "nul\x00name", "/etc/passwd", "..", "…"],
+                         ids=["parent", "long", "nul", "absolute", "dots", "nothing-usable"])
 def test_suite_report_default_file_stays_in_the_working_folder(tmp_path, monkeypatch, loopback, keys,
                                                               engine_factory, name, capsys):
     import argparse
