@@ -56,6 +56,7 @@ def run_sweep(args: argparse.Namespace, catalog: Catalog, settings: Settings) ->
                           f"{output.status}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         run.cancel()
+        run.settle()
         print("arena: stopped; keeping what finished", file=sys.stderr)
     finally:
         if run.current is not None:

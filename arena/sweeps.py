@@ -372,6 +372,7 @@ class SweepRun:
         self._store = _OneComparison(store, self.comparison_id) if store is not None else None
         self.outputs: list[PaneSnapshot | None] = [None] * len(sweep.jobs)
         self.current: Comparison | None = None
+        self._offset = 0  # the index of the running batch's first job
         self.cancelled = False
 
     @property
@@ -390,16 +391,25 @@ class SweepRun:
                 return
             batch = list(jobs[start:start + MAX_MODELS])
             comparison = Comparison(self.engine, batch, self._store)
-            self.current = comparison
+            self.current, self._offset = comparison, start
             if self.cancelled:  # Stop came while the batch was starting
                 comparison.cancel()
             for changed in comparison.updates():
                 for index in changed:
                     self.outputs[start + index] = comparison.panes[index].snapshot()
                 yield {start + index for index in changed}
-            for index, pane in enumerate(comparison.snapshots()):
-                self.outputs[start + index] = pane
+            self._copy(comparison, start)
             yield set(range(start, start + len(batch)))
+
+    def settle(self) -> None:
+        """After Stop outside ``updates()`` (Ctrl+C): wait for the running batch to end and keep its outputs."""
+        if self.current is not None:
+            self.current.wait()
+            self._copy(self.current, self._offset)
+
+    def _copy(self, comparison: Comparison, start: int) -> None:
+        for index, pane in enumerate(comparison.snapshots()):
+            self.outputs[start + index] = pane
 
     def wait(self) -> list["PaneSnapshot | None"]:
         for _ in self.updates():

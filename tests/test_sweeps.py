@@ -213,3 +213,22 @@ def test_a_cell_not_run_yet_is_drawn_as_such(planner):
     png = grid_image(sweep, [None] * len(sweep.jobs))
     assert png.size == (layout(sweep).width, layout(sweep).height)
     assert "not run" in grid_html(sweep, [None] * len(sweep.jobs))
+
+
+def test_stop_ends_the_running_batch_and_leaves_the_rest_unrun(loopback, keys):
+    from tests.conftest import openai_entry
+
+    engine = make_engine([openai_entry(loopback, "loopback-slow", model="drip300")])
+    try:
+        sweep = plan(engine, Request(PROMPT), ["loopback-slow"], [make_axis("seed", "1-13")])
+        assert len(sweep.jobs) == 13  # two batches: twelve at once, then one
+        run = SweepRun(engine, sweep, save=False)
+        for changed in run.updates():
+            if any(run.outputs[i] is not None and run.outputs[i].text for i in changed):
+                run.cancel()
+        assert run.finished and run.outputs[12] is None
+        assert {o.status for o in run.outputs[:12]} == {"cancelled"}
+        assert caption(sweep, sweep.cells[0], run.outputs[0]).endswith("stopped")
+        assert "not run yet" in grid_html(sweep, run.outputs)
+    finally:
+        engine.close()
