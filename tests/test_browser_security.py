@@ -277,6 +277,10 @@ def test_a_chat_with_a_table_and_latex_reads_well_and_breaks_no_policy(browser, 
                            " && document.querySelector('.arena-pane-foot[data-status=done]')", timeout=60_000)
     pane = page.locator("#arena-pane-0")
     assert pane.locator("math").count() >= 4
+    # The answer box followed the stream to its end, and keeps its own scroll position across updates.
+    assert page.evaluate("(box) => box.scrollHeight > box.clientHeight"
+                         " && box.scrollTop + box.clientHeight >= box.scrollHeight - 30",
+                         pane.locator(".prose.arena-body").element_handle())
     table_box = pane.locator(".arena-table").first
     fits = page.evaluate("(box) => box.scrollWidth <= box.clientWidth || getComputedStyle(box).overflowX === 'auto'",
                          table_box.element_handle())

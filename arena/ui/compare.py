@@ -183,7 +183,7 @@ class CompareView:
                         type="pil", format="png", show_label=False, interactive=False, visible=False, height=420,
                         buttons=["download", "fullscreen"], elem_classes=["arena-picture"],
                     )
-                    text = gr.HTML(js_on_load=look.BODY_JS)  # arena.render: a .arena-text box inside
+                    text = gr.HTML(js_on_load=look.BODY_JS, elem_classes=["arena-body"])  # arena.render
                     footer = gr.HTML()
                     with gr.Row(elem_classes=["arena-pane-actions"]):
                         again = gr.Button("↻ Regenerate", size="sm", visible=False,

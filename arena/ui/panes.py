@@ -88,8 +88,17 @@ def _model_turn(html: str, copy: bool) -> str:
     return f'<div class="arena-turn arena-turn-model"><div class="arena-md">{html}</div>{button}</div>'
 
 
-# gr.HTML(js_on_load=BODY_JS): the Copy button under an answer copies that answer's text.
+# gr.HTML(js_on_load=BODY_JS): the Copy button under an answer copies that answer's text; while an answer
+# streams, the box follows its end unless the reader has scrolled up.
 BODY_JS = """
+let following = true;
+element.addEventListener('scroll', () => {
+  following = element.scrollTop + element.clientHeight >= element.scrollHeight - 24;
+});
+new MutationObserver(() => {
+  if (element.scrollHeight <= element.clientHeight + 4) following = true;
+  if (following) element.scrollTop = element.scrollHeight;
+}).observe(element, {childList: true, subtree: true, characterData: true});
 element.addEventListener('click', async (event) => {
   const button = event.target.closest('.arena-copy');
   if (!button) return;
@@ -156,7 +165,10 @@ CSS = """
 
 # The pane's body (body_html): a chat, model text as safe HTML. Theme variables only, so dark mode follows.
 BODY_CSS = """
-.arena-text { max-height: 520px; overflow-y: auto; min-width: 0; }
+/* The component's own box scrolls (it stays while each update replaces what is inside). */
+.prose.arena-body { max-height: 520px; overflow-y: auto; min-width: 0; }
+.arena-pane.arena-wide .prose.arena-body { max-height: 75vh; }
+.arena-text { min-width: 0; }
 .arena-chat { display: flex; flex-direction: column; gap: 10px; min-width: 0; }
 .arena-turn { min-width: 0; }
 .arena-turn-user { display: flex; justify-content: flex-end; }
