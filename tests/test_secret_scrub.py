@@ -1,11 +1,12 @@
 """Issue 10, hole 3: a key held in a variable with a neutral name, echoed whole and in part by a careless server,
 is found nowhere Arena writes or shows: the database and its WAL, exports, the suite report, CLI files and output,
-logs, and what the API hands the page."""
+logs, what the API hands a client, and the Compare page in Chromium."""
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from tests.conftest import mistral_entry, openai_entry
 from tests.loopback import LoopbackServer
 from tests.test_cli import arena
 
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CANARY = "lbc-Zq7xK2mP9vR4tY8wN3bH6jL1"
 FRAGMENTS = {CANARY[i:i + secrets.FRAGMENT] for i in range(len(CANARY) - secrets.FRAGMENT + 1)}
 
@@ -55,6 +59,30 @@ def test_scrubbing_covers_catalog_named_variables_env_files_and_fragments(tmp_pa
     assert secrets.scrub("short bits stay: lbc-Zq7") == "short bits stay: lbc-Zq7"
 
 
+def page_after_a_run(url: str, models: list[str]) -> str:
+    """The Compare page in Chromium after a run of ``models``: its DOM and its visible text."""
+    if not shutil.which(CHROMIUM):
+        return ""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.goto(url)
+            page.wait_for_selector("#arena-run")
+            page.fill("#arena-prompt textarea", "hello")
+            for name in models:
+                page.locator("#arena-models label", has_text=f"{name} ·").click()
+            page.click("#arena-run")
+            page.wait_for_function(f"document.querySelectorAll('.arena-pane-foot[data-status=error]').length === "
+                                   f"{len(models)}", timeout=60_000)
+            assert "HTTP 401" in page.inner_text("body")
+            return page.content() + page.inner_text("body")
+        finally:
+            browser.close()
+
+
 @pytest.fixture
 def leaky_server():
     with LoopbackServer(api_key=CANARY) as server:
@@ -80,6 +108,7 @@ def test_a_canary_key_echoed_by_a_server_leaks_nowhere(tmp_path, monkeypatch, le
         assert panes["leaky"]["status"] == "error" and "HTTP 401" in panes["leaky"]["error"], panes
         assert "***" in panes["leaky"]["error"]
         seen["api result"] = json.dumps(result)
+        seen["page DOM"] = page_after_a_run(url, ["leaky", "leaky-m"])
         seen |= file_texts(data)
     seen["app logs"] = caplog.text
 
