@@ -67,7 +67,7 @@ def grid_image(sweep: Sweep, outputs: list[PaneSnapshot | None]) -> Image.Image:
     draw = ImageDraw.Draw(sheet)
     axes = " · ".join(f"{name.upper()}: {AXES[a.kind].label}" for name, a in zip("xyz", sweep.axes, strict=False))
     draw.text((12, 8), f"Sweep   {axes}", font=_font(18), fill=INK)
-    if not any(a.kind.startswith("prompt") for a in sweep.axes):
+    if not any(a.kind == "prompt" for a in sweep.axes):
         draw.text((12, 32), _short(sweep.prompt, shape.width // 8), font=_font(14), fill=FAINT)
     x_axis, y_axis, z_axis = (sweep.axis(n) for n in "xyz")
     for z, (top, _bottom) in enumerate(shape.blocks):
@@ -186,7 +186,7 @@ def grid_html(sweep: Sweep, outputs: list[PaneSnapshot | None], comparison_id: s
 
     axes = " · ".join(f"{name.upper()}: {AXES[a.kind].label}" for name, a in zip("xyz", sweep.axes, strict=False))
     summary = f"{axes} · {sweep.describe()}" + (f" · comparison {comparison_id}" if comparison_id else "")
-    prompt = "" if any(a.kind.startswith("prompt") for a in sweep.axes) else f"<b>Prompt:</b> {escape(sweep.prompt)}"
+    prompt = "" if any(a.kind == "prompt" for a in sweep.axes) else f"<b>Prompt:</b> {escape(sweep.prompt)}"
     return _PAGE.format(summary=escape(summary), prompt=prompt, blocks=grid_tables(sweep, outputs),
                         version=escape(__version__))
 
