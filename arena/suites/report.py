@@ -33,6 +33,7 @@ CSS = """
 .sx th { text-align: left; font-size: 0.85em; color: var(--sx-muted); vertical-align: bottom; overflow-wrap: break-word;
   word-break: normal; hyphens: auto; }
 .sx th.sx-case { width: 13em; }
+.sx .sx-summary th:first-child { width: 12em; }
 .sx td { vertical-align: top; overflow-wrap: anywhere; min-width: 0; }
 .sx .sx-prompt { font-size: 0.85em; color: var(--sx-muted); overflow-wrap: anywhere; }
 .sx .sx-cell { display: block; box-sizing: border-box; width: 100%; max-width: 100%; overflow: hidden; text-align: left;
@@ -121,7 +122,7 @@ def summary_table(matrix: Matrix) -> str:
                 else f"{s.refusal_rate:.0%} ({s.refused_when_should_answer}/{s.should_answer})")
         rows.append(f"<tr><td>{escape(model)}</td><td>{s.cells}</td><td>{s.errors}</td><td>{s.checks_passed}</td>"
                     f"<td>{s.checks_failed}</td><td>{rate}</td><td>{s.cached}</td></tr>")
-    return ('<div class="sx sx-scroll"><table class="sx-summary" style="min-width: 40em">'
+    return ('<div class="sx sx-scroll"><table class="sx-summary" style="min-width: 48em">'
             "<tr><th>model</th><th>cells</th><th>errors</th>"
             "<th>checks passed</th><th>checks failed</th><th>refused when it should answer</th><th>cached</th></tr>"
             + "".join(rows) + "</table></div>")

@@ -22,7 +22,7 @@ from arena.render import markdown_html
 from arena.store import Store
 from arena.suites import report
 from arena.suites.model import SuiteError, file_stem, load_suite
-from arena.suites.results import SHOW, case_history, compare_runs, list_runs, load_cell, load_matrix
+from arena.suites.results import SHOW, SORT, case_history, compare_runs, list_runs, load_cell, load_matrix
 from arena.suites.runner import SuiteRun, resume, run_info
 from arena.ui.words import md, preview, session_of
 
@@ -41,6 +41,15 @@ element.addEventListener('click', (event) => {
 CSS = report.CSS + """
 #suite-progress progress { width: 100%; height: 14px; }
 #suite-progress .sx-meta { font-size: 0.85em; }
+#suite-cell { position: fixed !important; top: 0; right: 0; bottom: 0; z-index: 1000;
+  width: min(640px, 100vw) !important; max-width: 100vw;
+  overflow-y: auto; flex-wrap: nowrap !important; padding: 14px 16px 40px; box-sizing: border-box;
+  background: var(--background-fill-primary); color: var(--body-text-color);
+  border-left: 1px solid var(--border-color-primary); box-shadow: -12px 0 32px rgba(0, 0, 0, 0.25); }
+#suite-cell > * { flex-shrink: 0; }
+#suite-cell-close { position: sticky; top: 0; z-index: 2; align-self: flex-end; max-width: 8em; }
+#suite-cell-text { overflow-wrap: anywhere; }
+#suite-matrix .sx-case-id, #suite-history .sx-case-id { color: var(--body-text-color); }
 """
 
 
@@ -77,6 +86,11 @@ class SuitesView:
         with gr.Row(equal_height=True):
             self.run_pick = gr.Dropdown(label="Run", choices=[], value=None, scale=3, elem_id="suite-run-pick")
             self.show = gr.Radio(label="Show", choices=list(SHOW), value="all", scale=2, elem_id="suite-show")
+        with gr.Row(equal_height=True):
+            self.search = gr.Textbox(label="Find cases (words in the id or prompt)", scale=3, elem_id="suite-search",
+                                     placeholder="e.g. captcha")
+            self.sort = gr.Dropdown(label="Order", choices=list(SORT.items()), value="suite", scale=1,
+                                    elem_id="suite-sort")
         with gr.Row():
             self.resume_button = gr.Button("Resume this run", size="sm", elem_id="suite-resume")
             self.report_button = gr.Button("Export HTML report", size="sm", elem_id="suite-report")
@@ -84,13 +98,22 @@ class SuitesView:
             self.download = gr.File(label="Export", visible=False, elem_id="suite-download")
         self.summary = gr.HTML(elem_id="suite-summary", apply_default_css=False, js_on_load=None)
         self.matrix = gr.HTML(elem_id="suite-matrix", apply_default_css=False, js_on_load=_CELL_CLICKS)
+        # One cell in full, over the page's right side (the whole width on a phone), wherever the click was.
         with gr.Column(visible=False, elem_id="suite-cell") as self.cell_panel:
+            self.cell_close = gr.Button("Close ✕", size="sm", elem_id="suite-cell-close")
             self.cell_head = gr.Markdown(elem_id="suite-cell-head")
-            self.cell_picture = gr.Image(type="filepath", format="png", interactive=False, height=360, visible=False,
-                                         show_label=False)
+            self.cell_input = gr.Image(label="The case's input image", type="filepath", interactive=False, height=220,
+                                       visible=False, elem_id="suite-cell-input", buttons=["fullscreen"])
+            self.cell_checks = gr.Markdown(elem_id="suite-cell-checks")
+            self.cell_picture = gr.Image(label="Output", type="filepath", format="png", interactive=False, height=320,
+                                         visible=False, elem_id="suite-cell-picture",
+                                         buttons=["download", "fullscreen"])
             self.cell_text = gr.HTML(elem_id="suite-cell-text", elem_classes=["arena-md"], js_on_load=None)
             self.preview = gr.HTML(elem_id="suite-preview", apply_default_css=False, js_on_load=None, visible=False)
-            self.cell_checks = gr.Markdown(elem_id="suite-cell-checks")
+            self.cell_key = gr.State("")
+            self.diff_with = gr.Dropdown(label="Diff this answer against another model's answer on this case",
+                                         choices=[], value=None, visible=False, elem_id="suite-diff-with")
+            self.cell_diff = gr.HTML(elem_id="suite-cell-diff", apply_default_css=False, js_on_load=None)
         with gr.Accordion("One case across runs", open=False, elem_id="suite-history-box"):
             with gr.Row():
                 self.case_pick = gr.Dropdown(label="Case", choices=[], allow_custom_value=True, scale=3,
@@ -108,21 +131,27 @@ class SuitesView:
 
     def _wire(self) -> None:
         private = dict(api_visibility="private")
-        run_outputs = [self.progress, self.run_pick, self.summary, self.matrix, self.message, self.case_pick]
+        run_outputs = [self.progress, self.run_pick, self.run_a, self.run_b, self.summary, self.matrix, self.message,
+                       self.case_pick]
+        arranged = [self.show, self.search, self.sort]
         self.run_button.click(self.run, [self.suite_file, self.models, self.judge, self.concurrency, self.use_cache,
-                                         self.show], run_outputs, show_progress="hidden",
+                                         *arranged], run_outputs, show_progress="hidden",
                               concurrency_limit=4, concurrency_id="suites", **private)
-        self.resume_button.click(self.resume, [self.run_pick, self.concurrency, self.use_cache, self.show],
+        self.resume_button.click(self.resume, [self.run_pick, self.concurrency, self.use_cache, *arranged],
                                  run_outputs, show_progress="hidden", concurrency_limit=4,
                                  concurrency_id="suites", **private)
         self.stop_button.click(self.stop, queue=False, **private)
         self.suite_file.change(self._describe, self.suite_file, self.suite_info, show_progress="hidden", **private)
         view = [self.summary, self.matrix, self.message, self.case_pick]
-        for trigger in (self.run_pick.change, self.show.change):
-            trigger(self.view_run, [self.run_pick, self.show], view, show_progress="hidden", **private)
-        cell = [self.cell_panel, self.cell_head, self.cell_picture, self.cell_text, self.preview, self.cell_checks]
+        gr.on([self.run_pick.change, self.show.change, self.sort.change, self.search.submit, self.search.blur],
+              self.view_run, [self.run_pick, *arranged], view, show_progress="hidden", **private)
+        cell = [self.cell_panel, self.cell_head, self.cell_input, self.cell_picture, self.cell_text, self.preview,
+                self.cell_checks, self.cell_key, self.diff_with, self.cell_diff]
         for html in (self.matrix, self.history, self.changes):
             html.cell(self.open_cell, None, cell, show_progress="hidden", **private)
+        self.cell_close.click(lambda: gr.Column(visible=False), None, self.cell_panel, queue=False, **private)
+        self.diff_with.change(self.diff_cells, [self.cell_key, self.diff_with], self.cell_diff,
+                              show_progress="hidden", **private)
         self.history_button.click(self.case_history, [self.case_pick, self.run_pick], [self.history], **private)
         self.diff_button.click(self.compare, [self.run_a, self.run_b], [self.changes], **private)
         self.report_button.click(lambda run: self.export(run, "html"), [self.run_pick],
@@ -151,7 +180,9 @@ class SuitesView:
 
     # --- running ---------------------------------------------------------------------------------------------
 
-    def run(self, suite_file, models, judge, concurrency, use_cache, show, request: gr.Request):
+    # The request sits before search and sort: Gradio fills it in by its place, the inputs around it.
+    def run(self, suite_file, models, judge, concurrency, use_cache, show, request: gr.Request, search="",
+            sort="suite"):
         try:
             path = self._suite_path(suite_file)
             runner = SuiteRun(self.engine, load_suite(path), list(models or []), source=str(path),
@@ -159,9 +190,9 @@ class SuitesView:
         except (SuiteError, InputError) as error:
             yield {self.message: f"**Cannot run the suite:** {error}"}
             return
-        yield from self._drive(runner, show, session_of(request))
+        yield from self._drive(runner, (show, search, sort), session_of(request))
 
-    def resume(self, run_id, concurrency, use_cache, show, request: gr.Request):
+    def resume(self, run_id, concurrency, use_cache, show, request: gr.Request, search="", sort="suite"):
         info = run_info(self.store, run_id) if run_id else None
         if info is None:
             yield {self.message: "Pick a run to resume."}
@@ -175,9 +206,9 @@ class SuitesView:
         if not runner.pending():
             yield {self.message: "Nothing to resume: every cell of this run is done."}
             return
-        yield from self._drive(runner, show, session_of(request))
+        yield from self._drive(runner, (show, search, sort), session_of(request))
 
-    def _drive(self, runner: SuiteRun, show: str, session: str):
+    def _drive(self, runner: SuiteRun, arranged: tuple, session: str):
         """Run in a thread; yield the progress bar and the growing matrix until the run ends or is stopped."""
         total = len(runner.pending())
         finished: queue.SimpleQueue = queue.SimpleQueue()
@@ -190,7 +221,7 @@ class SuitesView:
         worker.start()
         try:
             yield {self.progress: _progress(counts, total, started, "running"), self.message: "",
-                   self.run_pick: gr.Dropdown(choices=self._run_choices(), value=runner.run_id)}
+                   **self._run_lists(runner.run_id)}
             while worker.is_alive() or not finished.empty():
                 deadline = time.monotonic() + REFRESH_S
                 new = 0
@@ -204,10 +235,10 @@ class SuitesView:
                     counts["cached"] += result.cached
                 if new:
                     yield {self.progress: _progress(counts, total, started, "running"),
-                           **self.view_run(runner.run_id, show)}
+                           **self.view_run(runner.run_id, *arranged)}
             state = "stopped: resume it to run the rest" if runner.stopped else "finished"
-            yield {self.progress: _progress(counts, total, started, state), **self.view_run(runner.run_id, show),
-                   self.run_pick: gr.Dropdown(choices=self._run_choices(), value=runner.run_id)}
+            yield {self.progress: _progress(counts, total, started, state),
+                   **self.view_run(runner.run_id, *arranged), **self._run_lists(runner.run_id)}
         finally:
             if worker.is_alive():  # the page went away: stop, keeping what finished (resumable)
                 runner.stop()
@@ -224,40 +255,78 @@ class SuitesView:
 
     # --- reading ---------------------------------------------------------------------------------------------
 
-    def view_run(self, run_id, show) -> dict:
+    def view_run(self, run_id, show, search="", sort="suite") -> dict:
         matrix = load_matrix(self.store, run_id) if run_id else None
         if matrix is None:
             return {self.summary: "", self.matrix: "", self.message: "" if not run_id else f"No run {run_id}."}
         return {
             self.summary: report.summary_table(matrix),
-            self.matrix: report.matrix_table(matrix, report.file_url(self.store), show or "all"),
+            self.matrix: report.matrix_table(matrix, report.file_url(self.store), show or "all",
+                                             search=search or "", sort=sort or "suite"),
             self.message: "",
             self.case_pick: gr.Dropdown(choices=matrix.cases),
         }
 
     def open_cell(self, event: gr.EventData):
-        key = getattr(event, "_data", None) or {}
-        parts = str(key.get("cell", "")).split("|")
-        run_id, case_id, model, sample = parts if len(parts) == 4 and parts[3].isdigit() else ("", "", "", "0")
-        cell = load_cell(self.store, run_id, case_id, model, int(sample)) if run_id else None
+        key = str((getattr(event, "_data", None) or {}).get("cell", ""))
+        cell = self._cell(key)
         if cell is None or cell.record is None:
             return {self.cell_panel: gr.Column(visible=True), self.cell_head: "That output is no longer stored.",
-                    self.cell_picture: gr.Image(visible=False), self.cell_text: "", self.preview: preview(""),
-                    self.cell_checks: ""}
+                    self.cell_input: gr.Image(visible=False), self.cell_picture: gr.Image(visible=False),
+                    self.cell_text: "", self.preview: preview(""), self.cell_checks: "", self.cell_key: "",
+                    self.diff_with: gr.Dropdown(visible=False), self.cell_diff: ""}
         record = cell.record
         picture = str(self.store.images.path(record.images[0])) if record.images else None
+        given = self._image_path(record.input_image)
         head = (f"### {md(cell.case_id)} · {md(cell.model)}" + (f" · sample {cell.sample + 1}" if cell.sample else "")
                 + f"\n`{record.id}` · {record.created} · {md(cell.status)}" + (" · cached" if cell.cached else "")
                 + f"\n\n**Prompt:** {md(record.prompt)}")
+        others = [(f"{c.model}" + (f" · sample {c.sample + 1}" if c.sample else ""), _key(c))
+                  for c in self._case_cells(cell) if _key(c) != key and c.record and c.record.output == "text"]
+        texty = record.output == "text" and bool(others)
         return {
             self.cell_panel: gr.Column(visible=True),
             self.cell_head: head,
+            self.cell_input: gr.Image(value=given, visible=given is not None),
             self.cell_picture: gr.Image(value=picture, visible=picture is not None),
             self.cell_text: markdown_html(record.text or "")  # model text: arena.render's allowlist
             + (f"<p><b>Error:</b> {escape(record.error)}</p>" if record.error else ""),
             self.preview: preview(record.text if record.output == "text" else ""),
-            self.cell_checks: _checks_markdown(cell),
+            self.cell_checks: _checks_markdown(cell, self._expectations(cell)),
+            self.cell_key: key,
+            self.diff_with: gr.Dropdown(choices=others, value=None, visible=texty),
+            self.cell_diff: "",
         }
+
+    def diff_cells(self, key, other_key):
+        """This cell's answer against another's, word by word (escaped: nothing in an answer is markup)."""
+        mine, other = self._cell(key or ""), self._cell(other_key or "")
+        if mine is None or other is None or mine.record is None or other.record is None:
+            return ""
+        return report.text_diff(mine.record.text, other.record.text, _label(mine), _label(other))
+
+    def _cell(self, key: str):
+        parts = key.split("|")
+        if len(parts) != 4 or not parts[3].isdigit():
+            return None
+        return load_cell(self.store, parts[0], parts[1], parts[2], int(parts[3]))
+
+    def _case_cells(self, cell) -> list:
+        matrix = load_matrix(self.store, cell.run_id)
+        return matrix.row(cell.case_id) if matrix else []
+
+    def _expectations(self, cell) -> list[str]:
+        """What each check of the cell's case asks for, from the suite file (in the order the checks ran)."""
+        info = run_info(self.store, cell.run_id)
+        try:
+            suite = load_suite(self._suite_path(info["source"])) if info else None
+        except (SuiteError, InputError):
+            return []
+        case = next((c for c in suite.cases if c.id == cell.case_id), None) if suite else None
+        return [_expectation(check) for check in case.checks] if case else []
+
+    def _image_path(self, sha: str | None) -> str | None:
+        return str(self.store.images.path(sha)) if sha and self.store.images.exists(sha) else None
 
     def case_history(self, case_id, run_id):
         """The case in every run of the same suite as the run shown (every suite if none is shown)."""
@@ -328,6 +397,14 @@ class SuitesView:
                 f"for text models, {images} for image generators)"
                 + (f", {sampled} of them sampled several times" if sampled else "") + f". {md(suite.description)}")
 
+    def _run_lists(self, run_id: str) -> dict:
+        """The three run pickers, fresh: this run shown and as run B, the run before it as run A."""
+        runs = self._run_choices()
+        before = next((value for _, value in runs if value != run_id), None)
+        return {self.run_pick: gr.Dropdown(choices=runs, value=run_id),
+                self.run_a: gr.Dropdown(choices=runs, value=before),
+                self.run_b: gr.Dropdown(choices=runs, value=run_id)}
+
     def _run_choices(self) -> list[tuple[str, str]]:
         return [(f"{_when(r['started_at'])} · {r['suite']} v{r['version']} · {r['status']} · {r['done']} cells · "
                  f"{r['id']}", r["id"]) for r in list_runs(self.store)]
@@ -342,16 +419,40 @@ def _progress(counts: dict, total: int, started: float, state: str) -> str:
             f"cache · {elapsed:.0f} s · {state}</div></div>")
 
 
-def _checks_markdown(cell) -> str:
+def _checks_markdown(cell, expectations: list[str]) -> str:
+    """Each check: passed or not, what it expected, what it found."""
     lines = []
-    for check in cell.checks:
+    for number, check in enumerate(cell.checks):
         mark = {True: "✓", False: "✗", None: "?"}[check["passed"]]
         kind = " *(automatic: a model's judgement)*" if check.get("automatic") else ""
         score = f" · score {check['score']:g}" if check.get("score") is not None else ""
-        lines.append(f"- {mark} **{md(check['check'])}**{kind}{score}: {md(check.get('detail', ''))}")
+        expected = expectations[number] if number < len(expectations) else ""
+        wanted = f" — expects {md(expected)}" if expected else ""
+        lines.append(f"- {mark} **{md(check['check'])}**{kind}{score}{wanted} → {md(check.get('detail', ''))}")
     if cell.refused is not None:
         lines.append(f"- refusal detector: {'refused' if cell.refused else 'answered'}")
     return "**Checks**\n\n" + "\n".join(lines) if lines else ""
+
+
+def _expectation(check) -> str:
+    name = check.name
+    value = getattr(check, name)
+    if name == "regex":
+        return f"text matching the pattern {value}"
+    if name in ("contains", "not_contains"):
+        return f"{'text containing' if name == 'contains' else 'text without'} “{value}”"
+    if name == "judge":
+        return f"the judge to pass: {value}"
+    return {"produced_image": "a picture" if value else "no picture", "expects_refusal": "a refusal" if value else
+            "no refusal", "expects_answer": "an answer" if value else "a refusal"}.get(name, str(value))
+
+
+def _key(cell) -> str:
+    return f"{cell.run_id}|{cell.case_id}|{cell.model}|{cell.sample}"
+
+
+def _label(cell) -> str:
+    return f"{cell.model} · {cell.run_id}" + (f" · sample {cell.sample + 1}" if cell.sample else "")
 
 
 def _bounded(value) -> int:
