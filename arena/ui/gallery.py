@@ -6,6 +6,7 @@ import json
 import tempfile
 from html import escape
 from pathlib import Path
+from urllib.parse import quote
 
 import gradio as gr
 
@@ -13,16 +14,58 @@ from arena.engine import Engine
 from arena.errors import InputError
 from arena.render import markdown_html
 from arena.request import GenerationParams, Request
-from arena.store import Filter, OutputRecord, Store, parse_day
+from arena.store import Filter, OutputRecord, Store, labels, parse_day
 from arena.store.export import export
 from arena.ui.words import md, preview
 
 PER_PAGE = 24
 
+# A click on a card says which output; nothing else in the grid reacts.
+_CARD_CLICKS = """
+element.addEventListener('click', (event) => {
+  const card = event.target.closest('[data-id]');
+  if (card && !String(window.getSelection() || '')) trigger('pick', {id: card.dataset.id});  // not while selecting
+});
+"""
+
 CSS = """
-#gallery-grid .grid-container { grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)) !important; }
-#gallery-siblings .grid-container, #gallery-chain .grid-container {
-  grid-template-columns: repeat(auto-fill, minmax(120px, 1fr)) !important; }
+.ga { --ga-fg: var(--body-text-color); --ga-muted: var(--body-text-color-subdued);
+  --ga-bg: var(--background-fill-primary); --ga-bg2: var(--background-fill-secondary);
+  --ga-border: var(--border-color-primary); color: var(--ga-fg); }
+.ga-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(180px, 1fr)); gap: 10px; }
+.ga-small .ga-grid { grid-template-columns: repeat(auto-fill, minmax(140px, 1fr)); }
+.ga-card { display: flex; flex-direction: column; gap: 4px; min-width: 0; box-sizing: border-box; text-align: left;
+  font: inherit; color: inherit; cursor: pointer; padding: 6px; border-radius: 10px; background: var(--ga-bg);
+  border: 1px solid var(--ga-border); }
+.ga-card:hover, .ga-card:focus-visible { outline: 2px solid var(--color-accent); }
+.ga-card.ga-open { outline: 2px solid var(--color-accent); }
+.ga-card img { width: 100%; aspect-ratio: 1; object-fit: contain; border-radius: 6px; background: var(--ga-bg2); }
+.ga-body { aspect-ratio: 1; overflow: hidden; font-size: 0.8em; line-height: 1.35; white-space: pre-wrap;
+  overflow-wrap: anywhere; padding: 6px; border-radius: 6px; background: var(--ga-bg2); user-select: text;
+  cursor: text; -webkit-mask-image: linear-gradient(#000 80%, transparent);
+  mask-image: linear-gradient(#000 80%, transparent); }
+.ga-body.ga-error { color: var(--error-text-color, #b91c1c); }
+.ga-prompt { font-size: 0.82em; display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical;
+  overflow: hidden; overflow-wrap: anywhere; }
+.ga-model { font-size: 0.8em; font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.ga-meta { font-size: 0.72em; color: var(--ga-muted); }
+.ga-groups { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
+.ga-group { border: 1px solid var(--ga-border); border-radius: 12px; padding: 8px 10px 10px; max-width: 100%;
+  box-sizing: border-box; background: var(--ga-bg2); }
+.ga-group .ga-grid { display: flex; flex-wrap: wrap; gap: 10px; }
+.ga-group .ga-card { width: 170px; }
+.ga-group h4 { margin: 0 0 6px; font-size: 0.9em; width: 0; min-width: 100%; overflow-wrap: anywhere;
+  display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }
+.ga-empty { color: var(--ga-muted); font-style: italic; }
+@media (max-width: 640px) {
+  .ga-grid, .ga-small .ga-grid { grid-template-columns: repeat(auto-fill, minmax(140px, 1fr)); } }
+#gallery-record { position: fixed !important; top: 0; right: 0; bottom: 0; z-index: 1000;
+  width: min(720px, 100vw) !important; max-width: 100vw; overflow-y: auto; flex-wrap: nowrap !important;
+  padding: 14px 16px 40px; box-sizing: border-box; background: var(--background-fill-primary);
+  color: var(--body-text-color); border-left: 1px solid var(--border-color-primary);
+  box-shadow: -12px 0 32px rgba(0, 0, 0, 0.25); }
+#gallery-record > * { flex-shrink: 0; }
+#gallery-record-close { position: sticky; top: 0; z-index: 2; align-self: flex-end; max-width: 8em; }
 """
 
 
@@ -43,25 +86,29 @@ class GalleryView:
             self.until = gr.Textbox(label="To (YYYY-MM-DD)", scale=1)
             self.favourites = gr.Checkbox(label="Favourites only", scale=1, elem_id="gallery-favourites")
             self.run_filter = gr.Textbox(label="Suite run", scale=1)
-        with gr.Row():
+        with gr.Row(equal_height=True):
             self.refresh_button = gr.Button("Show", variant="primary", size="sm", elem_id="gallery-show")
+            self.group = gr.Checkbox(label="Group by comparison", elem_id="gallery-group", container=False)
             self.previous = gr.Button("← Newer", size="sm")
             self.page_info = gr.Markdown(elem_id="gallery-page-info")
             self.next = gr.Button("Older →", size="sm")
-        self.grid = gr.Gallery(label="Outputs", columns=6, height="auto", allow_preview=False, show_label=False,
-                               elem_id="gallery-grid", object_fit="contain")
+        self.grid = gr.HTML(elem_id="gallery-grid", apply_default_css=False, js_on_load=_CARD_CLICKS)
         self.page = gr.State(1)
         self.page_ids = gr.State([])
         self.selected = gr.State(None)
+        # One record in full, over the page's right side (the whole width on a phone), beside the grid.
         with gr.Column(visible=False, elem_id="gallery-record") as self.record_panel:
+            self.record_close = gr.Button("Close ✕", size="sm", elem_id="gallery-record-close")
             self.record_head = gr.Markdown(elem_id="gallery-record-head")
             with gr.Row(equal_height=False):
                 self.input_picture = gr.Image(label="Input image", type="filepath", interactive=False, height=260,
-                                              visible=False)
+                                              visible=False, buttons=["fullscreen"])
                 self.output_picture = gr.Image(label="Output", type="filepath", format="png", interactive=False,
-                                               height=360, visible=False)
+                                               height=360, visible=False, buttons=["download", "fullscreen"],
+                                               elem_id="gallery-output-picture")
                 self.rerun_picture = gr.Image(label="Rerun", type="filepath", format="png", interactive=False,
-                                              height=360, visible=False, elem_id="gallery-rerun-picture")
+                                              height=360, visible=False, elem_id="gallery-rerun-picture",
+                                              buttons=["download", "fullscreen"])
             self.output_text = gr.HTML(elem_id="gallery-record-text", elem_classes=["arena-md"], js_on_load=None)
             self.preview = gr.HTML(elem_id="gallery-preview", apply_default_css=False, js_on_load=None, visible=False)
             self.rerun_text = gr.HTML(elem_id="gallery-rerun-text", elem_classes=["arena-md"], js_on_load=None)
@@ -77,30 +124,31 @@ class GalleryView:
             self.details = gr.Markdown(elem_id="gallery-record-details")
             with gr.Column(visible=False, elem_id="gallery-chain-box") as self.chain_box:
                 gr.Markdown("**Its chain** (prompt → description → picture → critique, or a conversation's turns)")
-                self.chain = gr.Gallery(columns=8, height=200, allow_preview=False, show_label=False,
-                                        elem_id="gallery-chain")
+                self.chain = gr.HTML(elem_id="gallery-chain", elem_classes=["ga-small"], apply_default_css=False,
+                                     js_on_load=_CARD_CLICKS)
                 self.chain_ids = gr.State([])
             gr.Markdown("**The comparison it belonged to**")
-            self.siblings = gr.Gallery(columns=8, height=200, allow_preview=False, show_label=False,
-                                       elem_id="gallery-siblings")
+            self.siblings = gr.HTML(elem_id="gallery-siblings", elem_classes=["ga-small"], apply_default_css=False,
+                                    js_on_load=_CARD_CLICKS)
             self.sibling_ids = gr.State([])
         with gr.Row():
-            self.export_format = gr.Dropdown(
+            self.export_format = gr.Dropdown(elem_id="gallery-export-format",
                 label="Export as", choices=[("static HTML page (zip)", "html"), ("JSON Lines + images (zip)", "jsonl"),
                                             ("contact sheet (PNG)", "sheet")], value="html", scale=2)
             self.export_filtered = gr.Button("Export what the filters show", size="sm", scale=1)
             self.export_comparison = gr.Button("Export the selected output's comparison", size="sm", scale=1)
-            self.export_file = gr.File(label="Download", scale=2, interactive=False)
+            self.export_file = gr.File(label="Download", scale=2, interactive=False, elem_id="gallery-download")
         self.message = gr.Markdown(elem_id="gallery-message")
         self._wire()
 
     def _wire(self) -> None:
         filters = self.filters = [self.model_filter, self.kind_filter, self.words, self.since, self.until,
-                                  self.favourites, self.run_filter]
+                                  self.favourites, self.run_filter, self.group]
         page_outputs = self.page_outputs = [self.grid, self.page, self.page_ids, self.page_info, self.model_filter,
                                             self.message]
         common = dict(api_visibility="private", show_progress="hidden")
-        gr.on([self.refresh_button.click, self.words.submit, self.favourites.change, self.kind_filter.change],
+        gr.on([self.refresh_button.click, self.words.submit, self.favourites.change, self.kind_filter.change,
+               self.group.change],
               lambda *f: self.show_page(1, *f), filters, page_outputs, **common)
         self.previous.click(lambda page, *f: self.show_page(page - 1, *f), [self.page, *filters], page_outputs,
                             **common)
@@ -111,9 +159,10 @@ class GalleryView:
                           self.favourite_button, self.siblings, self.sibling_ids, self.chain_box, self.chain,
                           self.chain_ids, self.rerun_picture, self.rerun_text,
                           self.confirm_delete]  # every component open() may update
-        self.grid.select(self.open_from, [self.page_ids], record_outputs, **common)
-        self.siblings.select(self.open_from, [self.sibling_ids], record_outputs, **common)
-        self.chain.select(self.open_from, [self.chain_ids], record_outputs, **common)
+        for cards in (self.grid, self.siblings, self.chain):
+            cards.pick(self.open_picked, None, record_outputs, **common)
+        self.record_close.click(lambda: gr.Column(visible=False), None, self.record_panel, queue=False,
+                                api_visibility="private")
         self.favourite_button.click(self.toggle_favourite, [self.selected], [self.favourite_button], **common)
         self.save_note.click(self.store_note, [self.selected, self.note], [self.message], **common)
         self.delete_button.click(lambda: gr.Button(visible=True), None, [self.confirm_delete], **common)
@@ -129,7 +178,7 @@ class GalleryView:
 
     # --- handlers --------------------------------------------------------------------------------------------
 
-    def show_page(self, page, models, kind, words, since, until, favourites, run):
+    def show_page(self, page, models, kind, words, since, until, favourites, run, group=False):
         try:
             where = self._filter(models, kind, words, since, until, favourites, run)
         except InputError as error:
@@ -140,7 +189,7 @@ class GalleryView:
         if page > pages:
             page = pages
             records, total = self.store.query(where, page=page, per_page=PER_PAGE)
-        items = self._thumbs(records)
+        items = self._cards(records, grouped=bool(group))
         info = f"{total} output{'s' if total != 1 else ''} · page {page} of {pages}"
         choices = self.store.models()
         return {
@@ -152,14 +201,29 @@ class GalleryView:
             self.message: "",
         }
 
-    def _thumbs(self, records: list[OutputRecord]) -> list[tuple[str, str]]:
-        paths = self.store.thumb_paths(records)
-        return [(str(path), _caption(record)) for path, record in zip(paths, records, strict=True)]
+    def _cards(self, records: list[OutputRecord], grouped: bool = False, small: bool = False) -> str:
+        """Cards as HTML: a picture, or the answer as real (selectable) text; the prompt in two lines; the model.
+        Grouped: one box per comparison, its prompt once on top."""
+        if not records:
+            return '<div class="ga"><p class="ga-empty">No outputs match.</p></div>'
+        paths = self.store.thumb_paths([r for r in records if r.images])
+        thumbs = dict(zip([r.id for r in records if r.images], paths, strict=True))
+        if not grouped:
+            cards = "".join(_card(r, thumbs.get(r.id), show_prompt=not small) for r in records)
+            return f'<div class="ga"><div class="ga-grid">{cards}</div></div>'
+        groups: dict[str, list[OutputRecord]] = {}
+        for record in records:
+            groups.setdefault(record.comparison_id, []).append(record)
+        boxes = "".join(
+            f'<div class="ga-group" data-comparison="{escape(comparison)}"><h4>{escape(_cut(group[0].prompt, 200))}'
+            f'</h4><div class="ga-grid">{"".join(_card(r, thumbs.get(r.id), show_prompt=False) for r in group)}'
+            "</div></div>"
+            for comparison, group in groups.items())
+        return f'<div class="ga"><div class="ga-groups">{boxes}</div></div>'
 
-    def open_from(self, ids: list[str], event: gr.SelectData):
-        if event.index is None or event.index >= len(ids):
-            return {}
-        return self.open(ids[event.index])
+    def open_picked(self, event: gr.EventData):
+        picked = str((getattr(event, "_data", None) or {}).get("id", ""))
+        return self.open(picked) if picked else {}
 
     def open(self, output_id: str):
         record = self.store.get(output_id)
@@ -181,10 +245,10 @@ class GalleryView:
             self.details: _details(record, reruns),
             self.note: record.note,
             self.favourite_button: _favourite_label(record.favourite),
-            self.siblings: self._thumbs(siblings),
+            self.siblings: self._cards(siblings, small=True),
             self.sibling_ids: [s.id for s in siblings],
             self.chain_box: gr.Column(visible=len(chain) > 1),
-            self.chain: self._thumbs(chain) if len(chain) > 1 else [],
+            self.chain: self._cards(chain, small=True) if len(chain) > 1 else "",
             self.chain_ids: [c.id for c in chain],
             self.rerun_picture: gr.Image(value=self._image_path(latest.images[0] if latest and latest.images else None),
                                          visible=bool(latest and latest.images)),
@@ -226,7 +290,7 @@ class GalleryView:
         status = f"Rerun {pane.status}" + (f": {pane.error}" if pane.error else ".")
         return gr.Image(value=picture, visible=picture is not None), text, status
 
-    def export_view(self, fmt, models, kind, words, since, until, favourites, run):
+    def export_view(self, fmt, models, kind, words, since, until, favourites, run, group=False):
         try:
             records = self.store.all(self._filter(models, kind, words, since, until, favourites, run))
             return self._export(records, fmt), ""
@@ -269,9 +333,26 @@ def rerun_request(store: Store, record: OutputRecord) -> Request:
                    params=GenerationParams.parse(params))
 
 
-def _caption(record: OutputRecord) -> str:
+def _card(record: OutputRecord, thumb, show_prompt: bool = True) -> str:
     star = "★ " if record.favourite else ""
-    return f"{star}{record.model} · {record.status} · {record.created[:16]}"
+    if record.images and thumb is not None:
+        body = (f'<img alt="{escape(record.model)}: {escape(_cut(record.prompt, 80))}" loading="lazy" '
+                f'src="gradio_api/file={quote(str(thumb))}">')
+    elif record.error:
+        body = f'<div class="ga-body ga-error">{escape(_cut(record.error, 400))}</div>'
+    else:
+        body = f'<div class="ga-body">{escape(_cut(record.text or "(empty)", 600))}</div>'
+    prompt = (f'<div class="ga-prompt" title="{escape(record.prompt)}">{escape(record.prompt)}</div>'
+              if show_prompt else "")
+    status = "" if record.status == "done" else f" · {escape(record.status)}"
+    return (f'<div class="ga-card" role="button" tabindex="0" data-id="{escape(record.id)}">{body}{prompt}'
+            f'<div class="ga-model">{star}{escape(record.model)}</div>'
+            f'<div class="ga-meta">{escape(record.created[:16])}{status}</div></div>')
+
+
+def _cut(text: str, limit: int) -> str:
+    text = (text or "").strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _favourite_label(favourite: bool) -> str:
@@ -294,16 +375,14 @@ def _text(record: OutputRecord | None) -> str:
 
 def _details(record: OutputRecord, reruns: list[OutputRecord]) -> str:
     def pairs(values: dict) -> str:
-        shown = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in values.items() if v is not None}
-        return " · ".join(f"{md(k)} **{md(v)}**" for k, v in sorted(shown.items())) or "—"
+        return " · ".join(f"{md(name)} **{md(value)}**" for name, value in labels.shown(record, values))
 
-    lines = [
-        f"**Asked:** {pairs(record.params)}",
-        f"**Used:** {pairs(record.used)}",
-        f"**Timings and counts:** {pairs(record.metrics)}",
-        f"**Model:** {md(record.entry.get('kind', ''))} `{str(record.entry.get('model', '')).replace('`', '')}`",
-        f"**Libraries:** {pairs(record.versions)}",
-    ]
+    sections = [("You set", pairs(record.params)), ("Used", pairs(record.used)),
+                ("Timings and counts", pairs(record.metrics)),
+                ("Model", f"{md(record.entry.get('kind', ''))} "
+                          f"`{str(record.entry.get('model', '')).replace('`', '')}`"),
+                ("Libraries", " · ".join(f"{md(k)} **{md(v)}**" for k, v in sorted(record.versions.items())))]
+    lines = [f"**{name}:** {value}" for name, value in sections if value.strip(" `")]
     if record.notices:
         lines.insert(0, "**Notes from the run:** " + " ".join(md(n) for n in record.notices))
     if record.rerun_of:
