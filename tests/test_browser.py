@@ -130,7 +130,7 @@ def test_gallery_shows_outputs_after_a_comparison_and_filters_favourites(browser
         "document.querySelectorAll('.arena-pane-foot[data-status=done] .arena-saved').length === 3", timeout=90_000
     )
     page.get_by_role("tab", name="Gallery").click()
-    page.wait_for_function("document.querySelectorAll('#gallery-grid img').length >= 3", timeout=15_000)
+    page.wait_for_function("document.querySelectorAll('#gallery-grid [data-id]').length >= 3", timeout=15_000)
     page.fill("#gallery-words textarea, #gallery-words input", "gallery")
     page.press("#gallery-words textarea, #gallery-words input", "Enter")
     page.locator("#gallery-page-info", has_text="3 outputs ·").wait_for(timeout=10_000)
@@ -266,6 +266,6 @@ def test_a_two_turn_chat_then_describe_then_draw(browser, app_url, loopback):
     page.locator("#gallery-page-info", has_text="1 output ·").wait_for(timeout=10_000)
     page.locator("#gallery-grid img").first.click()
     page.locator("#gallery-chain-box").wait_for(state="visible", timeout=10_000)
-    assert page.locator("#gallery-chain img").count() == 2  # the description, then the picture drawn from it
+    assert page.locator("#gallery-chain [data-id]").count() == 2  # the description, then the picture drawn from it
     page.screenshot(path=str(ARTIFACTS / "gallery-chain.png"), full_page=True)
     page.close()
