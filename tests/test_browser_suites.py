@@ -115,6 +115,7 @@ def test_pickers_follow_each_run_and_a_cell_opens_beside_the_click(browser, app)
     assert "9 cells" in first and "running" not in first
     assert "finished · 9 cells" in page.locator("#suite-run-pick input").input_value()
 
+    path.write_text(SUITE.replace("prompt: say hello,", "prompt: say hello to the spider,"))
     run_suite(page, path)  # a second run: both lists know both runs at once, no tab switch
     page.wait_for_function(f"document.querySelector('#suite-run-b input').value !== {first!r}"
                            " && document.querySelector('#suite-run-b input').value.includes('finished')")
@@ -123,7 +124,11 @@ def test_pickers_follow_each_run_and_a_cell_opens_beside_the_click(browser, app)
     assert page.get_by_role("option").count() == 2
     page.keyboard.press("Escape")
     page.click("#suite-diff-show")
-    page.locator("#suite-changes", has_text="no cell changed").wait_for(timeout=10_000)
+    page.locator("#suite-changes", has_text="the case was edited").wait_for(timeout=10_000)
+    echo_change = page.locator("#suite-changes tr", has_text="loopback-echo").filter(has_text="greet")
+    echo_change.locator("summary", has_text="text diff").click()
+    assert echo_change.locator("ins", has_text="spider").count() == 1  # the new words of run B's answer
+    echo_change.screenshot(path=str(ARTIFACTS / "suites-run-diff.png"))
 
     # A cell far down the page opens its detail over the page, in view, with the input image and the pattern.
     page.locator("#suite-matrix").scroll_into_view_if_needed()

@@ -194,3 +194,12 @@ def test_the_text_diff_marks_words_and_escapes_everything():
     assert "<del>cat</del>" in html and "<ins>dog</ins>" in html
     assert "<script>" not in html and "&lt;script&gt;" in html and "<b>here" not in html
     assert "only in A" in html and "only in B" in html
+
+
+def test_run_a_against_run_b_shows_a_text_diff_of_a_changed_answer():
+    from arena.suites.results import Change
+
+    before, after = _cell("greet", "m1", text="hello there"), _cell("greet", "m1", text="hello <i>spider</i>")
+    html = report.changes_table([Change("greet", "m1", 0, before, after, ["a different answer"])], lambda r: None)
+    assert "text diff, run A → run B" in html and "<ins>&lt;i&gt;spider&lt;/i&gt;</ins>" in html
+    assert "<del>there</del>" in html and "<i>" not in html

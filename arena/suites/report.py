@@ -67,7 +67,7 @@ CSS = """
 .sx .sx-diff { display: grid; grid-template-columns: repeat(auto-fit, minmax(14em, 1fr)); gap: 8px; }
 .sx .sx-diff > div { border: 1px solid var(--sx-border); border-radius: 8px; padding: 6px; min-width: 0;
   background: var(--sx-bg); }
-.sx .sx-diff pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.82em; margin: 4px 0 0; font: inherit; }
+.sx .sx-diff pre { font: inherit; font-size: 0.85em; white-space: pre-wrap; overflow-wrap: anywhere; margin: 4px 0 0; }
 .sx .sx-diff del { background: color-mix(in srgb, var(--sx-bad) 30%, var(--sx-bg)); text-decoration: line-through; }
 .sx .sx-diff ins { background: color-mix(in srgb, var(--sx-good) 30%, var(--sx-bg)); text-decoration: none; }
 .sx details > summary { cursor: pointer; }
