@@ -145,6 +145,7 @@ def test_gallery_shows_outputs_after_a_comparison_and_filters_favourites(browser
     page.click("#gallery-rerun")
     page.locator("#gallery-rerun-picture img").wait_for(timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "gallery-rerun.png"), full_page=True)
+    page.click("#gallery-record-close")  # the record lies over the page's right side, the filters among it
     page.get_by_role("radio", name="all").check()
     page.locator("#gallery-page-info", has_text="4 outputs ·").wait_for(timeout=10_000)  # the rerun joined them
     page.locator("#gallery-favourites input").check()
