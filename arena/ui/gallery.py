@@ -26,6 +26,16 @@ element.addEventListener('click', (event) => {
   const card = event.target.closest('[data-id]');
   if (card && !String(window.getSelection() || '')) trigger('pick', {id: card.dataset.id});  // not while selecting
 });
+element.addEventListener('keydown', (event) => {
+  const card = event.target.closest('[data-id]');
+  if (card && event.key === 'Enter') trigger('pick', {id: card.dataset.id});
+});
+"""
+# Escape closes the open record (registered once, with the grid).
+_ESCAPE_CLOSES = """
+document.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape') document.querySelector('#gallery-record-close')?.click();
+});
 """
 
 CSS = """
@@ -92,7 +102,7 @@ class GalleryView:
             self.previous = gr.Button("← Newer", size="sm")
             self.page_info = gr.Markdown(elem_id="gallery-page-info")
             self.next = gr.Button("Older →", size="sm")
-        self.grid = gr.HTML(elem_id="gallery-grid", apply_default_css=False, js_on_load=_CARD_CLICKS)
+        self.grid = gr.HTML(elem_id="gallery-grid", apply_default_css=False, js_on_load=_CARD_CLICKS + _ESCAPE_CLOSES)
         self.page = gr.State(1)
         self.page_ids = gr.State([])
         self.selected = gr.State(None)

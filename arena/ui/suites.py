@@ -37,6 +37,12 @@ element.addEventListener('click', (event) => {
   if (cell) trigger('cell', {cell: cell.dataset.cell});
 });
 """
+# Escape closes the open cell (registered once, with the matrix).
+_ESCAPE_CLOSES = """
+document.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape') document.querySelector('#suite-cell-close')?.click();
+});
+"""
 
 CSS = report.CSS + """
 #suite-progress progress { width: 100%; height: 14px; }
@@ -97,7 +103,8 @@ class SuitesView:
             self.json_button = gr.Button("Export JSON", size="sm", elem_id="suite-json")
             self.download = gr.File(label="Export", visible=False, elem_id="suite-download")
         self.summary = gr.HTML(elem_id="suite-summary", apply_default_css=False, js_on_load=None)
-        self.matrix = gr.HTML(elem_id="suite-matrix", apply_default_css=False, js_on_load=_CELL_CLICKS)
+        self.matrix = gr.HTML(elem_id="suite-matrix", apply_default_css=False,
+                              js_on_load=_CELL_CLICKS + _ESCAPE_CLOSES)
         # One cell in full, over the page's right side (the whole width on a phone), wherever the click was.
         with gr.Column(visible=False, elem_id="suite-cell") as self.cell_panel:
             self.cell_close = gr.Button("Close ✕", size="sm", elem_id="suite-cell-close")
