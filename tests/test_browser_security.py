@@ -244,7 +244,7 @@ def test_a_hostile_answer_renders_inert_in_compare_follow_ups_gallery_and_suites
     _no_hostile_elements_anywhere(page)
 
     page.get_by_role("tab", name="Gallery").click()
-    page.locator("#gallery-grid img").first.click()
+    page.locator("#gallery-grid [data-id]").first.click()  # a card: a picture, or the answer as text
     page.locator("#gallery-record-text", has_text="Session expired").wait_for(timeout=15_000)
     _audit(page, "#gallery-record-text .prose")
     page.frame_locator("#gallery-preview iframe").first.locator("iframe").wait_for(timeout=15_000)
