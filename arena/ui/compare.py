@@ -50,16 +50,19 @@ KEYS_JS = """() => {
   if (window.arenaKeys) return;
   window.arenaKeys = true;
   const buttons = {"arena-prompt": "arena-run", "arena-follow-up": "arena-send"};
+  const boxOf = (event) => event.key === "Enter" && event.target.tagName === "TEXTAREA" && event.target.closest
+    && event.target.closest("#arena-prompt, #arena-follow-up");
   document.addEventListener("keydown", (event) => {
-    if (event.key !== "Enter" || event.isComposing || event.ctrlKey || event.metaKey || event.altKey) return;
-    const box = event.target.closest && event.target.closest("#arena-prompt, #arena-follow-up");
-    if (!box || event.target.tagName !== "TEXTAREA") return;
+    const box = boxOf(event);
+    if (!box || event.isComposing || event.ctrlKey || event.metaKey || event.altKey) return;
     event.stopPropagation();
     if (event.shiftKey) return;
     event.preventDefault();
     const button = document.getElementById(buttons[box.id]);
     if (button && !button.disabled) button.click();
   }, true);
+  // Gradio's textbox submits on Shift+Enter at keypress: keep it from seeing it, so the new line goes in.
+  document.addEventListener("keypress", (event) => { if (boxOf(event)) event.stopPropagation(); }, true);
 }"""
 SCROLL_TO_RESULTS_JS = """() => {
   const target = document.getElementById("arena-message");
@@ -183,7 +186,7 @@ class CompareView:
                         type="pil", format="png", show_label=False, interactive=False, visible=False, height=420,
                         buttons=["download", "fullscreen"], elem_classes=["arena-picture"],
                     )
-                    text = gr.HTML(js_on_load=look.BODY_JS, elem_classes=["arena-body"])  # arena.render
+                    text = gr.HTML(js_on_load=look.BODY_JS, elem_classes=["arena-text"])  # arena.render
                     footer = gr.HTML()
                     with gr.Row(elem_classes=["arena-pane-actions"]):
                         again = gr.Button("↻ Regenerate", size="sm", visible=False,
@@ -206,8 +209,9 @@ class CompareView:
                 self.send_button = gr.Button("Send", variant="primary", elem_id="arena-send")
                 self.edit_button = gr.Button("✎ Edit last message", size="sm", elem_id="arena-edit")
                 self.new_button = gr.Button("New conversation", size="sm", elem_id="arena-new")
-        gr.Markdown(KEYS_HINT + " **Edit last message** puts your last message back in the box: sending it "
-                    "replaces the last answer in every pane.", elem_classes=["arena-hint"])
+        gr.Markdown(KEYS_HINT.replace("</small>", " · **Edit last message** puts your last message back in the "
+                                                   "box: sending it replaces the last answer in every pane.</small>"),
+                    elem_classes=["arena-hint"])
         with gr.Accordion("Chains: draw a description, critique a picture", open=False, elem_id="arena-chains"):
             gr.Markdown("**Draw this** under a text answer sends it to the generators chosen here; **Critique this** "
                         "under a picture sends it to the vision models chosen here. The new panes appear after "
@@ -766,10 +770,8 @@ def _summary(comparisons: list[Comparison]) -> str:
         for pane in comparison.snapshots():
             counts[pane.status] = counts.get(pane.status, 0) + 1
     words = {"done": "done", "error": "failed", "cancelled": "stopped"}
-    took = max(p.snapshot().total_s or 0 for p in comparisons[-1].panes)
-    elapsed = comparisons[-1].started_at - comparisons[0].started_at + took
-    return ("Finished: " + ", ".join(f"{n} {words.get(s, s)}" for s, n in counts.items())
-            + f". Took {elapsed:.1f} s.")
+    took = time.monotonic() - comparisons[0].started_at
+    return "Finished: " + ", ".join(f"{n} {words.get(s, s)}" for s, n in counts.items()) + f". Took {took:.1f} s."
 
 
 def _cell(text: str) -> str:

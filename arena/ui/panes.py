@@ -144,15 +144,17 @@ CSS = """
 #arena-unavailable p { margin: 0; }
 .arena-hint { color: var(--body-text-color-subdued); }
 .arena-hint p { margin: 0; }
-.arena-upload-note { color: var(--error-text-color); font-size: 0.9em; }
+.arena-upload-note, .arena-upload-note p { color: var(--error-text-color, #dc2626) !important; font-size: 0.9em; }
 .arena-upload-note:empty { display: none; }
 #arena-message { min-height: 1.5em; scroll-margin-top: 8px; }
 /* As many columns as panes (up to what fits); a widened pane takes the whole row. */
-#arena-panes { display: grid !important; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 12px; }
+#arena-panes { display: grid !important; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 12px;
+  grid-auto-flow: row dense; }
 #arena-panes > .arena-pane { min-width: 0 !important; }
 #arena-panes > .arena-pane.arena-wide { grid-column: 1 / -1; }
 .arena-pane.arena-wide .arena-text { max-height: 75vh; }
-.arena-picture img { cursor: zoom-in; }
+/* Small pictures are scaled up to the box (the fullscreen button and a click show them at their own size). */
+.arena-picture img { width: 100%; height: 100%; object-fit: contain; cursor: zoom-in; }
 /* Phones: panes side by side in a row that scrolls sideways, each most of the screen wide. */
 @media (max-width: 640px) {
   #arena-panes { grid-template-columns: none; grid-auto-flow: column; grid-auto-columns: minmax(280px, 88%);
