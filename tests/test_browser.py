@@ -73,9 +73,9 @@ def test_spider_prompt_with_an_image_fills_every_pane(browser, app_url):
     heads = [panes.nth(i).locator(".arena-model").inner_text() for i in range(4)]
     assert heads == ["offline-pixtral", "offline-llama-vision", "offline-sd", "loopback-echo"]
     for index in (0, 1, 3):
-        assert panes.nth(index).locator(".arena-text").inner_text().strip()
+        assert panes.nth(index).locator(".arena-text.prose").inner_text().strip()
         assert "tok/s" in panes.nth(index).locator(".arena-metrics").first.inner_text()
-    assert "I got an image" in panes.nth(3).locator(".arena-text").inner_text()
+    assert "I got an image" in panes.nth(3).locator(".arena-text.prose").inner_text()
     picture = panes.nth(2).locator("img").first
     picture.wait_for()
     assert page.evaluate("(img) => img.complete && img.naturalWidth", picture.element_handle()) == 64
@@ -219,14 +219,14 @@ def test_a_two_turn_chat_then_describe_then_draw(browser, app_url, loopback):
     page.click("#arena-run")
     page.wait_for_function("document.querySelectorAll('.arena-pane-foot[data-status=done]').length === 2",
                            timeout=90_000)
-    first_answer = page.locator("#arena-pane-1 .arena-text").inner_text()
+    first_answer = page.locator("#arena-pane-1 .arena-text.prose").inner_text()
     page.fill("#arena-follow-up textarea", "and what colour is the roof?")
     page.click("#arena-send")
-    echo_text = page.locator("#arena-pane-1 .arena-text")
+    echo_text = page.locator("#arena-pane-1 .arena-text.prose")
     echo_text.filter(has_text="and what colour is the roof?").wait_for(timeout=30_000)
     page.wait_for_function("document.querySelectorAll('.arena-pane-foot[data-status=done]').length === 2",
                            timeout=90_000)
-    echo = page.locator("#arena-pane-1 .arena-text").inner_text()
+    echo = page.locator("#arena-pane-1 .arena-text.prose").inner_text()
     assert "what is in this picture?" in echo and "You said: and what colour is the roof?" in echo
     sent = loopback.bodies(model="echo")[-1]["messages"]
     assert [m["role"] for m in sent] == ["user", "assistant", "user"]

@@ -231,7 +231,7 @@ def test_a_hostile_answer_renders_inert_in_compare_follow_ups_gallery_and_suites
     _run(page, "what is new?")
     tags = _audit(page, "#arena-pane-0 .arena-chat")
     assert {"table", "math", "a"} <= set(tags)  # the good parts survive
-    body = page.locator("#arena-pane-0 .arena-text")
+    body = page.locator("#arena-pane-0 .arena-text.prose")
     assert "[image “chart”: http" in body.inner_text()  # an external picture: a link that says where
     _no_hostile_elements_anywhere(page)
 
@@ -280,7 +280,7 @@ def test_a_chat_with_a_table_and_latex_reads_well_and_breaks_no_policy(browser, 
     # The answer box followed the stream to its end, and keeps its own scroll position across updates.
     assert page.evaluate("(box) => box.scrollHeight > box.clientHeight"
                          " && box.scrollTop + box.clientHeight >= box.scrollHeight - 30",
-                         pane.locator(".prose.arena-body").element_handle())
+                         pane.locator(".prose.arena-text").element_handle())
     table_box = pane.locator(".arena-table").first
     fits = page.evaluate("(box) => box.scrollWidth <= box.clientWidth || getComputedStyle(box).overflowX === 'auto'",
                          table_box.element_handle())

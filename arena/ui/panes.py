@@ -75,7 +75,7 @@ def body_html(pane: PaneSnapshot, earlier: tuple[Turn, ...] = (), asked: str = "
     if earlier:
         turns.append(_user_turn(asked, False))
     turns.append(_model_turn(answer, copy=pane.finished and bool(pane.text)))
-    return f'<div class="arena-text"><div class="arena-chat">{"".join(turns)}</div></div>'
+    return f'<div class="arena-chat">{"".join(turns)}</div>'
 
 
 def _user_turn(text: str, with_image: bool) -> str:
@@ -168,9 +168,8 @@ CSS = """
 # The pane's body (body_html): a chat, model text as safe HTML. Theme variables only, so dark mode follows.
 BODY_CSS = """
 /* The component's own box scrolls (it stays while each update replaces what is inside). */
-.prose.arena-body { max-height: 520px; overflow-y: auto; min-width: 0; }
-.arena-pane.arena-wide .prose.arena-body { max-height: 75vh; }
-.arena-text { min-width: 0; }
+.prose.arena-text { max-height: 520px; overflow-y: auto; min-width: 0; }
+.arena-pane.arena-wide .prose.arena-text { max-height: 75vh; }
 .arena-chat { display: flex; flex-direction: column; gap: 10px; min-width: 0; }
 .arena-turn { min-width: 0; }
 .arena-turn-user { display: flex; justify-content: flex-end; }
