@@ -48,7 +48,6 @@ CSS = """
   font: inherit; color: inherit; cursor: pointer; padding: 6px; border-radius: 10px; background: var(--ga-bg);
   border: 1px solid var(--ga-border); }
 .ga-card:hover, .ga-card:focus-visible { outline: 2px solid var(--color-accent); }
-.ga-card.ga-open { outline: 2px solid var(--color-accent); }
 .ga-card img { width: 100%; aspect-ratio: 1; object-fit: contain; border-radius: 6px; background: var(--ga-bg2); }
 .ga-body { aspect-ratio: 1; overflow: hidden; font-size: 0.8em; line-height: 1.35; white-space: pre-wrap;
   overflow-wrap: anywhere; padding: 6px; border-radius: 6px; background: var(--ga-bg2); user-select: text;
@@ -92,10 +91,12 @@ class GalleryView:
                                             elem_id="gallery-models")
             self.kind_filter = gr.Radio(label="Kind", choices=["all", "text", "image"], value="all", scale=1)
             self.words = gr.Textbox(label="Words in the prompt", scale=2, elem_id="gallery-words")
-            self.since = gr.Textbox(label="From (YYYY-MM-DD)", scale=1)
-            self.until = gr.Textbox(label="To (YYYY-MM-DD)", scale=1)
             self.favourites = gr.Checkbox(label="Favourites only", scale=1, elem_id="gallery-favourites")
-            self.run_filter = gr.Textbox(label="Suite run", scale=1)
+        with gr.Accordion("More filters: dates, suite run", open=False, elem_id="gallery-more-filters"):
+            with gr.Row(equal_height=True):
+                self.since = gr.Textbox(label="From (YYYY-MM-DD)", scale=1, placeholder="e.g. 2026-11-01")
+                self.until = gr.Textbox(label="To (YYYY-MM-DD)", scale=1)
+                self.run_filter = gr.Textbox(label="Suite run (its id)", scale=2)
         with gr.Row(equal_height=True):
             self.refresh_button = gr.Button("Show", variant="primary", size="sm", elem_id="gallery-show")
             self.group = gr.Checkbox(label="Group by comparison", elem_id="gallery-group", container=False)
