@@ -296,7 +296,8 @@ def test_a_chat_with_a_table_and_latex_reads_well_and_breaks_no_policy(browser, 
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     pane.locator(".arena-copy").last.click()
     pane.locator(".arena-copy", has_text="Copied").wait_for(timeout=5_000)
-    assert "def mean(values):" in page.evaluate("() => navigator.clipboard.readText()")
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert "```python\ndef mean(values):" in copied and "| approach |" in copied  # the Markdown as written
     name = f"pane-chat-{size[0]}x{size[1]}{'-dark' if dark else ''}.png"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)

@@ -71,10 +71,10 @@ def body_html(pane: PaneSnapshot, earlier: tuple[Turn, ...] = (), asked: str = "
         if turn.role == "user":
             turns.append(_user_turn(turn.text, turn.image is not None))
         else:
-            turns.append(_model_turn(markdown_html(turn.text), copy=True))
+            turns.append(_model_turn(markdown_html(turn.text), source=turn.text))
     if earlier:
         turns.append(_user_turn(asked, False))
-    turns.append(_model_turn(answer, copy=pane.finished and bool(pane.text)))
+    turns.append(_model_turn(answer, source=pane.text if pane.finished else ""))
     return f'<div class="arena-chat">{"".join(turns)}</div>'
 
 
@@ -83,12 +83,16 @@ def _user_turn(text: str, with_image: bool) -> str:
     return f'<div class="arena-turn arena-turn-user"><div class="arena-bubble">{plain_html(text)}{image}</div></div>'
 
 
-def _model_turn(html: str, copy: bool) -> str:
-    button = '<button type="button" class="arena-copy" title="copy this answer">Copy</button>' if copy else ""
-    return f'<div class="arena-turn arena-turn-model"><div class="arena-md">{html}</div>{button}</div>'
+def _model_turn(html: str, source: str = "") -> str:
+    """A model's answer; once it is whole, a Copy button that copies its Markdown as written."""
+    if not source:
+        return f'<div class="arena-turn arena-turn-model"><div class="arena-md">{html}</div></div>'
+    return (f'<div class="arena-turn arena-turn-model" data-source="{escape(source, quote=True)}">'
+            f'<div class="arena-md">{html}</div>'
+            '<button type="button" class="arena-copy" title="copy this answer (Markdown)">Copy</button></div>')
 
 
-# gr.HTML(js_on_load=BODY_JS): the Copy button under an answer copies that answer's text; while an answer
+# gr.HTML(js_on_load=BODY_JS): the Copy button under an answer copies that answer's Markdown; while an answer
 # streams, the box follows its end unless the reader has scrolled up.
 BODY_JS = """
 let following = true;
@@ -102,7 +106,7 @@ new MutationObserver(() => {
 element.addEventListener('click', async (event) => {
   const button = event.target.closest('.arena-copy');
   if (!button) return;
-  const text = button.parentElement.querySelector('.arena-md').innerText;
+  const text = button.parentElement.dataset.source ?? button.parentElement.querySelector('.arena-md').innerText;
   try { await navigator.clipboard.writeText(text); }
   catch (error) {
     const range = document.createRange();
