@@ -150,8 +150,9 @@ class SuitesView:
         self.stop_button.click(self.stop, queue=False, **private)
         self.suite_file.change(self._describe, self.suite_file, self.suite_info, show_progress="hidden", **private)
         view = [self.summary, self.matrix, self.message, self.case_pick]
-        gr.on([self.run_pick.change, self.show.change, self.sort.change, self.search.submit, self.search.blur],
-              self.view_run, [self.run_pick, *arranged], view, show_progress="hidden", **private)
+        gr.on([self.run_pick.change, self.show.change, self.sort.change, self.search.input, self.search.submit],
+              self.view_run, [self.run_pick, *arranged], view, show_progress="hidden", trigger_mode="always_last",
+              **private)
         cell = [self.cell_panel, self.cell_head, self.cell_input, self.cell_picture, self.cell_text, self.preview,
                 self.cell_checks, self.cell_key, self.diff_with, self.cell_diff]
         for html in (self.matrix, self.history, self.changes):
