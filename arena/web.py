@@ -29,8 +29,8 @@ from arena.store import Store  # noqa: E402
 log = logging.getLogger("arena")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="app.py", description="Arena: compare multimodal models side by side.")
+def parse_args(argv: list[str] | None = None, prog: str = "app.py") -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=prog, description="Arena: compare multimodal models side by side.")
     parser.add_argument("--host", default=os.environ.get("ARENA_HOST", "127.0.0.1"),
                         help="address to listen on (default 127.0.0.1; 0.0.0.0 opens it to your network)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("ARENA_PORT", "7860")),
@@ -206,9 +206,9 @@ def launch(args: argparse.Namespace, *, block: bool = True):
     return demo, engine
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, prog: str = "app.py") -> None:
     logging.basicConfig(level=os.environ.get("ARENA_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
-    args = parse_args(argv)
+    args = parse_args(argv, prog)
     try:
         launch(args)
     except CatalogError as error:
