@@ -111,8 +111,8 @@ def test_suite_report_default_file_stays_in_the_working_folder(tmp_path, monkeyp
                                                               engine_factory, name, capsys):
     import argparse
 
+    from arena.cli.suite import write_report
     from arena.store import Store
-    from arena.suite_cli import write_report
     from arena.suites.model import Suite
     from arena.suites.runner import SuiteRun
 

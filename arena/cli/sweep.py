@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from arena.catalog import Catalog
-from arena.engine import Engine
+from arena.cli.common import open_engine, open_store, say
 from arena.errors import InputError
 from arena.request import Request
 from arena.results import metrics_line, png_bytes
@@ -24,13 +24,10 @@ SWEEP_HELP = ("vary a parameter: seed=1,2,3 (or 1-4), steps=1,4, guidance=0,7, s
 
 
 def run_sweep(args: argparse.Namespace, catalog: Catalog, settings: Settings) -> int:
-    from arena.cli import _image, _params
-    from arena.store import Store
+    from arena.cli.compare import image_of, params_of
 
-    store = None if args.no_save or not settings.save_outputs else Store(settings.data_dir)
-    engine = Engine(catalog, settings, store)
-    try:
-        request = Request(prompt=args.prompt, image=_image(args, settings), params=_params(args))
+    with open_engine(catalog, settings, open_store(settings, keep_outputs=not args.no_save)) as engine:
+        request = Request(prompt=args.prompt, image=image_of(args, settings), params=params_of(args))
         axes = [parse_axis(text, args.prompt) for text in args.sweep]
         sweep = plan(engine, request, args.models.split(","), axes)
         if args.out is not None:
@@ -40,29 +37,24 @@ def run_sweep(args: argparse.Namespace, catalog: Catalog, settings: Settings) ->
                 args.out.mkdir(parents=True, exist_ok=True)
             except OSError as error:
                 raise InputError(f"cannot make the folder --out {args.out}: {error.strerror or error}.") from None
-    except InputError as error:
-        print(f"arena: {error}", file=sys.stderr)
-        engine.close()
-        return 2
-    print(f"sweep: {sweep.describe()}", file=sys.stderr)
-    run = SweepRun(engine, sweep)
-    said: set[int] = set()
-    try:
-        for _ in run.updates():
-            for index, output in enumerate(run.outputs):
-                if output is not None and output.finished and index not in said:
-                    said.add(index)
-                    print(f"[{len(said)}/{len(sweep.jobs)}] {sweep.jobs[index].name} {sweep.job_labels[index]}: "
-                          f"{output.status}", file=sys.stderr, flush=True)
-    except KeyboardInterrupt:
-        run.cancel()
-        run.settle()
-        print("arena: stopped; keeping what finished", file=sys.stderr)
-    finally:
-        if run.current is not None:
-            run.current.cancel()
-            run.current.join_backends(5.0)
-        engine.close()
+        print(f"sweep: {sweep.describe()}", file=sys.stderr)
+        run = SweepRun(engine, sweep)
+        said: set[int] = set()
+        try:
+            for _ in run.updates():
+                for index, output in enumerate(run.outputs):
+                    if output is not None and output.finished and index not in said:
+                        said.add(index)
+                        print(f"[{len(said)}/{len(sweep.jobs)}] {sweep.jobs[index].name} {sweep.job_labels[index]}: "
+                              f"{output.status}", file=sys.stderr, flush=True)
+        except KeyboardInterrupt:
+            run.cancel()
+            run.settle()
+            say("stopped; keeping what finished")
+        finally:
+            if run.current is not None:
+                run.current.cancel()
+                run.current.join_backends(5.0)
     written = _write(sweep, run, args.out) if args.out else {}
     width = max(len(job.name) + len(label) + 1 for job, label in zip(sweep.jobs, sweep.job_labels, strict=True))
     for index, output in enumerate(run.outputs):

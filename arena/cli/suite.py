@@ -11,6 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from arena.catalog import Catalog
+from arena.cli.common import CliError, open_engine, say
 from arena.engine import Engine
 from arena.errors import InputError
 from arena.settings import Settings
@@ -58,53 +59,53 @@ def run_command(args: argparse.Namespace, catalog: Catalog, settings: Settings) 
                "diff": lambda: diff(store, args)}
     if args.action in reading:
         return reading[args.action]()
-    engine = Engine(catalog, settings, store)
-    try:
-        suite = load_suite(args.file)
-        if args.resume:
-            runner = resume(engine, args.resume, suite, concurrency=args.concurrency, use_cache=not args.no_cache)
-        else:
-            if not args.models:
-                raise InputError("--models is needed (or --resume RUN_ID)")
-            runner = SuiteRun(engine, suite, args.models.split(","), source=str(args.file),
-                              concurrency=args.concurrency, use_cache=not args.no_cache, judge=args.judge)
-    except (SuiteError, InputError) as error:
-        print(f"arena: {error}", file=sys.stderr)
-        engine.close()
-        return 2
-    pending = runner.pending()
-    print(f"run {runner.run_id}: {len(pending)} of {len(runner.cells())} cells to do", file=sys.stderr)
-    bar = tqdm(total=len(pending), unit="cell", file=sys.stderr, disable=None)
-    errors = 0
+    with open_engine(catalog, settings, store) as engine:
+        try:
+            runner = _runner(engine, args)
+        except SuiteError as error:
+            raise CliError(str(error)) from None
+        pending = runner.pending()
+        print(f"run {runner.run_id}: {len(pending)} of {len(runner.cells())} cells to do", file=sys.stderr)
+        bar = tqdm(total=len(pending), unit="cell", file=sys.stderr, disable=None)
+        errors = 0
 
-    def on_cell(result) -> None:
-        nonlocal errors
-        errors += result.status == "error"
-        bar.set_postfix_str(f"{result.model} {result.case_id}: {result.status}{' (cached)' * result.cached}",
-                            refresh=False)
-        bar.update(1)
+        def on_cell(result) -> None:
+            nonlocal errors
+            errors += result.status == "error"
+            bar.set_postfix_str(f"{result.model} {result.case_id}: {result.status}{' (cached)' * result.cached}",
+                                refresh=False)
+            bar.update(1)
 
-    interrupted = False
-    try:
-        runner.run(on_cell)
-    except KeyboardInterrupt:
-        interrupted = True
-        runner.stop()
-        print(f"\narena: stopped; resume with --resume {runner.run_id}", file=sys.stderr)
-    finally:
-        bar.close()
-        engine.close()
+        interrupted = False
+        try:
+            runner.run(on_cell)
+        except KeyboardInterrupt:
+            interrupted = True
+            runner.stop()
+            print(file=sys.stderr)
+            say(f"stopped; resume with --resume {runner.run_id}")
+        finally:
+            bar.close()
     show(store, runner.run_id)
     if interrupted:
         return 130
     return 1 if errors or any(s.errors for s in summarise(store, runner.run_id).values()) else 0
 
 
+def _runner(engine: Engine, args: argparse.Namespace) -> SuiteRun:
+    suite = load_suite(args.file)
+    if args.resume:
+        return resume(engine, args.resume, suite, concurrency=args.concurrency, use_cache=not args.no_cache)
+    if not args.models:
+        raise InputError("--models is needed (or --resume RUN_ID)")
+    return SuiteRun(engine, suite, args.models.split(","), source=str(args.file), concurrency=args.concurrency,
+                    use_cache=not args.no_cache, judge=args.judge)
+
+
 def show(store: Store, run_id: str, as_json: bool = False) -> int:
     info = run_info(store, run_id)
     if info is None:
-        print(f"arena: no suite run with id {run_id}", file=sys.stderr)
-        return 2
+        raise CliError(f"no suite run with id {run_id}")
     cells = [dict(row) for row in store.connection().execute(
         "SELECT * FROM run_cells WHERE run_id = ? ORDER BY case_id, model, sample", (run_id,))]
     summary = summarise(store, run_id)
@@ -137,39 +138,33 @@ def runs(store: Store, suite: str | None) -> int:
 def write_report(store: Store, args: argparse.Namespace) -> int:
     matrix = load_matrix(store, args.run_id)
     if matrix is None:
-        print(f"arena: no suite run with id {args.run_id}", file=sys.stderr)
-        return 2
+        raise CliError(f"no suite run with id {args.run_id}")
     written = []
     if not args.no_html:
         out = Path(args.out or f"{file_stem(matrix.run['suite'], args.run_id)}.html")
-        if not _write(out, report.report_page(store, matrix)):
-            return 2
+        _write(out, report.report_page(store, matrix))
         written.append(out)
     if args.json:
         out = Path(args.json)
-        if not _write(out, json.dumps(matrix.to_json(), indent=1, ensure_ascii=False)):
-            return 2
+        _write(out, json.dumps(matrix.to_json(), indent=1, ensure_ascii=False))
         written.append(out)
     for path in written:
         print(path)
     return 0
 
 
-def _write(path: Path, text: str) -> bool:
+def _write(path: Path, text: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     except (OSError, ValueError) as error:
-        print(f"arena: cannot write {path}: {getattr(error, 'strerror', None) or error}", file=sys.stderr)
-        return False
-    return True
+        raise CliError(f"cannot write {path}: {getattr(error, 'strerror', None) or error}") from None
 
 
 def history(store: Store, args: argparse.Namespace) -> int:
     rows = case_history(store, args.case_id, args.suite)
     if not rows:
-        print(f"arena: no run has a case {args.case_id}", file=sys.stderr)
-        return 2
+        raise CliError(f"no run has a case {args.case_id}")
     for row in rows:
         when = datetime.fromtimestamp(row.run["started_at"]).strftime("%Y-%m-%d %H:%M")
         edited = "  (case edited since the run before)" if row.edited else ""
@@ -186,8 +181,7 @@ def diff(store: Store, args: argparse.Namespace) -> int:
     try:
         changes = compare_runs(store, args.run_a, args.run_b)
     except KeyError as missing:
-        print(f"arena: no suite run with id {missing.args[0]}", file=sys.stderr)
-        return 2
+        raise CliError(f"no suite run with id {missing.args[0]}") from None
     if args.json:
         print(json.dumps([{"case_id": c.case_id, "model": c.model, "sample": c.sample, "changes": c.what,
                            "a": c.a.to_dict() if c.a else None, "b": c.b.to_dict() if c.b else None}

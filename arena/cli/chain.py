@@ -6,14 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from arena import images
 from arena.catalog import Catalog
 from arena.chains import DESCRIBE_PROMPT, DescribeThenDraw, critique_jobs, critique_prompt, parse_score
+from arena.cli.common import load_picture, open_engine, open_store, say
 from arena.engine import Engine
-from arena.errors import InputError
 from arena.results import png_bytes
 from arena.settings import Settings
-from arena.store import Store
 from arena.store.pictures import read_record
 
 
@@ -38,23 +36,16 @@ def add_commands(commands) -> None:
 
 
 def run_command(args: argparse.Namespace, catalog: Catalog, settings: Settings) -> int:
-    store = None if args.no_save or not settings.save_outputs else Store(settings.data_dir)
-    engine = Engine(catalog, settings, store)
-    try:
-        return describe_draw(args, engine, settings) if args.action == "describe-draw" else critique(args, engine,
-                                                                                                     settings)
-    except InputError as error:
-        print(f"arena: {error}", file=sys.stderr)
-        return 2
-    finally:
-        engine.close()
+    with open_engine(catalog, settings, open_store(settings, keep_outputs=not args.no_save)) as engine:
+        run = describe_draw if args.action == "describe-draw" else critique
+        return run(args, engine, settings)
 
 
 def describe_draw(args: argparse.Namespace, engine: Engine, settings: Settings) -> int:
     from arena.request import GenerationParams
 
     chain = DescribeThenDraw(engine, args.prompt, _names(args.describe), _names(args.draw),
-                             image=_picture(args.image, settings) if args.image else None,
+                             image=load_picture(args.image, settings) if args.image else None,
                              params=GenerationParams.parse({"seed": args.seed}), template=args.template)
     try:
         print("describing…", file=sys.stderr)
@@ -66,7 +57,7 @@ def describe_draw(args: argparse.Namespace, engine: Engine, settings: Settings) 
             drawing.wait()
     except KeyboardInterrupt:
         chain.cancel()
-        print("arena: stopped; keeping what finished", file=sys.stderr)
+        say("stopped; keeping what finished")
     ok = True
     for pane in described.snapshots():
         path = _write(args.out, f"describe-{pane.model}.md", (pane.text or f"> error: {pane.error}").encode())
@@ -82,7 +73,7 @@ def describe_draw(args: argparse.Namespace, engine: Engine, settings: Settings) 
 
 
 def critique(args: argparse.Namespace, engine: Engine, settings: Settings) -> int:
-    picture = _picture(args.image, settings)
+    picture = load_picture(args.image, settings)
     carried = read_record(args.image) or {}
     parent = carried.get("id") if engine.store is not None and engine.store.get(carried.get("id", "")) else None
     prompt = critique_prompt(args.prompt, carried.get("prompt"))
@@ -113,12 +104,6 @@ def _picture_file(engine: Engine, pane) -> bytes:
 
 def _names(value: str) -> list[str]:
     return [name.strip() for name in value.split(",") if name.strip()]
-
-
-def _picture(path: Path, settings: Settings):
-    if not path.is_file():
-        raise InputError(f"No image file at {path}.")
-    return images.load_image(path, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
 
 
 def _write(folder: Path | None, name: str, data: bytes) -> Path | None:

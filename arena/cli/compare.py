@@ -1,21 +1,19 @@
-"""``python -m arena``: the same engine as the web app, from the shell.
+"""``python -m arena models`` and ``python -m arena compare``: the same engine as the web app, from the shell.
 
     python -m arena models
     python -m arena compare "a charming spider at work" --models offline-pixtral,offline-sd --out out/
-    python -m arena chain describe-draw "a charming spider at work" --describe offline-pixtral --draw offline-sd
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import tempfile
 from pathlib import Path
 
-from arena import images, secrets
-from arena.catalog import AvailabilityChecker, Catalog, CatalogError
-from arena.engine import Engine
+from arena.catalog import AvailabilityChecker, Catalog
+from arena.cli.common import load_picture, open_engine, open_store, say
+from arena.cli.sweep import SWEEP_HELP
 from arena.errors import InputError
 from arena.pane import PaneSnapshot
 from arena.request import GenerationParams, Request
@@ -23,12 +21,7 @@ from arena.results import metrics_line, write_outputs
 from arena.settings import Settings
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m arena", description="Compare multimodal models side by side.")
-    parser.add_argument("--catalog", help="models catalog YAML (default: ARENA_CATALOG, else the built-in one)")
-    parser.add_argument("--data-dir", help="data folder (default: ARENA_DATA_DIR, else ~/.arena)")
-    commands = parser.add_subparsers(dest="command", required=True)
-
+def add_commands(commands) -> None:
     commands.add_parser("models", help="list the catalog: name, kind, available or why not")
 
     compare = commands.add_parser("compare", help="send one prompt to several models at once")
@@ -43,64 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--guidance", type=float)
     compare.add_argument("--size", help="image size as WIDTHxHEIGHT, e.g. 512x512")
     compare.add_argument("--no-save", action="store_true", help="do not keep the outputs in the gallery")
-    from arena.sweep_cli import SWEEP_HELP
-
     compare.add_argument("--sweep", action="append", default=[], metavar="AXIS=V1,V2", help=SWEEP_HELP)
 
-    gallery = commands.add_parser("gallery", help="the outputs kept so far").add_subparsers(dest="action",
-                                                                                           required=True)
-    listing = gallery.add_parser("list", help="newest first, one line per output")
-    export = gallery.add_parser("export", help="write outputs as a static HTML page, JSON Lines or a contact sheet")
-    for sub in (listing, export):
-        sub.add_argument("--model", action="append", default=[], help="only this model (repeatable)")
-        sub.add_argument("--kind", choices=["text", "image"], help="only text or only image outputs")
-        sub.add_argument("--search", default="", help="words that must all be in the prompt")
-        sub.add_argument("--since", help="from this date (YYYY-MM-DD)")
-        sub.add_argument("--until", help="up to this date, inclusive (YYYY-MM-DD)")
-        sub.add_argument("--favourites", action="store_true", help="only favourites")
-        sub.add_argument("--run", help="only outputs of this suite run")
-    listing.add_argument("--limit", type=int, default=50)
-    export.add_argument("--comparison", help="every output of this comparison")
-    export.add_argument("--ids", help="comma-separated output ids")
-    export.add_argument("--format", choices=["html", "jsonl", "sheet"], default="html")
-    export.add_argument("--out", type=Path, required=True, help="a folder, a .zip (html, jsonl) or a .png (sheet)")
-    from arena import chain_cli, suite_cli
 
-    suite_cli.add_commands(commands)
-    chain_cli.add_commands(commands)
-    show = gallery.add_parser("show", help="one output's whole record")
-    show.add_argument("id")
-    inspect = gallery.add_parser("inspect", help="read the record a generated PNG carries")
-    inspect.add_argument("file", type=Path)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
-    try:
-        settings = Settings.from_env(catalog=args.catalog, data_dir=args.data_dir)
-        secrets.load_env_files(settings.data_dir)
-        catalog = Catalog.load(settings.catalog) if args.command != "gallery" and not (
-        args.command == "suite" and args.action == "show") else None
-    except CatalogError as error:
-        print(f"arena: {error}", file=sys.stderr)
-        return 2
-    if args.command == "models":
-        return list_models(catalog)
-    if args.command == "gallery":
-        from arena.gallery_cli import run
-
-        return run(args, settings)
-    if args.command == "suite":
-        from arena.suite_cli import run_command
-
-        return run_command(args, catalog, settings)
-    if args.command == "chain":
-        from arena.chain_cli import run_command
-
-        return run_command(args, catalog, settings)
-    return compare(args, catalog, settings)
+def run_command(args: argparse.Namespace, catalog: Catalog, settings: Settings) -> int:
+    return list_models(catalog) if args.command == "models" else compare(args, catalog, settings)
 
 
 def list_models(catalog: Catalog) -> int:
@@ -118,35 +58,26 @@ def list_models(catalog: Catalog) -> int:
 
 
 def compare(args: argparse.Namespace, catalog: Catalog, settings: Settings) -> int:
-    from arena.store import Store
-
     if args.sweep:
-        from arena.sweep_cli import run_sweep
+        from arena.cli.sweep import run_sweep
 
         return run_sweep(args, catalog, settings)
 
-    store = None if args.no_save or not settings.save_outputs else Store(settings.data_dir)
-    engine = Engine(catalog, settings, store)
-    try:
-        request = Request(prompt=args.prompt, image=_image(args, settings), params=_params(args))
+    with open_engine(catalog, settings, open_store(settings, keep_outputs=not args.no_save)) as engine:
+        request = Request(prompt=args.prompt, image=image_of(args, settings), params=params_of(args))
         _check_out_folder(args.out)
         comparison = engine.start(request, args.models.split(","))
-    except InputError as error:
-        print(f"arena: {error}", file=sys.stderr)
-        engine.close()
-        return 2
-    progress = _Progress(comparison.panes)
-    try:
-        for changed in comparison.updates():
-            progress.show(comparison.panes[i].snapshot() for i in changed)
-    except KeyboardInterrupt:
-        comparison.cancel()
-        comparison.wait()
-        print("arena: stopped; keeping what finished", file=sys.stderr)
-    finally:
-        progress.close()
-        comparison.join_backends(5.0)
-        engine.close()
+        progress = _Progress(comparison.panes)
+        try:
+            for changed in comparison.updates():
+                progress.show(comparison.panes[i].snapshot() for i in changed)
+        except KeyboardInterrupt:
+            comparison.cancel()
+            comparison.wait()
+            say("stopped; keeping what finished")
+        finally:
+            progress.close()
+            comparison.join_backends(5.0)
     snapshots = comparison.snapshots()
     written = write_outputs(snapshots, args.out) if args.out else {}
     width = max(len(p.model) for p in snapshots)
@@ -175,15 +106,11 @@ def _check_out_folder(folder: Path | None) -> None:
         raise InputError(f"cannot write to --out {folder}: {error.strerror or error}.") from None
 
 
-def _image(args: argparse.Namespace, settings: Settings):
-    if args.image is None:
-        return None
-    if not args.image.is_file():
-        raise InputError(f"No image file at {args.image}.")
-    return images.load_image(args.image, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
+def image_of(args: argparse.Namespace, settings: Settings):
+    return None if args.image is None else load_picture(args.image, settings)
 
 
-def _params(args: argparse.Namespace) -> GenerationParams:
+def params_of(args: argparse.Namespace) -> GenerationParams:
     width = height = None
     if args.size:
         try:

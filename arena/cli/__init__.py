@@ -1,0 +1,64 @@
+"""``python -m arena`` (or ``arena``): the same engine as the web app, from the shell.
+
+    arena models
+    arena compare "a charming spider at work" --models offline-pixtral,offline-sd --out out/
+    arena chain describe-draw "a charming spider at work" --describe offline-pixtral --draw offline-sd
+    arena serve --port 7860
+
+One module per command group; each adds its commands to the parser and runs them. A command reports a problem
+by raising CliError (or InputError / CatalogError for bad input), which ``main`` says in one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from arena.catalog import CatalogError
+from arena.cli import chain, compare, gallery, serve, suite
+from arena.cli.common import CliError, load_catalog, load_settings, say
+from arena.errors import InputError
+
+
+def build_parser(prog: str = "python -m arena") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="Compare multimodal models side by side.")
+    parser.add_argument("--catalog", help="models catalog YAML (default: ARENA_CATALOG, else the built-in one)")
+    parser.add_argument("--data-dir", help="data folder (default: ARENA_DATA_DIR, else ~/.arena)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for group in (compare, gallery, suite, chain, serve):
+        group.add_commands(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parser = build_parser(_prog())
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "serve":
+        args.prog = parser.prog
+        return serve.run_command(args, rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    try:
+        return _run(args)
+    except (CliError, InputError, CatalogError) as error:
+        say(str(error))
+        return getattr(error, "code", 2)
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = load_settings(args)
+    if args.command == "gallery":
+        return gallery.run_command(args, settings)
+    if args.command == "suite" and args.action == "show":
+        return suite.run_command(args, None, settings)
+    catalog = load_catalog(settings)
+    group = {"suite": suite, "chain": chain}.get(args.command, compare)
+    return group.run_command(args, catalog, settings)
+
+
+def _prog() -> str:
+    """``arena`` when run as the console script, else ``python -m arena``, so usage lines read as typed."""
+    return "arena" if Path(sys.argv[0]).name == "arena" else "python -m arena"

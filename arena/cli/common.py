@@ -1,0 +1,70 @@
+"""What every command shares: its one way to report an error, and loading the settings, catalog, store and engine."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from arena import images, secrets
+from arena.settings import Settings
+
+if TYPE_CHECKING:
+    from arena.catalog import Catalog
+    from arena.engine import Engine
+    from arena.store import Store
+
+
+class CliError(Exception):
+    """A sentence for the user; ``main`` prints it as ``arena: …`` and exits with ``code``."""
+
+    def __init__(self, message: str, code: int = 2):
+        super().__init__(message)
+        self.code = code
+
+
+def say(message: str) -> None:
+    """A line about the command itself (an error, a stop) on stderr, apart from its output on stdout."""
+    print(f"arena: {message}", file=sys.stderr)
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env(catalog=args.catalog, data_dir=args.data_dir)
+    secrets.load_env_files(settings.data_dir)
+    return settings
+
+
+def load_catalog(settings: Settings) -> Catalog:
+    from arena.catalog import Catalog
+
+    return Catalog.load(settings.catalog)
+
+
+def open_store(settings: Settings, keep_outputs: bool = True) -> Store | None:
+    """The gallery's store, or None where outputs are not kept (``--no-save``, ARENA_SAVE_OUTPUTS=0)."""
+    from arena.store import Store
+
+    return Store(settings.data_dir) if keep_outputs and settings.save_outputs else None
+
+
+@contextmanager
+def open_engine(catalog: Catalog, settings: Settings, store: Store | None) -> Iterator[Engine]:
+    from arena.engine import Engine
+
+    engine = Engine(catalog, settings, store)
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+def load_picture(path: Path, settings: Settings):
+    """An input image from the shell, held to the same limits as an upload."""
+    from arena.errors import InputError
+
+    if not path.is_file():
+        raise InputError(f"No image file at {path}.")
+    return images.load_image(path, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
