@@ -8,8 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from arena import images
-
-DEFAULT_CATALOG = Path(__file__).with_name("default_catalog.yaml")
+from arena.paths import DEFAULT_CATALOG
 
 
 class Settings(BaseModel):

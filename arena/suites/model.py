@@ -23,10 +23,9 @@ from typing import Literal
 import re2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from arena.paths import ASSETS
 from arena.request import GenerationParams
 from arena.yamlfile import read_mapping
-
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
 class SuiteError(ValueError):

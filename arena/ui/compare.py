@@ -9,7 +9,6 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import gradio as gr
 from PIL import Image, UnidentifiedImageError
@@ -29,14 +28,13 @@ from arena.engine import MAX_MODELS, Comparison, Engine
 from arena.errors import InputError
 from arena.images import InputImage
 from arena.pane import PaneSnapshot
+from arena.paths import ASSETS
 from arena.request import GenerationParams, Request
 from arena.results import pane_dict
 from arena.ui import panes as look
 from arena.ui.api_files import SERVER_PATH_REFUSED, ServerPath, api_file
 from arena.ui.board import Board
 from arena.ui.words import session_of
-
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 # Steady redraws: every pane that changed since the last frame, at most this often (one redraw per streamed chunk
 # costs the app a core at 12 panes). Running panes' timers move at least every TICK_S.

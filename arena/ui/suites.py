@@ -18,6 +18,7 @@ import gradio as gr
 
 from arena.engine import Engine
 from arena.errors import InputError
+from arena.paths import PROMPTS
 from arena.render import markdown_html
 from arena.store import Store
 from arena.suites import report
@@ -26,7 +27,6 @@ from arena.suites.results import SHOW, SORT, case_history, compare_runs, list_ru
 from arena.suites.runner import SuiteRun, resume, run_info
 from arena.ui.words import md, preview, session_of
 
-PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
 REFRESH_S = 0.5
 NOT_SERVED = "that is not one of the suites Arena serves: pick one from the list"
 
