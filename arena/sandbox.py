@@ -9,11 +9,13 @@ What a policy cannot stop is the frame navigating itself (``<meta http-equiv="re
 a link clicked by script): that request would go out before anything blocks it. So
 
 - before framing, the page is parsed by an HTML5 parser (lexbor, through selectolax) and loses every
-  ``<meta http-equiv>``, ``<base>``, ``<link>`` (prefetch, preconnect, stylesheets…), ``<noscript>`` and
-  speculation-rules script; the result is parsed again to make sure none came back;
+  ``<meta http-equiv>``, ``<base>``, ``<link>`` (prefetch, preconnect, stylesheets…), ``<noscript>``,
+  speculation-rules script and nested frames or plugins; the result is parsed again to make sure none came back;
 - the frame sits inside a second, script-free frame whose own policy has ``frame-src 'none'``: the browser checks
   every navigation of a frame against the policy of the document that embeds it, so any navigation of the page
-  (to any URL) is refused before a request is made.
+  (to any URL) is refused before a request is made;
+- WebRTC, which no policy covers, loses its constructors before the page's own scripts run, and frames the page
+  adds by script (each a fresh realm) are removed as they are inserted.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ POLICY = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inl
 
 _FENCED = re.compile(r"```[ \t]*html?[^\n]*\n(.*?)(?:```|\Z)", re.IGNORECASE | re.DOTALL)
 _LOOKS_LIKE_PAGE = re.compile(r"^\s*(<!doctype html|<html[\s>])", re.IGNORECASE)
-_NAVIGATES = "meta[http-equiv], base, link, noscript, script[type]"
+_NAVIGATES = "meta[http-equiv], base, link, noscript, script[type], iframe, frame, frameset, object, embed"
 _UNSAFE_PAGE = "<!doctype html><p>This page could not be made safe to preview.</p>"
 
 
@@ -63,9 +65,30 @@ def neutralised(page: str) -> str:
     return _UNSAFE_PAGE  # still finding some after three rounds: a page built to confuse the parser
 
 
+# WebRTC is outside every Content-Security-Policy directive Chromium knows, and a sandbox does not stop it: a
+# script could send STUN/TURN packets (with whatever it puts in a username) to any host. Before any script of the
+# page runs, its realm loses the constructors, and frames it adds (which would bring a fresh realm with them) are
+# taken out as they are inserted, before their document loads.
+_FIRST_SCRIPT = """<script>
+for (const name of ['RTCPeerConnection', 'webkitRTCPeerConnection', 'RTCDataChannel', 'RTCIceTransport',
+                    'RTCSctpTransport']) {
+  try { Object.defineProperty(window, name, {value: undefined, writable: false, configurable: false}); }
+  catch (e) {}
+}
+new MutationObserver((records) => {
+  for (const record of records) for (const node of record.addedNodes) {
+    if (node.nodeType !== 1) continue;
+    for (const frame of [node, ...node.querySelectorAll('*')])
+      if (/^(iframe|frame|frameset|object|embed|portal|fencedframe)$/i.test(frame.localName)) frame.remove();
+  }
+}).observe(document, {childList: true, subtree: true});
+</script>"""
+
+
 def locked(page: str) -> str:
     """``page`` neutralised, with the policy as its first element, before anything the model wrote can run."""
-    return f'<!doctype html><meta http-equiv="Content-Security-Policy" content="{POLICY}">' + neutralised(page)
+    return (f'<!doctype html><meta http-equiv="Content-Security-Policy" content="{POLICY}">{_FIRST_SCRIPT}'
+            + neutralised(page))
 
 
 def frame(page: str, title: str = "preview of the page the model wrote", height: int = 420) -> str:

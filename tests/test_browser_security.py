@@ -3,9 +3,13 @@ reaches the network, every page carries the Content-Security-Policy, and the app
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
+import threading
 import time
+from html import escape
 
 import pytest
 
@@ -129,6 +133,86 @@ def test_the_old_single_frame_let_a_meta_refresh_out(browser, loopback):
     single = (f'<iframe sandbox="allow-scripts" srcdoc="{escape(page, quote=True)}"></iframe>')
     _show_frames_then_call_home(browser, loopback, single, "/control-old-frame")
     assert _outside(loopback, "/old-frame/") == ["/old-frame/refresh"]
+
+
+class _RawListener:
+    """A TCP and a UDP socket on one loopback port, counting whatever reaches them (STUN/TURN is not HTTP)."""
+
+    def __init__(self):
+        self.tcp = socket.socket()
+        self.tcp.bind(("127.0.0.1", 0))
+        self.tcp.listen()
+        self.port = self.tcp.getsockname()[1]
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", self.port))
+        self.seen: list[str] = []
+        self.stopping = threading.Event()
+        for target in (self._accept, self._receive):
+            threading.Thread(target=target, daemon=True).start()
+
+    def _accept(self):
+        self.tcp.settimeout(0.2)
+        while not self.stopping.is_set():
+            try:
+                self.tcp.accept()[0].close()
+                self.seen.append("tcp")
+            except OSError:
+                pass
+
+    def _receive(self):
+        self.udp.settimeout(0.2)
+        while not self.stopping.is_set():
+            try:
+                self.udp.recvfrom(4096)
+                self.seen.append("udp")
+            except OSError:
+                pass
+
+    def close(self):
+        self.stopping.set()
+        self.tcp.close()
+        self.udp.close()
+
+
+RTC = ("try {{ const pc = new {where}RTCPeerConnection({{iceServers: [{{urls: 'stun:127.0.0.1:{port}'}}, "
+       "{{urls: 'turn:127.0.0.1:{port}?transport=tcp', username: 'secret', credential: 'c'}}]}}); "
+       "pc.createDataChannel('x'); pc.createOffer().then(o => pc.setLocalDescription(o)); }} catch (e) {{}}")
+
+
+def _webrtc_ways(port: int) -> dict[str, str]:
+    direct = RTC.format(where="", port=port)
+    inner = f"<script>{direct}</script>"  # a page of its own, in a frame the preview adds
+
+    def js(text: str) -> str:
+        return json.dumps(text).replace("</", "<\\/")
+
+    return {
+        "direct": inner,
+        "nested-srcdoc": "<script>const f = document.createElement('iframe'); "
+                         f"f.srcdoc = {js(inner)}; document.documentElement.append(f);</script>",
+        "nested-markup": f'<iframe srcdoc="{escape(inner, quote=True)}"></iframe>',
+        "nested-inner-html": "<div id=d></div><script>document.getElementById('d').innerHTML = "
+                             f"{js(chr(60) + 'iframe srcdoc=' + chr(34) + escape(inner, quote=True) + chr(34))}"
+                             " + '></iframe>';</script>",
+        "nested-window": "<script>const f = document.createElement('iframe'); document.documentElement.append(f);"
+                         f" {RTC.format(where='window[0].', port=port)}</script>",
+    }
+
+
+@pytest.mark.parametrize("way", ["direct", "nested-srcdoc", "nested-markup", "nested-inner-html", "nested-window"])
+def test_webrtc_cannot_carry_anything_out_of_a_preview(browser, loopback, way):
+    """No policy covers WebRTC: the constructors go, and frames the page adds go before they load."""
+    listener = _RawListener()
+    try:
+        page = _webrtc_ways(listener.port)[way]
+        _show_frames_then_call_home(browser, loopback, sandbox.frame(f"<!doctype html><body>{page}</body>"),
+                                    f"/control-webrtc-{way}")
+        assert listener.seen == []
+        # The same page with no sandbox does reach the listener: the test sees what it looks for.
+        _show_frames_then_call_home(browser, loopback, page, f"/control-webrtc-{way}-open")
+        assert listener.seen or way == "nested-window"  # (an about:blank frame's realm is not reachable there)
+    finally:
+        listener.close()
 
 
 # --- the app -------------------------------------------------------------------------------------------------
