@@ -6,6 +6,7 @@ the model name in the request:
     echo              streams a short answer that quotes the prompt and says whether an image came
     wait<MS>          waits MS milliseconds, then answers (e.g. wait1000)
     drip<MS>          sends each chunk MS milliseconds apart
+    ...words<N>...    answers with N one-word chunks (e.g. drip20-words500: 500 chunks at 50 a second)
     fail401 fail500   answers with that HTTP error
     ratelimit         answers 429 with Retry-After: 1 to the first request for this model, then normally
     stall             sends one chunk, then nothing (until the server stops)
@@ -148,6 +149,9 @@ def answer_words(model: str, body: dict, url: str = "") -> list[str]:
         return ["Score: ", "7/10. ", "A spider, ", "busy at work."]
     if model.startswith("judge"):
         return ["PASS; ", "8; ", "the output matches the rubric."]
+    many = re.search(r"words(\d+)", model)
+    if many:
+        return [f"word{n} " for n in range(int(many.group(1)))]
     prompt, has_image = _prompt_of(body)
     seen = "an image" if has_image else "no image"
     words = f"Hello from {model}. I got {seen}. You said: {prompt[:60]}".split(" ")

@@ -28,6 +28,8 @@ class Shown:
     origin: str = ""  # for chain steps: what it was made from
     picture: Image.Image | None = None  # for critiques: the picture critiqued, shown with the score
     images_shown: int = -1
+    head_shown: str = ""  # the header and footer HTML last sent: a frame sends them again only when they change
+    foot_shown: tuple = ()  # (status, steps, saved, error) when the footer was last sent
 
     @property
     def model(self) -> str:

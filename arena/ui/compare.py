@@ -127,6 +127,7 @@ class CompareView:
         self.engine = engine
         self._boards: dict[str, Board] = {}
         self._boards_lock = threading.Lock()
+        self._sent: dict[str, dict] = {}  # per session: component id → the properties the page shows
 
     # --- layout ----------------------------------------------------------------------------------------------
 
@@ -389,6 +390,7 @@ class CompareView:
             return {self.message: "This pane is not part of a conversation."}
         board.conversation.clear(shown.model)
         shown.earlier = ()
+        self._forget_props(request)
         slot = self.slots[index]
         return {slot.text: "*Cleared: the next follow-up starts a new conversation with this model.*",
                 slot.image: gr.Image(visible=False), slot.again: gr.Button(visible=False),
@@ -419,6 +421,7 @@ class CompareView:
         return gr.skip(), ""
 
     def new_conversation(self, request: gr.Request):
+        self._forget_props(request)
         self._new_board(request, save=self.engine.settings.save_outputs)
         return {self.message: "New conversation: type a prompt, pick models and Run.", self.follow_up: "",
                 **{slot.column: gr.Column(visible=False) for slot in self.slots}}
@@ -487,11 +490,11 @@ class CompareView:
             drawing = chain.draw()
             if drawing is None:
                 why = "Stopped before drawing." if chain.cancelled else "No description to draw."
-                yield {self.message: f"{_summary([describing])} {why}", **self._busy(bool(board.running))}
+                yield {self.message: f"{_summary([describing])} {why}", **self._busy(bool(board.running), board)}
                 return
             placed = board.place(drawing)
         except InputError as error:
-            yield {self.message: f"**Cannot draw:** {error}", **self._busy(bool(board.running))}
+            yield {self.message: f"**Cannot draw:** {error}", **self._busy(bool(board.running), board)}
             return
         for index, slot in placed.items():
             board.slots[slot].origin = f"drawn from {chain.drawn_from[index]}'s description"
@@ -609,21 +612,20 @@ class CompareView:
         board.running.add(comparison)
         counted = [*before, comparison]
         try:
-            first = {self.message: _progress(counted), **self._busy(True), **(also or {}),
+            first = {self.message: _progress(counted), **self._busy(True, board), **(also or {}),
                      **self._show(board, placed.values(), whole=True)}
             if fresh:
-                first |= {slot.column: gr.Column(visible=False) for i, slot in enumerate(self.slots)
-                          if i >= len(board.slots)}
+                for slot in self.slots[len(board.slots):]:
+                    self._set(board, first, slot.column, False, gr.Column, visible=False)
             yield first
             ticked = time.monotonic()
             for changed in comparison.updates(frame_s=FRAME_S, tick_s=TICK_S):
                 if self._replaced(board):  # a new Run took the panes: stop drawing into them
                     return
                 timers = []
-                if time.monotonic() - ticked >= TICK_S:  # running panes' timers move even when nothing comes
+                if time.monotonic() - ticked >= TICK_S:  # running panes' clocks move even when nothing comes
                     ticked = time.monotonic()
-                    timers = [slot for index, slot in placed.items()
-                              if index not in changed and not comparison.panes[index].finished]
+                    timers = [slot for index, slot in placed.items() if not comparison.panes[index].finished]
                 frame = self._show(board, [placed[i] for i in changed if i in placed], timers=timers)
                 yield {self.message: _progress(counted), **frame}
             if board.conversation is not None:
@@ -632,56 +634,86 @@ class CompareView:
                 return
             final = self._show(board, placed.values(), whole=True)
             still_running = bool(board.running - {comparison})
-            ended = {self.message: _summary(counted), **self._busy(still_running)} if last else {}
+            ended = {self.message: _summary(counted), **self._busy(still_running, board)} if last else {}
             yield {**ended, **final}
         finally:
             comparison.cancel()
             board.running.discard(comparison)
 
-    def _busy(self, running: bool) -> dict:
+    def _busy(self, running: bool, board: Board | None = None) -> dict:
         """Run and Describe, then draw are off, and Stop on, only while something runs."""
-        return {self.run_button: gr.Button(interactive=not running),
-                self.describe_draw_button: gr.Button(interactive=not running),
-                self.stop_button: gr.Button(interactive=running)}
+        updates: dict = {}
+        for button, on in ((self.run_button, not running), (self.describe_draw_button, not running),
+                           (self.stop_button, running)):
+            self._set(board, updates, button, on, gr.Button, interactive=on)
+        return updates
+
+    def _set(self, board: Board | None, updates: dict, component, key, make, *args, **props) -> None:
+        """Put ``make(*args, **props)`` in ``updates`` unless the page already shows ``key`` for ``component``.
+
+        Every property update costs Gradio a new component and its API schema (milliseconds each): a run of 12
+        panes would send about a hundred that change nothing."""
+        sent = self._sent.setdefault(board.session, {}) if board is not None else {}
+        if sent.get(component._id, _UNSENT) != key:
+            sent[component._id] = key
+            updates[component] = make(*args, **props)
+
+    def _forget_props(self, request) -> None:
+        """After a handler that sets properties itself (clear, new conversation), send them all again."""
+        self._sent.pop(session_of(request), None)
 
     def _show(self, board: Board, slots, whole: bool = False, timers=()) -> dict:
-        """Updates for the panes in ``slots``; for those in ``timers``, only the header and footer (the clock)."""
+        """Updates for the panes in ``slots``; for those in ``timers``, the header and footer (the clock)."""
         updates = {}
-        for index in sorted(set(timers) - set(slots)):
-            pane = board.slots[index].snapshot()
-            updates[self.slots[index].header] = look.header_html(pane, board.slots[index].origin)
-            updates[self.slots[index].footer] = look.footer_html(pane)
-        for index in sorted(set(slots)):
+        for index in sorted(set(timers) | set(slots)):
             shown = board.slots[index]
             pane = shown.snapshot()
             ui = self.slots[index]
-            updates[ui.header] = look.header_html(pane, shown.origin)
+            # A streaming pane's metrics change with every token: its footer goes out with the clock (timers),
+            # or when something a reader waits for changes (status, a step, the record, an error).
+            head = look.header_html(pane, shown.origin)
+            if whole or head != shown.head_shown:
+                updates[ui.header] = shown.head_shown = head
+            foot = (pane.status, pane.steps_done, pane.record_id, pane.error)
+            if whole or index in timers or foot != shown.foot_shown:
+                updates[ui.footer] = look.footer_html(pane)
+                shown.foot_shown = foot
+            if index not in slots:
+                continue
             updates[ui.text] = look.body_html(pane, shown.earlier, shown.asked)
-            updates[ui.footer] = look.footer_html(pane)
             if whole or len(pane.images) != shown.images_shown:
-                updates[ui.image] = self._picture(shown, pane)
+                self._picture(board, updates, ui.image, shown, pane)
                 shown.images_shown = len(pane.images)
             if whole:
-                ended = pane.finished
+                self._set(board, updates, ui.column, True, gr.Column, visible=True)
+            if whole and pane.finished:  # while a pane runs, the page hides its buttons itself (panes.CSS)
+                ended = True
                 kept = bool(pane.images) or bool(pane.text.strip())
-                updates[ui.column] = gr.Column(visible=True)
-                updates[ui.again] = gr.Button(
-                    "↻ Retry" if pane.status == "error" or pane.status == "cancelled" and not kept
-                    else "↻ Regenerate", visible=shown.chat and ended)
-                updates[ui.clear] = gr.Button(visible=shown.chat and ended)
+                again = "↻ Retry" if pane.status == "error" or pane.status == "cancelled" and not kept \
+                    else "↻ Regenerate"
+                chat = shown.chat and ended
+                self._set(board, updates, ui.again, (again, chat), gr.Button, again, visible=chat)
+                self._set(board, updates, ui.clear, chat, gr.Button, visible=chat)
                 can_chain = ended and pane.status in ("done", "cancelled") and kept
-                updates[ui.chain] = gr.Button("Critique this" if pane.images else "Draw this", visible=can_chain)
+                label = "Critique this" if pane.images else "Draw this"
+                self._set(board, updates, ui.chain, (label, can_chain),
+                          gr.Button, label, visible=can_chain)
         return updates
 
-    @staticmethod
-    def _picture(shown, pane: PaneSnapshot) -> gr.Image:
+    def _picture(self, board: Board, updates: dict, image: gr.Image, shown, pane: PaneSnapshot) -> None:
         if pane.images:
-            return gr.Image(value=pane.images[-1], visible=True, show_label=False)
-        if shown.picture is not None:  # a critique: the picture it judged, with the score when it gives one
+            picture = pane.images[-1]
+            self._set(board, updates, image, ("picture", id(picture)),
+                      gr.Image, value=picture, visible=True, show_label=False)
+        elif shown.picture is not None:  # a critique: the picture it judged, with the score when it gives one
             score = parse_score(pane.text) if pane.finished else None
             label = f"score {score:g}/10 · {pane.model}" if score is not None else "the picture critiqued"
-            return gr.Image(value=shown.picture, visible=True, label=label, show_label=True)
-        return gr.Image(value=None, visible=pane.output == "image", show_label=False)
+            self._set(board, updates, image, ("critiqued", id(shown.picture), label),
+                      gr.Image, value=shown.picture, visible=True, label=label, show_label=True)
+        else:
+            visible = pane.output == "image"
+            self._set(board, updates, image, ("empty", visible),
+                      gr.Image, value=None, visible=visible, show_label=False)
 
     def _model_lists(self) -> tuple[list[tuple[str, str]], str]:
         """The models that can run now, as checkbox choices; the others, grouped by why not, as Markdown."""
@@ -753,6 +785,9 @@ def _api_result(comparison: Comparison, with_images: bool) -> dict:
         "finished": comparison.finished,
         "panes": [pane_dict(p, with_images=with_images) for p in comparison.snapshots()],
     }
+
+
+_UNSENT = object()
 
 
 def _progress(comparisons: list[Comparison]) -> str:

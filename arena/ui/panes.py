@@ -140,6 +140,10 @@ CSS = """
 .arena-error { color: var(--error-text-color); font-weight: 600; margin: 4px 0; overflow-wrap: anywhere; }
 .arena-origin { font-size: 0.85em; color: var(--color-accent); }
 .arena-pane-actions { gap: 6px !important; }
+/* While a pane streams its buttons stay out of the way; the server sets them only when it ends (each property
+   update costs Gradio a new component). */
+.arena-pane:has(.arena-pane-foot:is([data-status=running], [data-status=queued])) .arena-pane-actions
+  button:not(.arena-widen) { display: none !important; }
 .arena-pane-actions button { min-width: 0 !important; }
 .arena-metrics { color: var(--body-text-color-subdued); font-size: 0.85em; }
 .arena-progress { width: 100%; height: 10px; }

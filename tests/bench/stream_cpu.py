@@ -1,0 +1,97 @@
+"""stream_cpu_pct and stream_wall_ratio: the Compare view in Chromium, 12 panes each streaming 500 tokens at
+50 tokens/s from a loopback OpenAI-compatible server (in a process of its own).
+
+stream_cpu_pct: the app process's CPU time over the wall time, in percent of one core (goal ≤ 25).
+stream_wall_ratio: the wall time from Run to the last pane done in the page, over the ideal 10 s (goal ≤ 1.05).
+The app runs in a child process so that neither the browser driver nor the loopback server is counted.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _common  # noqa: F401
+import psutil
+from playwright.sync_api import sync_playwright
+
+from tests.apprunner import write_catalog
+from tests.loopback import LoopbackProcess
+from tests.test_browser import CHROMIUM, FLAGS
+
+KEY = "bench-key-loopback"
+PANES = 12
+TOKENS = 500
+GAP_MS = 20  # 50 tokens a second
+IDEAL_S = TOKENS * GAP_MS / 1000
+
+APP = (
+    "import sys\n"
+    "from tests.apprunner import running_app\n"
+    "with running_app(sys.argv[1]) as (url, engine):\n"
+    "    print('APP', url, flush=True)\n"
+    "    sys.stdin.read()\n"
+)
+
+
+def run_once(page, run: int) -> float:
+    """Start the 12 panes; return the seconds from the click to the last pane done in the page."""
+    old = page.locator(".arena-saved").all_inner_texts()
+    started = time.monotonic()
+    page.click("#arena-run")
+    page.wait_for_function(
+        """([old, count]) => {
+          const kept = [...document.querySelectorAll('.arena-pane-foot[data-status=done] .arena-saved')];
+          return kept.filter((el) => !old.includes(el.innerText)).length === count;
+        }""", arg=[old, PANES], timeout=120_000, polling="raf")
+    wall = time.monotonic() - started
+    words = page.locator("#arena-pane-11 .arena-text.prose").inner_text().split()
+    assert f"word{TOKENS - 1}" in words, words[-3:]
+    return wall
+
+
+def main() -> None:
+    os.environ["OPENAI_API_KEY"] = KEY
+    with LoopbackProcess(api_key=KEY) as server, tempfile.TemporaryDirectory() as folder:
+        os.environ["ARENA_DATA_DIR"] = str(Path(folder) / "data")
+        catalog = write_catalog(Path(folder) / "catalog.yaml", [
+            {"name": f"drip{i}", "kind": "openai-chat", "model": f"drip{GAP_MS}-words{TOKENS}-pane{i}",
+             "base_url": server.v1} for i in range(PANES)])
+        app = subprocess.Popen([sys.executable, "-c", APP, str(catalog)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True, cwd=_common.ROOT)
+        try:
+            url = next(line for line in app.stdout if line.startswith("APP ")).split()[1]
+            process = psutil.Process(app.pid)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+                page = browser.new_page(viewport={"width": 1440, "height": 1000})
+                page.goto(url)
+                page.wait_for_selector("#arena-models label")
+                for label in page.locator("#arena-models label").all():
+                    label.click()
+                page.fill("#arena-prompt textarea", "count to five hundred")
+                results = []
+                for run in range(2):  # the first run also warms up: SDK import, clients, connections
+                    before = process.cpu_times()
+                    wall = run_once(page, run)
+                    after = process.cpu_times()
+                    cpu = (after.user - before.user) + (after.system - before.system)
+                    results.append((cpu / wall * 100, wall / IDEAL_S))
+                    print(f"run {run + 1}: wall {wall:.2f} s, app CPU {cpu:.2f} s "
+                          f"({cpu / wall * 100:.0f}% of a core)")
+                browser.close()
+        finally:
+            app.stdin.close()
+            app.terminate()
+            app.wait(10)
+    cpu_pct, wall_ratio = results[-1]
+    print(f"stream_cpu_pct: {cpu_pct:.1f}")
+    print(f"stream_wall_ratio: {wall_ratio:.3f}")
+
+
+if __name__ == "__main__":
+    main()
