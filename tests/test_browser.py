@@ -188,7 +188,7 @@ def test_a_suite_runs_live_and_a_page_an_answer_wrote_is_previewed_in_a_sandbox(
     page.wait_for_function("document.querySelectorAll('#suite-matrix [data-cell]').length === 4")
 
     page.locator("#suite-matrix [data-cell*='|sketch|loopback-page|']").click()
-    frame = page.frame_locator("#suite-preview iframe")
+    frame = page.frame_locator("#suite-preview iframe").frame_locator("iframe")  # the page, in its inner frame
     frame.locator("#title").wait_for(timeout=15_000)
     assert frame.locator("#title").inner_text() == "My website"  # the page itself renders
     frame.locator("#verdict", has_text="fetch:").wait_for(timeout=10_000)
