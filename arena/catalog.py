@@ -15,28 +15,12 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from arena import offline, secrets
+from arena.backends import KINDS, Backend, backend_class
 from arena.errors import validation_message
 from arena.request import GenerationParams
 from arena.yamlfile import read_mapping
 
-Kind = Literal["mistral-chat", "mistral-image", "openai-chat", "openai-image", "transformers", "diffusers"]
-
-KIND_LABELS: dict[str, str] = {
-    "mistral-chat": "Mistral API chat",
-    "mistral-image": "Mistral API image generation",
-    "openai-chat": "OpenAI-compatible chat",
-    "openai-image": "OpenAI image generation",
-    "transformers": "local transformers VLM",
-    "diffusers": "local diffusers text-to-image",
-}
-_DEFAULT_KEY_ENV = {
-    "mistral-chat": "MISTRAL_API_KEY",
-    "mistral-image": "MISTRAL_API_KEY",
-    "openai-chat": "OPENAI_API_KEY",
-    "openai-image": "OPENAI_API_KEY",
-}
-IMAGE_OUTPUT_KINDS = {"mistral-image", "openai-image", "diffusers"}
-LOCAL_KINDS = {"transformers", "diffusers"}
+Kind = Literal[KINDS]  # type: ignore[valid-type]  (the registry's names, so pydantic lists them when one is wrong)
 _UNSET: Any = object()
 
 
@@ -62,7 +46,7 @@ class ModelEntry(BaseModel):
                                 "older turns are left out, with a note, to fit")
     timeout_s: float = Field(600, gt=0, description="the most a whole answer may take")
     read_timeout_s: float = Field(60, gt=0, description="the most the server may stay silent mid-answer")
-    max_retries: int = Field(2, ge=0, le=10, description="SDK retries on 429/5xx/connection errors")
+    max_retries: int = Field(2, ge=0, le=10, description="times a 429/5xx or failed connection is tried again")
     device: str | None = Field(None, description="local models: cuda, cuda:1, mps or cpu (default: best found)")
     dtype: str | None = Field(None, description="local models: bfloat16, float16 or float32")
 
@@ -75,17 +59,22 @@ class ModelEntry(BaseModel):
 
     def model_post_init(self, _context: Any) -> None:
         if self.api_key_env is _UNSET:
-            self.api_key_env = _DEFAULT_KEY_ENV.get(self.kind)
+            self.api_key_env = self.backend.key_env
         if self.image_input is None:
-            self.image_input = self.kind in ("mistral-chat", "openai-chat", "transformers")
+            self.image_input = self.backend.image_input
+
+    @property
+    def backend(self) -> type[Backend]:
+        """The class that runs this kind of model (its module is light: SDKs are imported on first use)."""
+        return backend_class(self.kind)
 
     @property
     def output(self) -> Literal["text", "image"]:
-        return "image" if self.kind in IMAGE_OUTPUT_KINDS else "text"
+        return self.backend.output
 
     @property
     def is_local(self) -> bool:
-        return self.kind in LOCAL_KINDS
+        return self.backend.runs_locally
 
     @property
     def is_offline_model(self) -> bool:
@@ -93,7 +82,7 @@ class ModelEntry(BaseModel):
 
     @property
     def kind_label(self) -> str:
-        label = KIND_LABELS[self.kind]
+        label = self.backend.label
         return f"{label} (random-weight offline model)" if self.is_offline_model else label
 
 
@@ -179,15 +168,16 @@ def check_availability(entry: ModelEntry) -> Availability:
 
 
 def _local_availability(entry: ModelEntry) -> Availability:
-    library = "transformers" if entry.kind == "transformers" else "diffusers"
-    if importlib.util.find_spec("torch") is None or importlib.util.find_spec(library) is None:
-        return Availability(False, f"torch and {library} are not installed")
+    backend = entry.backend
+    missing = [name for name in backend.libraries if importlib.util.find_spec(name) is None]
+    if missing:
+        return Availability(False, f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed")
     name = offline.offline_name(entry.model)
     if name is not None:
         if name not in offline.BUILDERS:
             return Availability(False, f"unknown offline model {name!r}; known: {', '.join(offline.BUILDERS)}")
         return Availability(True, "random-weight offline model, built on first use")
-    marker = "config.json" if entry.kind == "transformers" else "model_index.json"
+    marker = backend.weights_marker
     folder = Path(entry.model).expanduser()
     if folder.is_dir():
         return Availability(True) if (folder / marker).exists() else Availability(False, f"{folder} has no {marker}")

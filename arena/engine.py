@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import logging
 import queue
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
 from arena import errors
-from arena.backends import REGISTRY, Backend, BackendContext, backend_class
+from arena.backends import Backend, BackendContext
 from arena.backends.local import LocalModels
 from arena.catalog import AvailabilityChecker, Catalog
 from arena.conversation import fit_context
@@ -44,21 +43,16 @@ class Engine:
         self.local = LocalModels(settings.local_memory_bytes, settings.offline_models_dir)
         self._backends: dict[str, Backend] = {}
         self._lock = threading.Lock()
-        self._local_import_lock = threading.Lock()
 
     def backend(self, name: str) -> Backend:
         with self._lock:
             if name in self._backends:
                 return self._backends[name]
         # Imported outside the engine's lock: torch and transformers take seconds to import, and an API model's
-        # pane must not wait for them. Local kinds import one at a time (transformers' lazy attributes are not
-        # safe to resolve from several threads at once).
+        # pane must not wait for them.
         entry = self.catalog[name]
-        if entry.is_local:
-            with self._local_import_lock:
-                kind = backend_class(entry.kind)
-        else:
-            kind = backend_class(entry.kind)
+        kind = entry.backend
+        kind.import_libraries()
         with self._lock:
             if name not in self._backends:
                 self._backends[name] = kind(entry, BackendContext(settings=self.settings, local=self.local))
@@ -69,8 +63,7 @@ class Engine:
         with self._lock:
             if name in self._backends:
                 return True
-        module = REGISTRY[self.catalog[name].kind].split(":")[0]
-        return module in sys.modules
+        return self.catalog[name].backend.libraries_imported()
 
     def check(self, request: Request, names: list[str]) -> list[str]:
         """The model names to run, or InputError before any model is called."""
@@ -261,7 +254,7 @@ class Comparison:
             try:
                 job = self.jobs[pane.index]
                 record_id = self.store.save_output(self.id, snapshot, job.request, pane.entry,
-                                                   **job.lineage).id
+                                                   pane.entry.backend.library_versions(), **job.lineage).id
             except Exception as failure:  # a full disk must not take the answer away from the screen
                 log.warning("could not save %s's output: %s", pane.entry.name, errors.describe(failure))
         pane.settle(record_id)

@@ -9,6 +9,7 @@ the model name in the request:
     ...words<N>...    answers with N one-word chunks (e.g. drip20-words500: 500 chunks at 50 a second)
     fail401 fail500   answers with that HTTP error
     ratelimit         answers 429 with Retry-After: 1 to the first request for this model, then normally
+    fail429           answers every request 429 with Retry-After: 0.01 (to count an SDK's retries)
     stall             sends one chunk, then nothing (until the server stops)
     cut               sends two chunks, then drops the connection mid-stream
     refuse            answers with a refusal
@@ -274,6 +275,8 @@ class LoopbackServer:
                         "type": "invalid_request_error", "code": "context_length_exceeded"}})
                 if model.startswith("fail500"):
                     return self._json(500, {"error": {"message": "The server had an error.", "type": "server"}})
+                if model.startswith("fail429"):
+                    return self._json(429, {"error": {"message": "Rate limit reached."}}, {"Retry-After": "0.01"})
                 if model.startswith("ratelimit") and attempt == 1:
                     return self._json(429, {"error": {"message": "Rate limit reached."}}, {"Retry-After": "1"})
                 wait = re.match(r"wait(\d+)", model)

@@ -4,41 +4,39 @@ from __future__ import annotations
 
 import random
 
-import diffusers
-import torch
-from diffusers import AutoPipelineForText2Image
-
-from arena.backends.base import Backend
-from arena.backends.local import Loaded, module_bytes, pick_device, pick_dtype, resolve_weights, weights_size
+from arena.backends.local import Loaded, LocalBackend, module_bytes
 from arena.request import GenerationParams, Request
 
-# Imported here, once, under the engine's lock (see transformers_vlm).
-diffusers.utils.logging.disable_progress_bar()
 
-
-class DiffusersText2Image(Backend):
+class DiffusersText2Image(LocalBackend):
+    label = "local diffusers text-to-image"
+    output = "image"
+    libraries = ("torch", "diffusers", "transformers")
+    weights_marker = "model_index.json"
     defaults = GenerationParams(steps=4, guidance=0.0)
 
-    def _load(self, source: str, local_only: bool, device: str) -> Loaded:
-        pipe = AutoPipelineForText2Image.from_pretrained(
-            source, dtype=pick_dtype(self.entry, device), local_files_only=local_only
-        )
+    @classmethod
+    def _import(cls) -> None:
+        import diffusers
+        import torch  # noqa: F401
+
+        diffusers.utils.logging.disable_progress_bar()
+        from diffusers import AutoPipelineForText2Image  # noqa: F401  (resolved once, here, under the import lock)
+
+    def load(self, source: str, local_only: bool, device: str, dtype) -> Loaded:
+        from diffusers import AutoPipelineForText2Image
+
+        pipe = AutoPipelineForText2Image.from_pretrained(source, dtype=dtype, local_files_only=local_only)
         pipe.set_progress_bar_config(disable=True)
         pipe = pipe.to(device)
         size = module_bytes(*(c for c in pipe.components.values()))
         return Loaded(pipe, size, device)
 
     def generate(self, request: Request, out) -> None:
+        import torch
+
         params = self.params(request)
-        device = pick_device(self.entry)
-        with self.context.local.device_turn(device, out):
-            out.activity("loading model…")
-            source, local_only = resolve_weights(self.entry, self.context.local.offline_root)
-            pipe = self.context.local.get(
-                f"diffusers:{source}:{device}",
-                lambda: self._load(source, local_only, device),
-                estimate=weights_size(source),
-            )
+        with self.model(out) as (pipe, device):
             seed = params.seed if params.seed is not None else random.randrange(2**32)
             options = {"num_inference_steps": params.steps, "guidance_scale": params.guidance}
             if params.width and params.height:

@@ -1,6 +1,8 @@
 """Local weights: loaded once and kept (LRU under a memory cap), one generation at a time per device.
 
-torch is imported here only when a local model is first used.
+``LocalBackend`` is what every local kind does before it generates: import its libraries (one kind at a time),
+pick the device and dtype, find the weights, and take the model from the cache or load it. torch is imported
+only when a local model is first used.
 """
 
 from __future__ import annotations
@@ -11,11 +13,17 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
 
 from arena import offline
-from arena.catalog import ModelEntry
+from arena.backends.base import Backend
 from arena.pane import PaneClosed
+
+if TYPE_CHECKING:
+    from arena.catalog import ModelEntry
+
+# transformers' and diffusers' lazy attributes are not safe to resolve from several threads at once.
+_import_lock = threading.Lock()
 
 
 @dataclass
@@ -23,6 +31,48 @@ class Loaded:
     value: Any
     nbytes: int
     device: str
+
+
+class LocalBackend(Backend):
+    """A kind whose weights run here. Subclasses say how to import their libraries and how to load weights."""
+
+    runs_locally = True
+    # The file every folder of this kind's weights holds (config.json, model_index.json).
+    weights_marker: ClassVar[str]
+    _imported: ClassVar[bool] = False
+
+    @classmethod
+    def import_libraries(cls) -> None:
+        with _import_lock:
+            if not cls.libraries_imported():
+                cls._import()
+                cls._imported = True
+
+    @classmethod
+    def libraries_imported(cls) -> bool:
+        return cls.__dict__.get("_imported", False)
+
+    @classmethod
+    def _import(cls) -> None:
+        raise NotImplementedError
+
+    def load(self, source: str, local_only: bool, device: str, dtype) -> Loaded:
+        """Read the weights from ``source`` (a folder or a hub id) onto ``device``."""
+        raise NotImplementedError
+
+    @contextmanager
+    def model(self, out) -> Iterator[tuple[Any, str]]:
+        """(the loaded model, its device), holding the device until the block ends."""
+        device = pick_device(self.entry)
+        local = self.context.local
+        with local.device_turn(device, out):
+            out.activity("loading model…")
+            source, local_only = resolve_weights(self.entry, local.offline_root)
+            yield local.get(
+                f"{self.entry.kind}:{source}:{device}",
+                lambda: self.load(source, local_only, device, pick_dtype(self.entry, device)),
+                estimate=weights_size(source),
+            ), device
 
 
 class LocalModels:
@@ -127,7 +177,7 @@ def default_cap_bytes() -> int:
     return int(psutil.virtual_memory().total * 0.5)
 
 
-def pick_device(entry: ModelEntry) -> str:
+def pick_device(entry: "ModelEntry") -> str:
     import torch
 
     if entry.device:
@@ -139,7 +189,7 @@ def pick_device(entry: ModelEntry) -> str:
     return "cpu"
 
 
-def pick_dtype(entry: ModelEntry, device: str):
+def pick_dtype(entry: "ModelEntry", device: str):
     import torch
 
     if entry.dtype:
@@ -151,7 +201,7 @@ def pick_dtype(entry: ModelEntry, device: str):
     return torch.float32
 
 
-def resolve_weights(entry: ModelEntry, offline_root: Path) -> tuple[str, bool]:
+def resolve_weights(entry: "ModelEntry", offline_root: Path) -> tuple[str, bool]:
     """(what to pass to from_pretrained, whether to stay off the network)."""
     from arena.catalog import hub_offline
 

@@ -2,31 +2,37 @@
 
 from __future__ import annotations
 
-from functools import cached_property
-
-from mistralai.client import Mistral
+from functools import cached_property, partial
+from typing import TYPE_CHECKING
 
 from arena.backends.base import Backend
-from arena.backends.mistral_chat import make_client, text_of
+from arena.backends.mistral_chat import make_client, text_of, with_retries
 from arena.images import decode_picture
 from arena.request import GenerationParams, Request
 
+if TYPE_CHECKING:
+    from mistralai.client import Mistral
+
 
 class MistralImage(Backend):
+    label = "Mistral API image generation"
+    output = "image"
+    key_env = "MISTRAL_API_KEY"
+    libraries = ("mistralai",)
     defaults = GenerationParams()
 
     @cached_property
-    def client(self) -> Mistral:
+    def client(self) -> "Mistral":
         return make_client(self.entry)
 
     def generate(self, request: Request, out) -> None:
         out.activity("generating")
-        response = self.client.beta.conversations.start(
+        response = with_retries(lambda: self.client.beta.conversations.start(
             model=self.entry.model,
             inputs=request.prompt,
             tools=[{"type": "image_generation"}],
             **self.entry.extra,
-        )
+        ), self.entry.max_retries)
         file_ids = []
         for entry in response.outputs:
             if getattr(entry, "type", None) != "message.output":
@@ -44,7 +50,7 @@ class MistralImage(Backend):
             if out.cancelled.is_set():
                 return
             out.activity("downloading the image")
-            download = self.client.files.download(file_id=file_id)
+            download = with_retries(partial(self.client.files.download, file_id=file_id), self.entry.max_retries)
             out.image(decode_picture(download.read(), "the Mistral files API"))
         if response.usage is not None:
             out.usage(response.usage.completion_tokens)

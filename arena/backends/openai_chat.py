@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from functools import cached_property
-
-import openai
+from typing import TYPE_CHECKING
 
 from arena import secrets
 from arena.backends.base import Backend
-from arena.catalog import ModelEntry
 from arena.errors import NO_ANSWER, IncompleteAnswer, check_finished
 from arena.images import InputImage
 from arena.request import Request
+
+if TYPE_CHECKING:
+    import openai
+
+    from arena.catalog import ModelEntry
 
 # Compatible servers want any non-empty key when they want none at all.
 _KEYLESS = "not-needed"
 
 
-def make_client(entry: ModelEntry) -> openai.OpenAI:
+def make_client(entry: "ModelEntry") -> "openai.OpenAI":
+    import openai
+
     key = secrets.api_key(entry.api_key_env) if entry.api_key_env else None
     return openai.OpenAI(
         api_key=key or _KEYLESS,
@@ -42,8 +47,13 @@ def messages(request: Request) -> list[dict]:
 
 
 class OpenAIChat(Backend):
+    label = "OpenAI-compatible chat"
+    image_input = True
+    key_env = "OPENAI_API_KEY"
+    libraries = ("openai",)
+
     @cached_property
-    def client(self) -> openai.OpenAI:
+    def client(self) -> "openai.OpenAI":
         return make_client(self.entry)
 
     def generate(self, request: Request, out) -> None:

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import base64
 from functools import cached_property
-
-import openai
+from typing import TYPE_CHECKING
 
 from arena.backends.base import Backend
 from arena.backends.openai_chat import make_client
 from arena.images import decode_picture
 from arena.request import GenerationParams, Request
 
+if TYPE_CHECKING:
+    import openai
+
 
 class OpenAIImage(Backend):
+    label = "OpenAI image generation"
+    output = "image"
+    key_env = "OPENAI_API_KEY"
+    libraries = ("openai",)
     defaults = GenerationParams()
 
     @cached_property
-    def client(self) -> openai.OpenAI:
+    def client(self) -> "openai.OpenAI":
         return make_client(self.entry)
 
     def generate(self, request: Request, out) -> None:

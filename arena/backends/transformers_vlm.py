@@ -7,23 +7,8 @@ from __future__ import annotations
 
 import threading
 
-import torch
-import transformers
-from transformers import (
-    AutoModelForImageTextToText,
-    AutoProcessor,
-    StoppingCriteria,
-    StoppingCriteriaList,
-    TextIteratorStreamer,
-)
-
-from arena.backends.base import Backend
-from arena.backends.local import Loaded, module_bytes, pick_device, pick_dtype, resolve_weights, weights_size
+from arena.backends.local import Loaded, LocalBackend, module_bytes
 from arena.request import Request
-
-# Imported here, once, under the engine's lock: transformers' lazy attributes are not safe to resolve from
-# several threads at once.
-transformers.utils.logging.disable_progress_bar()
 
 
 def chat_messages(request: Request) -> list[dict]:
@@ -38,9 +23,30 @@ def chat_messages(request: Request) -> list[dict]:
     return [{"role": turn.role, "content": content(turn.text, turn.image)} for turn in request.turns()]
 
 
-class TransformersVLM(Backend):
-    def _load(self, source: str, local_only: bool, device: str) -> Loaded:
-        dtype = pick_dtype(self.entry, device)
+class TransformersVLM(LocalBackend):
+    label = "local transformers VLM"
+    image_input = True
+    libraries = ("torch", "transformers", "tokenizers", "accelerate")
+    weights_marker = "config.json"
+
+    @classmethod
+    def _import(cls) -> None:
+        import torch  # noqa: F401
+        import transformers
+
+        transformers.utils.logging.disable_progress_bar()
+        # Resolved once, here, under the import lock.
+        from transformers import (  # noqa: F401
+            AutoModelForImageTextToText,
+            AutoProcessor,
+            StoppingCriteria,
+            StoppingCriteriaList,
+            TextIteratorStreamer,
+        )
+
+    def load(self, source: str, local_only: bool, device: str, dtype) -> Loaded:
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
         processor = AutoProcessor.from_pretrained(source, local_files_only=local_only)
         placement = {"device_map": device} if device.startswith("cuda") else {}
         model = AutoModelForImageTextToText.from_pretrained(
@@ -52,16 +58,11 @@ class TransformersVLM(Backend):
         return Loaded((model, processor), module_bytes(model), device)
 
     def generate(self, request: Request, out) -> None:
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
         params = self.params(request)
-        device = pick_device(self.entry)
-        with self.context.local.device_turn(device, out):
-            out.activity("loading model…")
-            source, local_only = resolve_weights(self.entry, self.context.local.offline_root)
-            model, processor = self.context.local.get(
-                f"transformers:{source}:{device}",
-                lambda: self._load(source, local_only, device),
-                estimate=weights_size(source),
-            )
+        with self.model(out) as ((model, processor), device):
             out.activity("reading the prompt")
             inputs = processor.apply_chat_template(
                 chat_messages(request), add_generation_prompt=True, tokenize=True, return_dict=True,

@@ -14,8 +14,6 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
-from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
@@ -35,13 +33,6 @@ if TYPE_CHECKING:
 ORPHAN_GRACE_S = 120
 # A comparison is left without outputs only by a killed process, once it is older than the longest answer.
 EMPTY_COMPARISON_GRACE_S = 6 * 3600
-_LIBRARIES = {
-    "mistral-chat": ["mistralai"], "mistral-image": ["mistralai"],
-    "openai-chat": ["openai"], "openai-image": ["openai"],
-    "transformers": ["torch", "transformers", "tokenizers", "accelerate"],
-    "diffusers": ["torch", "diffusers", "transformers"],
-}
-
 
 @dataclass
 class OutputRecord:
@@ -154,8 +145,10 @@ class Store:
         return comparison_id
 
     def save_output(self, comparison_id: str, pane: "PaneSnapshot", request: "Request", entry: "ModelEntry",
-                    **lineage) -> OutputRecord:
-        """Keep one finished pane: its pictures (with their record inside), a thumbnail, then the record."""
+                    versions: dict[str, str], **lineage) -> OutputRecord:
+        """Keep one finished pane: its pictures (with their record inside), a thumbnail, then the record.
+
+        ``versions`` are the libraries that made the output (the caller asks its backend; the store knows none)."""
         clean = scrubber()
         record = OutputRecord(
             id=new_id(), comparison_id=comparison_id, created_at=time.time(), model=pane.model, kind=pane.kind,
@@ -164,7 +157,7 @@ class Store:
             text=clean(pane.text), error=clean(pane.error) if pane.error else None, images=[], thumb=None,
             entry=json.loads(clean(entry.model_dump_json())),
             params=request.params.model_dump(exclude_none=True), used=json.loads(clean(_json(pane.used))),
-            versions=library_versions(entry.kind),
+            versions=dict(versions),
             metrics={"ttft_s": pane.ttft_s, "total_s": pane.total_s, "tokens": pane.tokens,
                      "tokens_per_s": pane.tokens_per_s, "steps": pane.steps_done or None,
                      "steps_per_s": pane.steps_per_s},
@@ -459,16 +452,3 @@ def _json(value) -> str:
 def new_id() -> str:
     """Sortable by time, unique without coordination: 12 hex digits of milliseconds, then 8 random ones."""
     return f"{int(time.time() * 1000):012x}{random_source.token_hex(4)}"
-
-
-@cache
-def library_versions(kind: str) -> dict[str, str]:
-    from arena import __version__
-
-    versions = {"arena": __version__}
-    for name in ["pillow", *_LIBRARIES.get(kind, [])]:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return versions
