@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 from pydantic import ValidationError
 
+from arena.backends import backend_class
 from arena.engine import MAX_MODELS, Comparison, Engine, Job
 from arena.errors import InputError
 from arena.request import GenerationParams, Request
@@ -33,13 +34,6 @@ MAX_VALUES = 32
 # Cells of the grid (every combination × every model); past this a grid is unreadable and a run takes hours.
 MAX_CELLS = 64
 
-_TEXT = frozenset({"seed", "temperature", "max_tokens"})
-_DIFFUSION = frozenset({"seed", "steps", "guidance", "size"})
-# Which parameters each kind of model reads; the prompt axes apply to every model.
-TAKES: dict[str, frozenset[str]] = {
-    "mistral-chat": _TEXT, "openai-chat": _TEXT, "transformers": _TEXT,
-    "diffusers": _DIFFUSION, "openai-image": frozenset({"size"}), "mistral-image": frozenset(),
-}
 
 
 @dataclass(frozen=True)
@@ -110,7 +104,8 @@ class Axis:
         return f"{AXES[self.kind].label} {value:g}" if isinstance(value, float) else f"{AXES[self.kind].label} {value}"
 
     def applies_to(self, kind: str) -> bool:
-        return self.kind in ("prompt", "prompt_sr") or self.kind in TAKES.get(kind, frozenset())
+        """Whether this axis changes what a model of ``kind`` is asked (the prompt axes change every model's)."""
+        return self.kind in ("prompt", "prompt_sr") or set(AXES[self.kind].fields) <= backend_class(kind).reads
 
     def apply(self, index: int, prompt: str, params: dict) -> str:
         """Set this axis's value ``index`` into ``params``; return the prompt (changed by the prompt axes)."""

@@ -82,3 +82,11 @@ def test_max_retries_is_a_count(loopback, keys, engine_factory, flavour, retries
     pane = engine.start(Request("hello"), ["busy"]).wait()[0]
     assert pane.status == "error" and "HTTP 429" in pane.error
     assert loopback.count(model) == 1 + retries
+
+
+def test_a_sweep_axis_applies_to_the_kinds_that_read_its_parameters():
+    from arena.sweeps import Axis
+
+    assert [k for k in KINDS if Axis("steps", ()).applies_to(k)] == ["diffusers"]
+    assert [k for k in KINDS if Axis("size", ()).applies_to(k)] == ["openai-image", "diffusers"]
+    assert not Axis("seed", ()).applies_to("mistral-image") and Axis("prompt", ()).applies_to("mistral-image")

@@ -44,6 +44,8 @@ class Backend:
     runs_locally: ClassVar[bool] = False
     # Distributions whose versions each output of this kind records, beside arena's and pillow's.
     libraries: ClassVar[tuple[str, ...]] = ()
+    # The GenerationParams fields generate reads (a sweep varies only these, and the prompt).
+    reads: ClassVar[frozenset[str]] = frozenset()
     # Defaults for this kind, under the catalog entry's own params and the request's.
     defaults: ClassVar[GenerationParams] = GenerationParams(max_tokens=1024)
 

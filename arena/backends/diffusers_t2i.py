@@ -13,6 +13,7 @@ class DiffusersText2Image(LocalBackend):
     output = "image"
     libraries = ("torch", "diffusers", "transformers")
     weights_marker = "model_index.json"
+    reads = frozenset({"seed", "steps", "guidance", "width", "height"})
     defaults = GenerationParams(steps=4, guidance=0.0)
 
     @classmethod

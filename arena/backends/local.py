@@ -39,7 +39,6 @@ class LocalBackend(Backend):
     runs_locally = True
     # The file every folder of this kind's weights holds (config.json, model_index.json).
     weights_marker: ClassVar[str]
-    _imported: ClassVar[bool] = False
 
     @classmethod
     def import_libraries(cls) -> None:

@@ -104,6 +104,7 @@ class MistralChat(Backend):
     image_input = True
     key_env = "MISTRAL_API_KEY"
     libraries = ("mistralai",)
+    reads = frozenset({"max_tokens", "temperature", "top_p", "seed"})
 
     @cached_property
     def client(self) -> "Mistral":

@@ -51,6 +51,7 @@ class OpenAIChat(Backend):
     image_input = True
     key_env = "OPENAI_API_KEY"
     libraries = ("openai",)
+    reads = frozenset({"max_tokens", "temperature", "top_p", "seed"})
 
     @cached_property
     def client(self) -> "openai.OpenAI":

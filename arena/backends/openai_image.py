@@ -20,6 +20,7 @@ class OpenAIImage(Backend):
     output = "image"
     key_env = "OPENAI_API_KEY"
     libraries = ("openai",)
+    reads = frozenset({"width", "height"})
     defaults = GenerationParams()
 
     @cached_property

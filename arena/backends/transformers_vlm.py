@@ -28,6 +28,7 @@ class TransformersVLM(LocalBackend):
     image_input = True
     libraries = ("torch", "transformers", "tokenizers", "accelerate")
     weights_marker = "config.json"
+    reads = frozenset({"max_tokens", "temperature", "top_p", "seed"})
 
     @classmethod
     def _import(cls) -> None:
