@@ -43,14 +43,15 @@ def with_retries(call: Callable[[], T], retries: int) -> T:
     """``call()``, tried again up to ``retries`` times after a 429, a 5xx or a failed connection.
 
     Waits as the server's Retry-After says, or 0.5 s, 1 s, 2 s… (at most 10 s) when it says nothing."""
-    for attempt in range(retries + 1):
+    attempt = 0
+    while True:
         try:
             return call()
         except Exception as error:
-            if attempt == retries or not _retryable(error):
+            if attempt >= retries or not _retryable(error):
                 raise
             time.sleep(_wait_s(error, attempt))
-    raise AssertionError("unreachable")
+            attempt += 1
 
 
 def _retryable(error: Exception) -> bool:
@@ -64,7 +65,9 @@ def _retryable(error: Exception) -> bool:
 
 def _wait_s(error: Exception, attempt: int) -> float:
     headers = getattr(getattr(error, "raw_response", None), "headers", {})
-    asked = _seconds(headers.get("retry-after-ms"), scale=1000) or _seconds(headers.get("retry-after"))
+    asked = _seconds(headers.get("retry-after-ms"), scale=1000)
+    if asked is None:
+        asked = _seconds(headers.get("retry-after"))
     if asked is not None:
         return min(asked, MAX_WAIT_S)
     return min(0.5 * 2**attempt, 10.0) + random.uniform(0, 0.25)
