@@ -128,6 +128,7 @@ class CompareView:
         self._boards: dict[str, Board] = {}
         self._boards_lock = threading.Lock()
         self._sent: dict[str, dict] = {}  # per session: component id → the properties the page shows
+        self._last: dict[str, dict] = {}  # per session: component id → the value the page shows (see _complete)
 
     # --- layout ----------------------------------------------------------------------------------------------
 
@@ -177,9 +178,8 @@ class CompareView:
         self.slots: list[PaneSlot] = []
         with gr.Row(equal_height=False, elem_id="arena-panes"):
             for index in range(MAX_MODELS):
-                with gr.Column(
-                    visible=False, min_width=300, elem_classes=["arena-pane"], elem_id=f"arena-pane-{index}"
-                ) as column:
+                # Always rendered: a pane whose header is empty is hidden by panes.CSS (no property updates).
+                with gr.Column(min_width=300, elem_classes=["arena-pane"], elem_id=f"arena-pane-{index}") as column:
                     header = gr.HTML()
                     image = gr.Image(
                         type="pil", format="png", show_label=False, interactive=False, visible=False, height=420,
@@ -252,10 +252,14 @@ class CompareView:
 
     def _wire(self) -> None:
         self.pane_outputs = [c for s in self.slots
-                             for c in (s.column, s.header, s.image, s.text, s.footer, s.again, s.clear, s.chain)]
+                             for c in (s.header, s.image, s.text, s.footer, s.again, s.clear, s.chain)]
         self.run_state = [self.run_button, self.describe_draw_button, self.stop_button]
         outputs = [self.message, self.prompt, self.follow_up, self.follow_image, self.draw_text, *self.run_state,
                    *self.pane_outputs]
+        # What each of these shows at first; _stream repeats what it last sent instead of skipping them (below).
+        self._initial = {c._id: c.value if isinstance(c, gr.Button) else None if isinstance(c, gr.Image) else ""
+                         for c in [self.message, *self.run_state, *self.pane_outputs]}
+        self.stream_outputs = outputs
         streaming = dict(outputs=outputs, show_progress="hidden", concurrency_limit=8, concurrency_id="compare",
                          api_visibility="private")
         inputs = [self.prompt, self.image, self.models, *self.param_inputs, self.save]
@@ -390,8 +394,8 @@ class CompareView:
             return {self.message: "This pane is not part of a conversation."}
         board.conversation.clear(shown.model)
         shown.earlier = ()
-        self._forget_props(request)
         slot = self.slots[index]
+        self._forget(request, slot.text, slot.image, slot.again)
         return {slot.text: "*Cleared: the next follow-up starts a new conversation with this model.*",
                 slot.image: gr.Image(visible=False), slot.again: gr.Button(visible=False),
                 self.message: f"Cleared {shown.model}'s history."}
@@ -421,10 +425,10 @@ class CompareView:
         return gr.skip(), ""
 
     def new_conversation(self, request: gr.Request):
-        self._forget_props(request)
+        self._forget(request, *(slot.header for slot in self.slots))
         self._new_board(request, save=self.engine.settings.save_outputs)
         return {self.message: "New conversation: type a prompt, pick models and Run.", self.follow_up: "",
-                **{slot.column: gr.Column(visible=False) for slot in self.slots}}
+                **{slot.header: "" for slot in self.slots}}
 
     def chain(self, index: int, drawers, critics, template, request: gr.Request):
         """Draw this text answer with the chosen generators, or critique this picture with the chosen models."""
@@ -615,9 +619,8 @@ class CompareView:
             first = {self.message: _progress(counted), **self._busy(True, board), **(also or {}),
                      **self._show(board, placed.values(), whole=True)}
             if fresh:
-                for slot in self.slots[len(board.slots):]:
-                    self._set(board, first, slot.column, False, gr.Column, visible=False)
-            yield first
+                first |= {slot.header: "" for slot in self.slots[len(board.slots):]}
+            yield self._complete(board, first)
             ticked = time.monotonic()
             for changed in comparison.updates(frame_s=FRAME_S, tick_s=TICK_S):
                 if self._replaced(board):  # a new Run took the panes: stop drawing into them
@@ -627,7 +630,7 @@ class CompareView:
                     ticked = time.monotonic()
                     timers = [slot for index, slot in placed.items() if not comparison.panes[index].finished]
                 frame = self._show(board, [placed[i] for i in changed if i in placed], timers=timers)
-                yield {self.message: _progress(counted), **frame}
+                yield self._complete(board, {self.message: _progress(counted), **frame})
             if board.conversation is not None:
                 board.conversation.record(comparison)
             if self._replaced(board):
@@ -635,7 +638,7 @@ class CompareView:
             final = self._show(board, placed.values(), whole=True)
             still_running = bool(board.running - {comparison})
             ended = {self.message: _summary(counted), **self._busy(still_running, board)} if last else {}
-            yield {**ended, **final}
+            yield self._complete(board, {**ended, **final})
         finally:
             comparison.cancel()
             board.running.discard(comparison)
@@ -645,7 +648,7 @@ class CompareView:
         updates: dict = {}
         for button, on in ((self.run_button, not running), (self.describe_draw_button, not running),
                            (self.stop_button, running)):
-            self._set(board, updates, button, on, gr.Button, interactive=on)
+            self._set(board, updates, button, on, gr.Button, button.value, interactive=on)
         return updates
 
     def _set(self, board: Board | None, updates: dict, component, key, make, *args, **props) -> None:
@@ -658,9 +661,29 @@ class CompareView:
             sent[component._id] = key
             updates[component] = make(*args, **props)
 
-    def _forget_props(self, request) -> None:
-        """After a handler that sets properties itself (clear, new conversation), send them all again."""
-        self._sent.pop(session_of(request), None)
+    def _forget(self, request, *components) -> None:
+        """After a handler that sets these components itself (clear, new conversation): send them again."""
+        for cache in (self._sent, self._last):
+            for component in components:
+                cache.get(session_of(request), {}).pop(component._id, None)
+
+    def _complete(self, board: Board, frame: dict) -> dict:
+        """``frame`` with every output it leaves out that can be repeated cheaply (text, labels) set to what the
+        page shows already. Gradio turns a left-out output into an empty property update, which costs it a new
+        component and its API schema each time: for 12 panes, about a hundred per frame."""
+        last = self._last.setdefault(board.session, dict(self._initial))
+        for component, value in frame.items():
+            if component._id not in last:
+                continue
+            if isinstance(value, str):
+                last[component._id] = value
+            elif isinstance(value, gr.Button) and isinstance(value.constructor_args.get("value"), str):
+                last[component._id] = value.constructor_args["value"]
+            elif isinstance(value, gr.Image) and value.constructor_args.get("value") is None:
+                last[component._id] = None
+            else:  # a picture: sent again only when it changes
+                last.pop(component._id)
+        return {**{c: last[c._id] for c in self.stream_outputs if c._id in last}, **frame}
 
     def _show(self, board: Board, slots, whole: bool = False, timers=()) -> dict:
         """Updates for the panes in ``slots``; for those in ``timers``, the header and footer (the clock)."""
@@ -684,8 +707,6 @@ class CompareView:
             if whole or len(pane.images) != shown.images_shown:
                 self._picture(board, updates, ui.image, shown, pane)
                 shown.images_shown = len(pane.images)
-            if whole:
-                self._set(board, updates, ui.column, True, gr.Column, visible=True)
             if whole and pane.finished:  # while a pane runs, the page hides its buttons itself (panes.CSS)
                 ended = True
                 kept = bool(pane.images) or bool(pane.text.strip())
@@ -693,7 +714,7 @@ class CompareView:
                     else "↻ Regenerate"
                 chat = shown.chat and ended
                 self._set(board, updates, ui.again, (again, chat), gr.Button, again, visible=chat)
-                self._set(board, updates, ui.clear, chat, gr.Button, visible=chat)
+                self._set(board, updates, ui.clear, chat, gr.Button, "Clear", visible=chat)
                 can_chain = ended and pane.status in ("done", "cancelled") and kept
                 label = "Critique this" if pane.images else "Draw this"
                 self._set(board, updates, ui.chain, (label, can_chain),

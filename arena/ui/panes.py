@@ -139,6 +139,7 @@ CSS = """
 .dark .arena-status-cancelled { background: rgba(245, 158, 11, 0.22); color: #fde68a; }
 .arena-error { color: var(--error-text-color); font-weight: 600; margin: 4px 0; overflow-wrap: anywhere; }
 .arena-origin { font-size: 0.85em; color: var(--color-accent); }
+.arena-pane:not(:has(.arena-pane-head)) { display: none !important; }
 .arena-pane-actions { gap: 6px !important; }
 /* While a pane streams its buttons stay out of the way; the server sets them only when it ends (each property
    update costs Gradio a new component). */
