@@ -115,8 +115,7 @@ def test_a_file_that_is_not_an_image_gets_a_clear_message(browser, app_url, tmp_
     page = open_page(browser, app_url)
     page.fill("#arena-prompt textarea", "what is this?")
     page.set_input_files("#arena-image input[type=file]", str(fake))
-    page.click("#arena-run")
-    page.locator("#arena-message", has_text="not an image Arena can read").wait_for(timeout=10_000)
+    page.locator("#arena-image-note", has_text="not an image Arena can read").wait_for(timeout=10_000)
     page.wait_for_timeout(500)  # let the toast slide in for the screenshot
     page.screenshot(path=str(ARTIFACTS / "not-an-image.png"))
     page.close()
