@@ -21,7 +21,7 @@ from arena.engine import Engine  # noqa: E402
 from arena.settings import Settings  # noqa: E402
 from tests.loopback import LoopbackServer  # noqa: E402
 
-LOOPBACK_KEY = "test-key-loopback-0000"
+LOOPBACK_KEY = "lk-Q7v2R9mX4tZ8wB3n"  # random-looking: 8-character pieces of keys are scrubbed
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 

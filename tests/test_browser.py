@@ -39,8 +39,11 @@ def app_url(tmp_path_factory, loopback, offline_models):
         openai_entry(loopback, "loopback-page", model="page"),
         openai_entry(loopback, "loopback-critic", model="critic"),
     ])
+    suites = folder / "suites"
+    suites.mkdir()
+    (suites / "browser.yaml").write_text(SUITE)
     try:
-        with running_app(catalog) as (url, engine):
+        with running_app(catalog, "--suites-dir", str(suites)) as (url, engine):
             yield url
     finally:
         for key, value in saved.items():
@@ -164,15 +167,12 @@ cases:
 """
 
 
-def test_a_suite_runs_live_and_a_page_an_answer_wrote_is_previewed_in_a_sandbox(browser, app_url, loopback,
-                                                                               tmp_path):
-    suite = tmp_path / "browser.yaml"
-    suite.write_text(SUITE)
+def test_a_suite_runs_live_and_a_page_an_answer_wrote_is_previewed_in_a_sandbox(browser, app_url, loopback):
     page = open_page(browser, app_url)
     page.evaluate("() => { localStorage.setItem('arena-app', 'mine'); document.title = 'Arena app'; }")
     page.get_by_role("tab", name="Suites").click()
     page.wait_for_selector("#suite-models label")
-    page.locator("#suite-file input").fill(str(suite))
+    page.locator("#suite-file input").fill("browser.yaml")
     page.locator("#suite-file input").press("Enter")
     page.locator("#suite-info", has_text="2 cases").wait_for(timeout=10_000)
     for name in ("loopback-echo", "loopback-page"):

@@ -16,7 +16,7 @@ from arena.errors import InputError
 from arena.request import GenerationParams, Request
 from arena.store import Store
 from arena.ui.compare import PARAM_FIELDS, CompareView, params_from
-from tests.conftest import OFFLINE_ENTRIES, ROOT, openai_entry
+from tests.conftest import LOOPBACK_KEY, OFFLINE_ENTRIES, ROOT, openai_entry
 
 OFFLINE = {entry["name"]: entry for entry in OFFLINE_ENTRIES}
 
@@ -183,7 +183,7 @@ print(json.dumps(events))
 
 def test_a_cold_local_model_says_it_is_loading_and_never_delays_an_api_model(loopback, offline_models, tmp_path):
     entries = [OFFLINE["offline-pixtral"], openai_entry(loopback, "api", model="echo-cold")]
-    env = {"OPENAI_API_KEY": "test-key-loopback-0000", "ARENA_OFFLINE_MODELS": str(offline_models),
+    env = {"OPENAI_API_KEY": LOOPBACK_KEY, "ARENA_OFFLINE_MODELS": str(offline_models),
            "ARENA_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin",
            "GRADIO_ANALYTICS_ENABLED": "False"}
     done = subprocess.run([sys.executable, "-c", COLD_START, json.dumps(entries)], cwd=ROOT, env=env,
