@@ -6,6 +6,7 @@ import os
 import shutil
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.apprunner import running_app, write_catalog
 from tests.conftest import ARTIFACTS, LOOPBACK_KEY, OFFLINE_ENTRIES, ROOT, openai_entry
@@ -247,10 +248,18 @@ def test_a_two_turn_chat_then_describe_then_draw(browser, app_url, loopback):
     page.screenshot(path=str(ARTIFACTS / "describe-draw.png"), full_page=True)
 
     page.locator("#arena-chains").click()  # open the Chains settings; critique with the loopback critic only
-    for label in page.locator("#arena-critics label").all():
-        box = label.locator("input")
-        if box.is_checked() != ("loopback-critic" in label.inner_text()):
-            label.click()
+    only_critic = ("() => [...document.querySelectorAll('#arena-critics label')].every("
+                   "l => l.querySelector('input').checked === l.innerText.includes('loopback-critic'))")
+    for _ in range(5):  # the page's availability check may still be setting the default critics: tick again
+        for label in page.locator("#arena-critics label").all():
+            if label.locator("input").is_checked() != ("loopback-critic" in label.inner_text()):
+                label.click()
+        try:
+            page.wait_for_function(only_critic, timeout=2_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    assert page.evaluate(only_critic)
     drawn = page.locator(".arena-pane:visible", has=page.locator(".arena-origin", has_text="drawn from"))
     drawn.first.locator(".arena-chain").click()
     page.locator(".arena-origin", has_text="critique of offline-sd's picture").wait_for(timeout=30_000)

@@ -110,15 +110,15 @@ def test_pickers_follow_each_run_and_a_cell_opens_beside_the_click(browser, app)
     assert "9 of 9 cells" in page.locator("#suite-progress").inner_text()
     page.locator("#suite-diff-box").click()  # open "Run A against run B"
     run_b = page.locator("#suite-run-b input")
-    page.wait_for_function("document.querySelector('#suite-run-b input').value.includes('finished')")
+    page.wait_for_function("(document.querySelector('#suite-run-b input')?.value ?? '').includes('finished')")
     first = run_b.input_value()
     assert "9 cells" in first and "running" not in first
     assert "finished · 9 cells" in page.locator("#suite-run-pick input").input_value()
 
     path.write_text(SUITE.replace("prompt: say hello,", "prompt: say hello to the spider,"))
     run_suite(page, path)  # a second run: both lists know both runs at once, no tab switch
-    page.wait_for_function(f"document.querySelector('#suite-run-b input').value !== {first!r}"
-                           " && document.querySelector('#suite-run-b input').value.includes('finished')")
+    page.wait_for_function(f"(document.querySelector('#suite-run-b input')?.value ?? '') !== {first!r}"
+                           " && (document.querySelector('#suite-run-b input')?.value ?? '').includes('finished')")
     assert page.locator("#suite-run-a input").input_value() == first
     page.locator("#suite-run-b input").click()
     assert page.get_by_role("option").count() == 2

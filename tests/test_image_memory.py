@@ -30,7 +30,7 @@ SETTLED_GROWTH = 150 * MB
 CLIENTS = 8
 
 APP = r"""
-import resource, sys
+import sys
 from pathlib import Path
 import psutil
 from tests.apprunner import running_app
@@ -38,8 +38,12 @@ from tests.apprunner import running_app
 with running_app(Path(sys.argv[1])) as (url, engine):
     print("URL", url, flush=True)
     me = psutil.Process()
-    for _ in sys.stdin:
-        print("MEMORY", me.memory_info().rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, flush=True)
+    for line in sys.stdin:
+        if line.strip() == "reset":  # the peak so far (start-up included) is forgotten: VmHWM starts again
+            Path("/proc/self/clear_refs").write_text("5")
+        peak = next(int(row.split()[1]) * 1024 for row in Path("/proc/self/status").read_text().splitlines()
+                    if row.startswith("VmHWM:"))
+        print("MEMORY", me.memory_info().rss, peak, flush=True)
 """
 
 
@@ -52,9 +56,16 @@ def uniform_png(side: int) -> bytes:
     return buffer.getvalue()
 
 
+def _app_env() -> dict:
+    """Only what the app needs: what earlier tests left in this process's environment stays out of the measure."""
+    keep = ("PATH", "HOME", "OPENAI_API_KEY", "ARENA_DATA_DIR", "HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY",
+            "GRADIO_ANALYTICS_ENABLED")
+    return {k: os.environ[k] for k in keep if k in os.environ}
+
+
 class AppProcess:
     def __init__(self, catalog):
-        self.process = subprocess.Popen([sys.executable, "-c", APP, str(catalog)], cwd=ROOT, env=dict(os.environ),
+        self.process = subprocess.Popen([sys.executable, "-c", APP, str(catalog)], cwd=ROOT, env=_app_env(),
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         [self.url] = self._answer("URL")
 
@@ -65,9 +76,9 @@ class AppProcess:
                 return line.split()[1:]
         raise AssertionError("the app ended before answering")
 
-    def memory(self) -> tuple[int, int]:
-        """(resident now, peak resident so far), in bytes."""
-        self.process.stdin.write("\n")
+    def memory(self, reset_peak: bool = False) -> tuple[int, int]:
+        """(resident now, peak resident since the last reset), in bytes."""
+        self.process.stdin.write("reset\n" if reset_peak else "\n")
         self.process.stdin.flush()
         now, peak = self._answer("MEMORY")
         return int(now), int(peak)
@@ -98,7 +109,7 @@ def test_concurrent_amplifying_uploads_keep_the_app_within_a_memory_bound(tmp_pa
                                   api_name="/compare")
 
         assert send(small)["panes"][0]["status"] == "done"  # everything imported and warmed up
-        start, _ = app.memory()
+        start, _ = app.memory(reset_peak=True)
         with ThreadPoolExecutor(CLIENTS) as pool:
             for _ in range(3):
                 results = list(pool.map(send, [accepted] * CLIENTS))
