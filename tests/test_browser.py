@@ -248,6 +248,7 @@ def test_a_two_turn_chat_then_describe_then_draw(browser, app_url, loopback):
     page.screenshot(path=str(ARTIFACTS / "describe-draw.png"), full_page=True)
 
     page.locator("#arena-chains").click()  # open the Chains settings; critique with the loopback critic only
+    page.locator("#arena-critics label", has_text="loopback-critic").wait_for()  # the open panel has its boxes
     only_critic = ("() => [...document.querySelectorAll('#arena-critics label')].every("
                    "l => l.querySelector('input').checked === l.innerText.includes('loopback-critic'))")
     for _ in range(5):  # the page's availability check may still be setting the default critics: tick again
