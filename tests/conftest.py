@@ -85,3 +85,16 @@ def engine_factory():
     yield factory
     for engine in engines:
         engine.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian chromium, one per test module (tests/browser.py has its flags)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import launch
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()

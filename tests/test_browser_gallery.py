@@ -17,25 +17,13 @@ from arena.request import Request
 from arena.store import OutputRecord, new_id
 from arena.store.export import CELL, LABEL, SHEET_COLUMNS
 from tests.apprunner import running_app, write_catalog
+from tests.browser import CHROMIUM
 from tests.conftest import ARTIFACTS, LOOPBACK_KEY, openai_entry
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 FOX = "a red fox in the snow, painted twelve times with a different seed each time so the prompt runs long"
 COLOURS = [(220, 20 * i, 250 - 18 * i) for i in range(12)]
 
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is not installed")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

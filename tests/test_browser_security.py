@@ -18,11 +18,8 @@ from arena.suites.model import load_suite
 from arena.suites.runner import SuiteRun
 from arena.web import CONTENT_SECURITY_POLICY
 from tests.apprunner import running_app, write_catalog
+from tests.browser import CHROMIUM
 from tests.conftest import ARTIFACTS, LOOPBACK_KEY, openai_entry
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is not installed")
 
@@ -81,16 +78,6 @@ WAYS_OUT = {
     "import": '<script>import("OUT").catch(() => 0);</script>',
     "script-src": '<script src="OUT"></script>',
 }
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
 
 
 def _outside(loopback, marker: str) -> list[str]:

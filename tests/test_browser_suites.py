@@ -12,11 +12,9 @@ import pytest
 from arena.suites.model import load_suite
 from arena.suites.runner import SuiteRun
 from tests.apprunner import running_app, write_catalog
+from tests.browser import CHROMIUM
 from tests.conftest import ARTIFACTS, LOOPBACK_KEY, openai_entry
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 MODELS = ("loopback-echo", "loopback-rich", "loopback-page")
 LONG = "x" * 58
 SUITE = f"""name: layout
@@ -30,16 +28,6 @@ cases:
 """
 
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is not installed")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

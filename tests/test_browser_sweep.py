@@ -7,22 +7,13 @@ import os
 import pytest
 
 from tests.apprunner import running_app, write_catalog
+from tests.browser import CHROMIUM
 from tests.conftest import ARTIFACTS, OFFLINE_ENTRIES
-from tests.test_browser import CHROMIUM, FLAGS, pick
+from tests.test_browser import pick
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
 
 SIZES = {"wide": {"width": 1440, "height": 1000}, "phone": {"width": 390, "height": 844}}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -15,13 +15,11 @@ from gradio_client import Client
 
 from arena import secrets
 from tests.apprunner import running_app, write_catalog
+from tests.browser import CHROMIUM, launch
 from tests.conftest import mistral_entry, openai_entry
 from tests.loopback import LoopbackServer
 from tests.test_cli import arena
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CANARY = "lbc-Zq7xK2mP9vR4tY8wN3bH6jL1"
 FRAGMENTS = {CANARY[i:i + secrets.FRAGMENT] for i in range(len(CANARY) - secrets.FRAGMENT + 1)}
 
@@ -66,7 +64,7 @@ def page_after_a_run(url: str, models: list[str]) -> str:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 1000})
             page.goto(url)

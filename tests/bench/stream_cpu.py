@@ -20,8 +20,8 @@ import psutil
 from playwright.sync_api import sync_playwright
 
 from tests.apprunner import write_catalog
+from tests.browser import launch
 from tests.loopback import LoopbackProcess
-from tests.test_browser import CHROMIUM, FLAGS
 
 KEY = "bench-key-loopback"
 PANES = 12
@@ -67,7 +67,7 @@ def main() -> None:
             url = next(line for line in app.stdout if line.startswith("APP ")).split()[1]
             process = psutil.Process(app.pid)
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+                browser = launch(playwright)
                 page = browser.new_page(viewport={"width": 1440, "height": 1000})
                 page.goto(url)
                 page.wait_for_selector("#arena-models label")
