@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,3 +24,15 @@ def running_app(catalog: Path, *extra: str):
     finally:
         demo.close()
         engine.close()
+
+
+@contextmanager
+def environment(**values: str):
+    """These environment variables set for the block (a module's app reads them), and as they were after it."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.apprunner import running_app, write_catalog
+from tests.apprunner import environment, running_app, write_catalog
 from tests.browser import CHROMIUM
 from tests.conftest import ARTIFACTS, LOOPBACK_KEY, OFFLINE_ENTRIES, ROOT, openai_entry
 
@@ -18,9 +17,8 @@ pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chr
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory, loopback, offline_models):
     folder = tmp_path_factory.mktemp("browser-app")
-    saved = {k: os.environ.get(k) for k in ("OPENAI_API_KEY", "ARENA_OFFLINE_MODELS", "ARENA_DATA_DIR")}
-    os.environ.update(OPENAI_API_KEY=LOOPBACK_KEY, ARENA_OFFLINE_MODELS=str(offline_models),
-                      ARENA_DATA_DIR=str(folder / "data"))
+    env = dict(OPENAI_API_KEY=LOOPBACK_KEY, ARENA_OFFLINE_MODELS=str(offline_models),
+               ARENA_DATA_DIR=str(folder / "data"))
     catalog = write_catalog(folder / "catalog.yaml", OFFLINE_ENTRIES + [
         openai_entry(loopback, "loopback-echo", model="echo"),
         openai_entry(loopback, "loopback-slow", model="drip300"),
@@ -30,12 +28,8 @@ def app_url(tmp_path_factory, loopback, offline_models):
     suites = folder / "suites"
     suites.mkdir()
     (suites / "browser.yaml").write_text(SUITE)
-    try:
-        with running_app(catalog, "--suites-dir", str(suites)) as (url, engine):
-            yield url
-    finally:
-        for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    with environment(**env), running_app(catalog, "--suites-dir", str(suites)) as (url, engine):
+        yield url
 
 
 def open_page(browser, url):

@@ -3,13 +3,12 @@ dark mode. Screenshots go to test-artifacts/compare-*.png."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 
 import pytest
 
-from tests.apprunner import running_app, write_catalog
+from tests.apprunner import environment, running_app, write_catalog
 from tests.browser import CHROMIUM
 from tests.conftest import ARTIFACTS, LOOPBACK_KEY, OFFLINE_ENTRIES, openai_entry
 
@@ -22,9 +21,8 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, loopback, offline_models):
     folder = tmp_path_factory.mktemp("browser-compare")
-    saved = {k: os.environ.get(k) for k in ("OPENAI_API_KEY", "ARENA_OFFLINE_MODELS", "ARENA_DATA_DIR")}
-    os.environ.update(OPENAI_API_KEY=LOOPBACK_KEY, ARENA_OFFLINE_MODELS=str(offline_models),
-                      ARENA_DATA_DIR=str(folder / "data"))
+    env = dict(OPENAI_API_KEY=LOOPBACK_KEY, ARENA_OFFLINE_MODELS=str(offline_models),
+               ARENA_DATA_DIR=str(folder / "data"))
     catalog = write_catalog(folder / "catalog.yaml", OFFLINE_ENTRIES + [
         openai_entry(loopback, "echo-a", model="echo-browser-a"),
         openai_entry(loopback, "echo-b", model="echo-browser-b"),
@@ -34,12 +32,8 @@ def app(tmp_path_factory, loopback, offline_models):
         openai_entry(loopback, "silent", model="wait30000-browser", max_retries=0),
         {"name": "gone", "kind": "mistral-chat", "model": "mistral-medium-latest"},
     ])
-    try:
-        with running_app(catalog) as (url, engine):
-            yield url, engine
-    finally:
-        for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    with environment(**env), running_app(catalog) as (url, engine):
+        yield url, engine
 
 
 def open_page(browser, url, viewport=DESKTOP, query=""):

@@ -5,7 +5,6 @@ output; dark mode and a phone."""
 from __future__ import annotations
 
 import io
-import os
 import re
 import shutil
 import time
@@ -16,7 +15,7 @@ from PIL import Image
 from arena.request import Request
 from arena.store import OutputRecord, new_id
 from arena.store.export import CELL, LABEL, SHEET_COLUMNS
-from tests.apprunner import running_app, write_catalog
+from tests.apprunner import environment, running_app, write_catalog
 from tests.browser import CHROMIUM
 from tests.conftest import ARTIFACTS, LOOPBACK_KEY, openai_entry
 
@@ -29,18 +28,13 @@ pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chr
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, loopback):
     folder = tmp_path_factory.mktemp("gallery-app")
-    saved = {k: os.environ.get(k) for k in ("OPENAI_API_KEY", "ARENA_DATA_DIR")}
-    os.environ.update(OPENAI_API_KEY=LOOPBACK_KEY, ARENA_DATA_DIR=str(folder / "data"))
+    env = dict(OPENAI_API_KEY=LOOPBACK_KEY, ARENA_DATA_DIR=str(folder / "data"))
     catalog = write_catalog(folder / "catalog.yaml", [openai_entry(loopback, "loopback-echo", model="echo"),
                                                       openai_entry(loopback, "loopback-rich", model="rich")])
-    try:
-        with running_app(catalog) as (url, engine):
-            _twelve_foxes(engine.store)
-            engine.start(Request("a charming spider at work, compared"), ["loopback-echo", "loopback-rich"]).wait()
-            yield url, engine
-    finally:
-        for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    with environment(**env), running_app(catalog) as (url, engine):
+        _twelve_foxes(engine.store)
+        engine.start(Request("a charming spider at work, compared"), ["loopback-echo", "loopback-rich"]).wait()
+        yield url, engine
 
 
 def _twelve_foxes(store) -> None:

@@ -4,7 +4,6 @@ reaches the network, every page carries the Content-Security-Policy, and the app
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import threading
@@ -17,7 +16,7 @@ from arena import sandbox
 from arena.suites.model import load_suite
 from arena.suites.runner import SuiteRun
 from arena.web import CONTENT_SECURITY_POLICY
-from tests.apprunner import running_app, write_catalog
+from tests.apprunner import environment, running_app, write_catalog
 from tests.browser import CHROMIUM
 from tests.conftest import ARTIFACTS, LOOPBACK_KEY, openai_entry
 
@@ -256,19 +255,14 @@ def _no_hostile_elements_anywhere(page) -> None:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, loopback):
     folder = tmp_path_factory.mktemp("security-app")
-    saved = {k: os.environ.get(k) for k in ("OPENAI_API_KEY", "ARENA_DATA_DIR")}
-    os.environ.update(OPENAI_API_KEY=LOOPBACK_KEY, ARENA_DATA_DIR=str(folder / "data"))
+    env = dict(OPENAI_API_KEY=LOOPBACK_KEY, ARENA_DATA_DIR=str(folder / "data"))
     catalog = write_catalog(folder / "catalog.yaml", [
         openai_entry(loopback, "hostile", model="hostile"),
         openai_entry(loopback, "rich", model="rich"),
         openai_entry(loopback, "echo", model="echo"),
     ])
-    try:
-        with running_app(catalog) as (url, engine):
-            yield url, engine
-    finally:
-        for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    with environment(**env), running_app(catalog) as (url, engine):
+        yield url, engine
 
 
 def _open(browser, url: str, width: int = 1440, height: int = 1000, dark: bool = False):

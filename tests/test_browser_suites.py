@@ -3,7 +3,6 @@ image and each check's expectation, a diff between two answers, sort and search,
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 
@@ -11,7 +10,7 @@ import pytest
 
 from arena.suites.model import load_suite
 from arena.suites.runner import SuiteRun
-from tests.apprunner import running_app, write_catalog
+from tests.apprunner import environment, running_app, write_catalog
 from tests.browser import CHROMIUM
 from tests.conftest import ARTIFACTS, LOOPBACK_KEY, openai_entry
 
@@ -36,19 +35,14 @@ def app(tmp_path_factory, loopback):
     suites = folder / "suites"
     suites.mkdir()
     (suites / "layout.yaml").write_text(SUITE)
-    saved = {k: os.environ.get(k) for k in ("OPENAI_API_KEY", "ARENA_DATA_DIR")}
-    os.environ.update(OPENAI_API_KEY=LOOPBACK_KEY, ARENA_DATA_DIR=str(folder / "data"))
+    env = dict(OPENAI_API_KEY=LOOPBACK_KEY, ARENA_DATA_DIR=str(folder / "data"))
     catalog = write_catalog(folder / "catalog.yaml", [
         openai_entry(loopback, "loopback-echo", model="echo"),
         openai_entry(loopback, "loopback-rich", model="rich"),
         openai_entry(loopback, "loopback-page", model="page"),
     ])
-    try:
-        with running_app(catalog, "--suites-dir", str(suites)) as (url, engine):
-            yield url, engine, suites / "layout.yaml"
-    finally:
-        for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    with environment(**env), running_app(catalog, "--suites-dir", str(suites)) as (url, engine):
+        yield url, engine, suites / "layout.yaml"
 
 
 def ensure_a_run(engine, path) -> None:

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.apprunner import running_app, write_catalog
+from tests.apprunner import environment, running_app, write_catalog
 from tests.browser import CHROMIUM
 from tests.conftest import ARTIFACTS, OFFLINE_ENTRIES
 from tests.test_browser import pick
@@ -19,15 +19,10 @@ SIZES = {"wide": {"width": 1440, "height": 1000}, "phone": {"width": 390, "heigh
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory, offline_models):
     folder = tmp_path_factory.mktemp("sweep-app")
-    saved = {k: os.environ.get(k) for k in ("ARENA_OFFLINE_MODELS", "ARENA_DATA_DIR")}
-    os.environ.update(ARENA_OFFLINE_MODELS=str(offline_models), ARENA_DATA_DIR=str(folder / "data"))
+    env = dict(ARENA_OFFLINE_MODELS=str(offline_models), ARENA_DATA_DIR=str(folder / "data"))
     catalog = write_catalog(folder / "catalog.yaml", OFFLINE_ENTRIES)
-    try:
-        with running_app(catalog) as (url, engine):
-            yield url, engine
-    finally:
-        for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    with environment(**env), running_app(catalog) as (url, engine):
+        yield url, engine
 
 
 def set_axis(page, name: str, kind_label: str, values: str) -> None:
