@@ -29,6 +29,7 @@ from arena.errors import InputError
 from arena.images import InputImage
 from arena.pane import PaneSnapshot
 from arena.paths import ASSETS
+from arena.render import markdown_html
 from arena.request import GenerationParams, Request
 from arena.results import pane_dict
 from arena.ui import panes as look
@@ -396,7 +397,7 @@ class CompareView:
         shown.earlier = ()
         slot = self.slots[index]
         self._forget(request, slot.text, slot.image, slot.again)
-        return {slot.text: "*Cleared: the next follow-up starts a new conversation with this model.*",
+        return {slot.text: markdown_html("*Cleared: the next follow-up starts a new conversation with this model.*"),
                 slot.image: gr.Image(visible=False), slot.again: gr.Button(visible=False),
                 self.message: f"Cleared {shown.model}'s history."}
 
