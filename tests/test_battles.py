@@ -1,0 +1,184 @@
+"""Blind battles: pair sampling, anonymity until the vote, votes refused on unfinished or errored battles, the same
+seed for generators, judges (loopback judges with scripted verdicts) and "Pick the best" from Compare."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+
+from arena.battles.battle import Battles, parse_outcome
+from arena.battles.pairs import pair_key, pick_pair
+from arena.errors import InputError
+from arena.request import GenerationParams
+from arena.store import Store
+from tests.conftest import openai_entry
+
+# --- pair sampling ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [2, 3, 5, 8])
+def test_pairs_are_covered_evenly_for_any_number_of_models(count):
+    models = [f"m{i}" for i in range(count)]
+    met: Counter = Counter()
+    rng = random.Random(4)
+    pairs = count * (count - 1) // 2
+    for _ in range(pairs * 6):
+        left, right = pick_pair(models, met, rng)
+        assert left != right and {left, right} <= set(models)
+        met[pair_key(left, right)] += 1
+    assert len(met) == pairs and set(met.values()) == {6}
+
+
+def test_the_pair_met_least_comes_first_and_sides_are_random():
+    met = Counter({("a", "b"): 5, ("a", "c"): 5, ("b", "c"): 1})
+    rng = random.Random(1)
+    draws = [pick_pair(["a", "b", "c"], met, rng) for _ in range(40)]
+    assert {pair_key(*d) for d in draws} == {("b", "c")}
+    assert {d[0] for d in draws} == {"b", "c"}  # either side may be on the left
+
+
+def test_ties_between_rare_pairs_are_broken_at_random():
+    rng = random.Random(7)
+    seen = Counter(pair_key(*pick_pair(["a", "b", "c", "d"], {}, rng)) for _ in range(300))
+    assert len(seen) == 6 and min(seen.values()) > 20
+
+
+@pytest.mark.parametrize("models, words", [([], "none is"), (["solo"], "only solo is")])
+def test_fewer_than_two_models_is_said_in_a_sentence(models, words):
+    with pytest.raises(InputError, match=f"A battle needs two text models .*; {words}"):
+        pick_pair(models, {})
+
+
+def test_outcomes_are_read_from_words_and_codes():
+    assert [parse_outcome(v) for v in ("a", "B is better", "Tie", "tie (bothbad)", "both bad")] == \
+        ["a", "b", "tie", "bothbad", "bothbad"]
+    with pytest.raises(InputError, match="one of"):
+        parse_outcome("maybe")
+
+
+# --- battles through the engine ----------------------------------------------------------------------------------
+
+
+class MemoryVotes:
+    """The vote store's interface, kept in memory (tests of the battle rules, apart from the database)."""
+
+    def __init__(self):
+        self.stored: list[dict] = []
+
+    def add(self, **fields):
+        if any(v["battle_id"] == fields["battle_id"] for v in self.stored):
+            raise InputError("This battle has a vote already.")
+        self.stored.append(fields)
+        return fields
+
+    def undo(self, vote, voter):
+        self.stored.remove(vote)
+
+    def pair_counts(self, kind):
+        return Counter(pair_key(v["model_a"], v["model_b"]) for v in self.stored if v["kind"] == kind)
+
+
+@pytest.fixture
+def arena(engine_factory, loopback, keys, tmp_path):
+    entries = [
+        openai_entry(loopback, "alpha", model="words6-alpha"),
+        openai_entry(loopback, "bravo", model="words4-bravo"),
+        openai_entry(loopback, "charlie", model="words5-charlie"),
+        openai_entry(loopback, "broken", model="fail500", max_retries=0),
+        openai_entry(loopback, "slowpoke", model="drip200-words30"),
+        {"name": "pic-one", "kind": "openai-image", "model": "gpt-image-one", "base_url": loopback.v1},
+        {"name": "pic-two", "kind": "openai-image", "model": "gpt-image-two", "base_url": loopback.v1,
+         "params": {"width": 256, "height": 256}},
+    ]
+    engine = engine_factory(entries)
+    engine.store = Store(tmp_path / "store")
+    return Battles(engine, votes=MemoryVotes(), rng=random.Random(3))
+
+
+def test_a_battle_streams_two_anonymous_panes_then_takes_a_vote(arena):
+    battle = arena.start("text", "Say a few words.", eligible=["alpha", "bravo"])
+    assert set(battle.models) == {"alpha", "bravo"}
+    for _ in battle.updates():
+        for pane in battle.shown():
+            assert pane.model in ("Model A", "Model B") and "alpha" not in str(pane) and "bravo" not in str(pane)
+    assert battle.state() == "finished"
+    vote = arena.vote(battle, "a", "clearer", voter="ana")
+    assert vote["model_a"] == battle.models[0] and vote["outcome"] == "a"
+    assert vote["output_a"] and arena.engine.store.get(vote["output_a"]).model == battle.models[0]
+    assert [p.model for p in battle.shown()] == list(battle.models)  # revealed
+    with pytest.raises(InputError, match="has a vote already"):
+        arena.vote(battle, "b", voter="ana")
+    with pytest.raises(InputError, match="Only the person who voted"):
+        arena.undo(battle, "bob")
+    arena.undo(battle, "ana")
+    assert arena.votes.stored == [] and battle.state() == "finished"
+
+
+def test_a_vote_is_refused_while_a_side_still_runs(arena):
+    battle = arena.start("text", "Count slowly.", eligible=["slowpoke", "alpha"])
+    with pytest.raises(InputError, match="Wait until both sides have finished"):
+        arena.vote(battle, "tie", voter="ana")
+    battle.current.cancel()
+    battle.current.wait()
+    with pytest.raises(InputError, match="stopped before it finished"):
+        arena.vote(battle, "tie", voter="ana")
+    assert arena.votes.stored == []
+
+
+def test_an_errored_side_ends_the_battle_without_a_vote_and_says_why(arena):
+    battle = arena.start("text", "Fail please.", eligible=["broken", "slowpoke"])
+    for _ in battle.updates():
+        pass
+    assert battle.state() == "errored"
+    side = "A" if battle.models[0] == "broken" else "B"
+    why = battle.why_no_vote()
+    assert why.startswith(f"Model {side} failed: the server failed (HTTP 500)")
+    assert "broken" not in why and "fail500" not in why
+    with pytest.raises(InputError, match="ends without a vote"):
+        arena.vote(battle, "a", voter="ana")
+
+
+def test_pairs_spread_over_battles_counting_votes_and_open_battles(arena):
+    eligible = ["alpha", "bravo", "charlie"]
+    met = Counter()
+    for _ in range(6):
+        battle = arena.start("text", "Hello?", eligible=eligible)
+        battle.current.wait()
+        arena.vote(battle, "tie", voter="ana")
+        met[pair_key(*battle.models)] += 1
+    assert set(met.values()) == {2}
+
+
+def test_generators_in_one_battle_get_the_same_seed_and_size(arena):
+    battle = arena.start("image", "a charming spider at work")
+    assert set(battle.models) == {"pic-one", "pic-two"}
+    requests = [job.request.params for job in battle.current.jobs]
+    assert requests[0] == requests[1] and requests[0].seed is not None
+    assert (requests[0].width, requests[0].height) == (256, 256)
+    battle.current.wait()
+    assert battle.state() == "finished" and all(p.images for p in battle.snapshots())
+    fixed = arena.start("image", "again", params=GenerationParams(seed=9, width=64, height=64))
+    assert {(j.request.params.seed, j.request.params.width) for j in fixed.current.jobs} == {(9, 64)}
+
+
+def test_text_and_image_models_never_meet(arena):
+    with pytest.raises(InputError, match="two image generators"):
+        arena.start("image", "draw", eligible=["pic-one", "alpha"])
+    battle = arena.start("text", "hi", eligible=["alpha", "pic-one", "bravo"])
+    assert set(battle.models) == {"alpha", "bravo"}
+
+
+def test_a_follow_up_goes_to_both_sides_and_stays_anonymous(arena):
+    battle = arena.start("text", "First.", eligible=["alpha", "bravo"])
+    battle.current.wait()
+    with pytest.raises(InputError, match="Type a follow-up"):
+        battle.follow_up("  ")
+    second = battle.follow_up("And then?")
+    assert [job.name for job in second.jobs] == list(battle.models)
+    assert all(len(job.request.history) == 2 for job in second.jobs)
+    second.wait()
+    assert [p.model for p in battle.shown()] == ["Model A", "Model B"]
+    vote = arena.vote(battle, "b", voter="ana")
+    assert vote["output_b"] == second.snapshots()[1].record_id
