@@ -182,3 +182,92 @@ def test_a_follow_up_goes_to_both_sides_and_stays_anonymous(arena):
     assert [p.model for p in battle.shown()] == ["Model A", "Model B"]
     vote = arena.vote(battle, "b", voter="ana")
     assert vote["output_b"] == second.snapshots()[1].record_id
+
+
+# --- the Battle tab's handlers ------------------------------------------------------------------------------------
+
+
+class Visitor:
+    """What Gradio passes a handler as gr.Request: the browser's session, and the login name under --auth."""
+
+    def __init__(self, session: str = "page-1", username: str | None = None):
+        self.session_hash = session
+        self.username = username
+
+
+def shown_text(frames) -> str:
+    """Everything a handler sent to the page, as text (HTML, Markdown, component updates)."""
+    return "\n".join(repr(value) for frame in frames for value in (frame.values() if isinstance(frame, dict)
+                                                                    else [frame]))
+
+
+@pytest.fixture
+def view(arena):
+    import gradio as gr
+
+    from arena.ui.battle import BattleView
+
+    with gr.Blocks():
+        battle_view = BattleView(arena.engine, battles=arena)
+        battle_view.build()
+    return battle_view
+
+
+def start_battle(view, models, prompt="Tell me something.", kind="text", visitor=None):
+    frames = list(view.start(kind, prompt, None, models, None, "", "", "", "", "", request=visitor or Visitor()))
+    return view._battle((visitor or Visitor()).session_hash), frames
+
+
+def test_no_name_reaches_the_page_before_the_vote_and_both_after(view):
+    battle, frames = start_battle(view, ["alpha", "bravo", "charlie"])
+    assert len(frames) >= 2 and battle.state() == "finished"
+    before = shown_text(frames)
+    assert "Model A" in before and "Model B" in before
+    for model in ("alpha", "bravo", "charlie", "words6", "words4", "words5", "OpenAI"):
+        assert model not in before
+    last = frames[-1]
+    assert all(last[button].interactive for button in view.vote_buttons.values())
+    after = view.vote("b", "more words", "", Visitor())
+    assert after[view.voter].startswith("anon-")
+    revealed = shown_text([after])
+    assert battle.models[0] in revealed and battle.models[1] in revealed
+    assert after[view.undo_button].interactive and not after[view.vote_buttons["a"]].interactive
+    assert view.battles.votes.stored[0]["voter"] == after[view.voter]
+    assert view.battles.votes.stored[0]["reason"] == "more words"
+
+
+def test_the_login_name_is_the_voter_under_auth_and_undo_is_the_voters_own(view):
+    visitor = Visitor("page-2", username="ana")
+    battle, _ = start_battle(view, ["alpha", "bravo"], visitor=visitor)
+    view.vote("tie", "", "anon-123", visitor)
+    assert view.battles.votes.stored[-1]["voter"] == "ana"
+    undone = view.undo("anon-123", visitor)
+    assert "taken back" in undone[view.message] and view.battles.votes.stored == []
+    assert all(undone[b].interactive for b in view.vote_buttons.values())
+
+
+def test_vote_buttons_stay_off_and_a_vote_is_refused_on_an_errored_battle(view):
+    battle, frames = start_battle(view, ["broken", "alpha"])
+    last = frames[-1]
+    assert not any(last[button].interactive for button in view.vote_buttons.values())
+    assert "ends without a vote" in last[view.message] and "broken" not in shown_text(frames)
+    refused = view.vote("a", "", "", Visitor())
+    assert "Vote not taken" in refused[view.message] and view.battles.votes.stored == []
+
+
+def test_fewer_than_two_eligible_models_is_said_on_the_page(view):
+    battle, frames = start_battle(view, ["alpha"])
+    assert battle is None and "A battle needs two text models" in frames[-1][view.message]
+
+
+def test_random_case_and_next_battle_with_a_new_case(view):
+    prompt, image, state, info, message = view.random_case("image")
+    assert state["suite"] == "seed" and state["case_id"] and prompt and "Case" in info
+    frames = list(view.next_battle("image", "", None, ["pic-one", "pic-two"], None, "", "", "", "", "", "case",
+                                   request=Visitor("page-3")))
+    battle = view._battle("page-3")
+    assert battle.case is not None and battle.case.suite == "seed" and battle.prompt == frames[0][view.prompt]
+    same = list(view.next_battle("image", battle.prompt, None, ["pic-one", "pic-two"],
+                                 frames[0][view.case_state], "", "", "", "", "", "same", request=Visitor("page-3")))
+    again = view._battle("page-3")
+    assert again is not battle and again.prompt == battle.prompt and again.case == battle.case and same

@@ -287,8 +287,10 @@ def default_votes(engine: "Engine"):
     """The vote store on the engine's gallery database, or None where outputs are not kept."""
     if engine.store is None:
         return None
-    from arena.battles.votes_adapter import StoreVotes
-
+    try:
+        from arena.battles.votes_adapter import StoreVotes
+    except ImportError:  # the vote store is not there yet
+        return None
     return StoreVotes(engine.store)
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import gradio as gr
 
 from arena.engine import Engine
-from arena.ui import gallery, panes, suites, sweep
+from arena.ui import battle, gallery, panes, suites, sweep
 from arena.ui.compare import KEYS_JS, CompareView
 from arena.ui.gallery import GalleryView
 from arena.ui.suites import SuitesView
 
-CSS = panes.CSS + panes.BODY_CSS + gallery.CSS + suites.CSS + sweep.CSS
+CSS = panes.CSS + panes.BODY_CSS + gallery.CSS + suites.CSS + sweep.CSS + battle.CSS
 
 __all__ = ["CSS", "build_app"]
 
@@ -26,6 +26,8 @@ def build_app(engine: Engine) -> gr.Blocks:
             with gr.Tab("Compare", id="compare"):
                 view.build()
                 sweep.SweepView(engine, view).build()
+            with gr.Tab("Battle", id="battle", elem_id="battle-tab"):
+                battle.BattleView(engine).build()
             if engine.store is not None:
                 with gr.Tab("Gallery", id="gallery", elem_id="gallery-tab") as gallery_tab:
                     view_gallery = GalleryView(engine, engine.store)

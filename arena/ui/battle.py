@@ -1,0 +1,395 @@
+"""The Battle tab: two anonymous models answer one prompt side by side; vote, see who they were, next battle.
+
+Layout and wiring only: arena.battles.battle holds the rules (pairs, anonymity, when a vote counts). The panes are
+drawn with the Compare view's own pieces (arena.ui.panes), from anonymous snapshots until the vote.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from html import escape
+
+import gradio as gr
+from PIL import Image, UnidentifiedImageError
+
+from arena import images
+from arena.battles.battle import OUTCOMES, SIDES, Battle, Battles, case_request, draw_case
+from arena.battles.pairs import parse_kind
+from arena.engine import Engine
+from arena.errors import InputError
+from arena.paths import PROMPTS
+from arena.request import GenerationParams
+from arena.results import metrics_line
+from arena.ui import battle_api
+from arena.ui import panes as look
+from arena.ui.api_files import ServerPath
+from arena.ui.words import md, session_of
+
+FRAME_S = 0.12
+TICK_S = 0.5
+KINDS = [("Text models (vision-language)", "text"), ("Image generators", "image")]
+NEXT_MODES = [("Same prompt", "same"), ("New random case", "case")]
+VOTE_IDS = {"a": "battle-vote-a", "b": "battle-vote-b", "tie": "battle-vote-tie", "bothbad": "battle-vote-bothbad"}
+PARAM_FIELDS = ("max_tokens", "temperature", "seed", "steps", "size")
+
+CSS = """
+#battle-panes { display: grid !important; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 12px; }
+#battle-panes > .arena-pane { min-width: 0 !important; }
+#battle-votes button { min-width: 0 !important; }
+#battle-reveal:empty { display: none; }
+.battle-reveal { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 8px 12px;
+  background: var(--background-fill-secondary); }
+.battle-reveal ul { margin: 4px 0 0 0; padding-left: 1.2em; }
+.battle-reveal .battle-side { font-weight: 700; }
+.battle-reveal .arena-metrics { display: inline; }
+#battle-case p { margin: 0; color: var(--body-text-color-subdued); font-size: 0.9em; }
+@media (max-width: 640px) {
+  #battle-panes { grid-template-columns: minmax(0, 1fr); }
+}
+"""
+
+
+class _Unreadable:
+    """Stands in for an upload Gradio itself could not open."""
+
+
+def _image_box(**options) -> gr.Image:
+    component = gr.Image(**{"image_mode": None, "type": "filepath", **options})
+    preprocess = component.preprocess
+
+    def checked(payload):
+        try:
+            return preprocess(payload)
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            return _Unreadable()
+
+    component.preprocess = checked
+    return component
+
+
+class BattleView:
+    def __init__(self, engine: Engine, battles: Battles | None = None):
+        self.engine = engine
+        self.battles = battles or Battles(engine)
+        self.folders = [PROMPTS, *engine.settings.suites_dirs]
+        self._shown: dict[str, Battle] = {}  # per browser session: the battle on its page
+        self._lock = threading.Lock()
+
+    # --- layout ----------------------------------------------------------------------------------------------
+
+    def build(self) -> None:
+        gr.Markdown("Two models answer the same prompt without their names. Vote for the better answer; the names "
+                    "are shown after the vote.", elem_classes=["arena-hint"])
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                self.prompt = gr.Textbox(label="Prompt", lines=3, max_lines=10, elem_id="battle-prompt",
+                                         placeholder="e.g. a charming spider at work")
+                with gr.Row():
+                    self.start_button = gr.Button("Start battle", variant="primary", elem_id="battle-start")
+                    self.random_button = gr.Button("Random case", elem_id="battle-random")
+                    self.stop_button = gr.Button("Stop", variant="stop", interactive=False, elem_id="battle-stop")
+                self.case_info = gr.Markdown(elem_id="battle-case")
+            with gr.Column(scale=1, min_width=220):
+                self.image = _image_box(label="Image (optional)", sources=["upload", "clipboard"], height=170,
+                                        elem_id="battle-image")
+        with gr.Row(equal_height=False):
+            self.kind = gr.Radio(label="What battles", choices=KINDS, value="text", scale=1, elem_id="battle-kind")
+            self.models = gr.CheckboxGroup(label="Eligible models (two are drawn from those ticked)",
+                                           choices=self._choices("text"), value=self.battles.available("text"),
+                                           scale=3, elem_id="battle-models")
+        with gr.Accordion("Parameters", open=False, elem_id="battle-params"):
+            with gr.Row():
+                self.param_boxes = [
+                    gr.Textbox(label=label, placeholder=hint, max_lines=1, elem_id=f"battle-{name.replace('_', '-')}")
+                    for name, label, hint in (
+                        ("max_tokens", "Max tokens (text)", "model default"),
+                        ("temperature", "Temperature (text)", "model default"),
+                        ("seed", "Seed", "random, the same for both generators"),
+                        ("steps", "Steps (images)", "model default"),
+                        ("size", "Size (images)", "e.g. 512×512; the same for both"),
+                    )
+                ]
+        self.message = gr.Markdown(elem_id="battle-message")
+        self.slots = []
+        with gr.Row(equal_height=False, elem_id="battle-panes"):
+            for side in SIDES:
+                with gr.Column(min_width=280, elem_classes=["arena-pane"], elem_id=f"battle-pane-{side.lower()}"):
+                    header = gr.HTML()
+                    picture = gr.Image(type="pil", format="png", show_label=False, interactive=False, visible=False,
+                                       height=380, buttons=["download", "fullscreen"], elem_classes=["arena-picture"])
+                    text = gr.HTML(js_on_load=look.BODY_JS, elem_classes=["arena-text"])
+                    footer = gr.HTML()
+                self.slots.append((header, picture, text, footer))
+        with gr.Row(elem_id="battle-votes"):
+            self.vote_buttons = {outcome: gr.Button(words, interactive=False, elem_id=VOTE_IDS[outcome],
+                                                    variant="primary" if outcome in ("a", "b") else "secondary")
+                                 for outcome, words in OUTCOMES.items()}
+        self.reason = gr.Textbox(label="Why? (optional, a few words)", max_lines=2, elem_id="battle-reason")
+        self.reveal = gr.HTML(elem_id="battle-reveal")
+        with gr.Row(equal_height=True):
+            self.undo_button = gr.Button("Undo my vote", interactive=False, elem_id="battle-undo")
+            self.next_button = gr.Button("Next battle", elem_id="battle-next")
+            self.next_mode = gr.Radio(label="Next battle uses", choices=NEXT_MODES, value="same",
+                                      elem_id="battle-next-mode")
+        with gr.Row(equal_height=True):
+            self.follow_up = gr.Textbox(label="Follow-up to both sides (text battles; they stay anonymous)",
+                                        max_lines=4, scale=5, elem_id="battle-follow-up")
+            self.send_button = gr.Button("Send", scale=1, elem_id="battle-send")
+        self.case_state = gr.State(None)  # {"path", "case_id"} of the case drawn into the prompt box
+        self.voter = gr.BrowserState("", storage_key="arena-battle-voter")
+        battle_api.register(self)
+        self._wire()
+
+    def _wire(self) -> None:
+        self.panes_out = [c for slot in self.slots for c in slot]
+        self.controls = [self.start_button, self.next_button, self.stop_button, self.send_button, self.undo_button,
+                         *self.vote_buttons.values()]
+        self.outputs = [self.message, self.case_info, self.reveal, self.reason, self.follow_up, self.prompt,
+                        self.image, self.case_state, *self.controls, *self.panes_out]
+        private = dict(api_visibility="private")
+        streaming = dict(outputs=self.outputs, show_progress="hidden", concurrency_limit=8,
+                         concurrency_id="battle", **private)
+        inputs = [self.kind, self.prompt, self.image, self.models, self.case_state, *self.param_boxes]
+        self.start_button.click(self.start, inputs, **streaming)
+        self.next_button.click(self.next_battle, [*inputs, self.next_mode], **streaming)
+        self.random_button.click(self.random_case, [self.kind], [self.prompt, self.image, self.case_state,
+                                                                  self.case_info, self.message], **private)
+        self.send_button.click(self.send, [self.follow_up], **streaming)
+        self.stop_button.click(self.stop, None, None, queue=False, **private)
+        for outcome, button in self.vote_buttons.items():
+            button.click(self._voter_of(outcome), [self.reason, self.voter], [*self.outputs, self.voter], **private)
+        self.undo_button.click(self.undo, [self.voter], self.outputs, **private)
+        self.kind.change(self.choose_kind, [self.kind], [self.models, self.case_state, self.case_info], **private)
+
+    # --- handlers --------------------------------------------------------------------------------------------
+
+    def choose_kind(self, kind):
+        kind = parse_kind(kind)
+        available = self.battles.available(kind)
+        return gr.CheckboxGroup(choices=self._choices(kind), value=available), None, ""
+
+    def random_case(self, kind):
+        try:
+            suite, case = draw_case(self.folders, parse_kind(kind))
+        except InputError as error:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), f"**Cannot draw a case:** {error}"
+        path = case.image_path()
+        info = f"Case **{md(case.id)}** from suite {md(suite.name)} v{md(suite.version)}"
+        return case.prompt, str(path) if path else None, {"suite": suite.name, "case_id": case.id}, info, ""
+
+    def start(self, kind, prompt, image_path, models, case_state, *param_values, request: gr.Request):
+        session = session_of(request)
+        try:
+            battle = self._begin(session, kind, prompt, image_path, models, case_state, param_values)
+        except InputError as error:
+            yield {self.message: f"**Cannot start:** {error}"}
+            return
+        yield from self._stream(session, battle, fresh=True)
+
+    def next_battle(self, kind, prompt, image_path, models, case_state, *rest, request: gr.Request):
+        *param_values, mode = rest
+        session = session_of(request)
+        also: dict = {}
+        try:
+            if mode == "case":
+                suite, case = draw_case(self.folders, parse_kind(kind))
+                path = case.image_path()
+                prompt, image_path = case.prompt, str(path) if path else None
+                case_state = {"suite": suite.name, "case_id": case.id}
+                also = {self.prompt: prompt, self.image: image_path, self.case_state: case_state}
+            battle = self._begin(session, kind, prompt, image_path, models, case_state, param_values)
+        except InputError as error:
+            yield {self.message: f"**Cannot start:** {error}"}
+            return
+        yield from self._stream(session, battle, fresh=True, also=also)
+
+    def send(self, text, request: gr.Request):
+        session = session_of(request)
+        battle = self._battle(session)
+        try:
+            if battle is None:
+                raise InputError("Start a battle first.")
+            battle.follow_up(text)
+        except InputError as error:
+            yield {self.message: f"**Cannot send:** {error}"}
+            return
+        yield from self._stream(session, battle, also={self.follow_up: ""})
+
+    def stop(self, request: gr.Request) -> None:
+        battle = self._battle(session_of(request))
+        if battle is not None:
+            battle.current.cancel()
+
+    def _voter_of(self, outcome: str):
+        def vote(reason, voter, request: gr.Request):
+            return self.vote(outcome, reason, voter, request)
+
+        return vote
+
+    def vote(self, outcome: str, reason, voter, request: gr.Request | None):
+        voter = voter_name(request, voter)
+        battle = self._battle(session_of(request))
+        try:
+            if battle is None:
+                raise InputError("Start a battle first.")
+            self.battles.vote(battle, outcome, reason or "", voter=voter, voter_kind="people_blind")
+        except InputError as error:
+            return {self.message: f"**Vote not taken:** {error}", self.voter: voter}
+        return {**self._frame(battle, whole=True), self.reason: "", self.voter: voter,
+                self.message: f"Thanks, your vote is kept: **{OUTCOMES[parse_vote(battle)]}**. The names are "
+                              "below; **Undo my vote** takes it back until the next battle.",
+                self.reveal: reveal_html(battle)}
+
+    def undo(self, voter, request: gr.Request):
+        battle = self._battle(session_of(request))
+        try:
+            if battle is None:
+                raise InputError("No battle on this page.")
+            self.battles.undo(battle, voter_name(request, voter))
+        except InputError as error:
+            return {self.message: f"**Cannot undo:** {error}"}
+        return {**self._frame(battle, whole=True), self.reveal: reveal_html(battle),
+                self.message: "Your vote is taken back. You may vote again, or press Next battle."}
+
+    # --- helpers ---------------------------------------------------------------------------------------------
+
+    def _begin(self, session, kind, prompt, image_path, models, case_state, param_values) -> Battle:
+        kind = parse_kind(kind)
+        params = GenerationParams.from_form(dict(zip(PARAM_FIELDS, param_values, strict=True)))
+        image = self._image(image_path)
+        case = None
+        if case_state:
+            drawn = self._case(case_state)
+            if drawn is not None and drawn[0] == (prompt or "").strip():
+                _, _, case_params, case = drawn
+                params = params.over(case_params)
+        old = self._battle(session)
+        if old is not None:
+            old.current.cancel()
+        battle = self.battles.start(kind, prompt or "", image, params, eligible=list(models or []), case=case,
+                                    save=True)
+        with self._lock:
+            self._shown[session] = battle
+        return battle
+
+    def _case(self, case_state: dict):
+        """The drawn case named in the page's state, if it still loads."""
+        from arena.battles.battle import suite_files
+        from arena.suites.model import SuiteError, load_suite
+
+        for path in suite_files(self.folders):
+            try:
+                suite = load_suite(path)
+            except (SuiteError, OSError):
+                continue
+            if suite.name != case_state.get("suite"):
+                continue
+            for case in suite.cases:
+                if case.id == case_state.get("case_id"):
+                    return case_request(suite, case)
+        return None
+
+    def _image(self, image_path):
+        if isinstance(image_path, _Unreadable):
+            raise InputError("The uploaded file is not an image Arena can read (PNG, JPEG, WebP, GIF, BMP…).")
+        if isinstance(image_path, ServerPath):
+            raise InputError(battle_api.SERVER_PATH_REFUSED)
+        if not image_path:
+            return None
+        settings = self.engine.settings
+        return images.load_image(image_path, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
+
+    def _battle(self, session: str) -> Battle | None:
+        with self._lock:
+            return self._shown.get(session)
+
+    def _choices(self, kind: str) -> list[tuple[str, str]]:
+        return [(name, name) for name in self.battles.available(kind)]
+
+    def _stream(self, session: str, battle: Battle, fresh: bool = False, also: dict | None = None):
+        started = time.monotonic()
+        first = {**self._frame(battle, whole=True), **self._controls(running=True),
+                 self.message: _progress(battle, started), **(also or {})}
+        if fresh:
+            first |= {self.reveal: "", self.reason: "", self.case_info: _case_line(battle)}
+        yield first
+        try:
+            for _ in battle.updates(frame_s=FRAME_S, tick_s=TICK_S):
+                if self._battle(session) is not battle:
+                    return
+                yield {**self._frame(battle), self.message: _progress(battle, started)}
+            if self._battle(session) is not battle:
+                return
+            why = battle.why_no_vote()
+            ended = "Both answers are in: which is better?" if why is None else why
+            yield {**self._frame(battle, whole=True), **self._controls(running=False, votable=why is None),
+                   self.message: ended}
+        finally:
+            if not battle.finished:
+                battle.current.cancel()
+
+    def _controls(self, running: bool, votable: bool = False, undo: bool = False) -> dict:
+        updates = {self.start_button: gr.Button(interactive=not running),
+                   self.next_button: gr.Button(interactive=not running),
+                   self.stop_button: gr.Button(interactive=running),
+                   self.send_button: gr.Button(interactive=not running),
+                   self.undo_button: gr.Button(interactive=undo)}
+        updates |= {button: gr.Button(interactive=votable) for button in self.vote_buttons.values()}
+        return updates
+
+    def _frame(self, battle: Battle, whole: bool = False) -> dict:
+        """Both panes as the page may show them: anonymous until the vote."""
+        updates: dict = {}
+        for (header, picture, text, footer), pane in zip(self.slots, battle.shown(), strict=True):
+            updates[header] = look.header_html(pane)
+            updates[text] = look.body_html(pane)
+            updates[footer] = look.footer_html(pane)
+            if whole or pane.images:
+                updates[picture] = gr.Image(value=pane.images[-1] if pane.images else None,
+                                            visible=pane.output == "image")
+        if whole and battle.state() in ("voted", "finished") and battle.finished:
+            voted = battle.vote is not None
+            updates |= self._controls(running=False, votable=not voted, undo=voted)
+        return updates
+
+
+def voter_name(request: gr.Request | None, stored: str | None) -> str:
+    """The login name under --auth; else the browser's own random id (kept in its local storage)."""
+    username = getattr(request, "username", None)
+    if username:
+        return str(username)
+    if stored and isinstance(stored, str) and stored.startswith("anon-"):
+        return stored
+    return "anon-" + secrets.token_hex(8)
+
+
+def parse_vote(battle: Battle) -> str:
+    vote = battle.vote
+    return vote["outcome"] if isinstance(vote, dict) else getattr(vote, "outcome", "tie")
+
+
+def reveal_html(battle: Battle) -> str:
+    """Who was who, with each side's metrics; empty until the vote."""
+    if battle.vote is None:
+        return ""
+    items = []
+    for side, pane in zip(SIDES, battle.snapshots(), strict=True):
+        metrics = metrics_line(pane)
+        items.append(f'<li><span class="battle-side">Model {side}</span> was <b>{escape(pane.model)}</b> '
+                     f'({escape(pane.kind_label)})' + (f' · <span class="arena-metrics">{escape(metrics)}</span>'
+                                                       if metrics else "") + "</li>")
+    return f'<div class="battle-reveal">Your vote: <b>{escape(OUTCOMES[parse_vote(battle)])}</b><ul>' \
+           f'{"".join(items)}</ul></div>'
+
+
+def _progress(battle: Battle, started: float) -> str:
+    done = sum(p.finished for p in battle.snapshots())
+    return f"{done} of 2 done · {time.monotonic() - started:.1f} s"
+
+
+def _case_line(battle: Battle) -> str:
+    if battle.case is None:
+        return ""
+    return f"Case **{md(battle.case.case_id)}** from suite {md(battle.case.suite)} v{md(battle.case.version)}"
