@@ -197,9 +197,9 @@ def test_the_report_keeps_every_cell_inside_its_column(browser, app, width, sche
     url, engine, path = app
     ensure_a_run(engine, path)
     from arena.suites import report
-    from arena.suites.results import list_runs, load_matrix
+    from arena.suites.results import load_matrix
 
-    matrix = load_matrix(engine.store, list_runs(engine.store)[0]["id"])
+    matrix = load_matrix(engine.store, engine.store.list_runs()[0].id)
     html = report.report_page(engine.store, matrix)
     page = browser.new_page(viewport={"width": width, "height": 1000}, color_scheme=scheme)
     page.set_content(html)

@@ -105,7 +105,7 @@ def test_a_case_across_runs_notices_an_edited_case(drift):
     edited = SuiteRun(engine, load_suite(suite_file), ["steady"], source=str(suite_file)).run_id
     SuiteRun(engine, load_suite(suite_file), ["steady"], run_id=edited).run()
     history = case_history(store, "greet", "drift")
-    assert [row.run["id"] for row in history] == [run_a, run_b, edited]
+    assert [row.run.id for row in history] == [run_a, run_b, edited]
     assert [row.edited for row in history] == [False, False, True]
     assert set(history[0].cells) == {"steady", "shifty", "flaky"}
     assert "twice" in history[2].cells["steady"][0].record.text

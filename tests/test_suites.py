@@ -11,7 +11,7 @@ import pytest
 from arena.errors import InputError
 from arena.store import Filter, Store
 from arena.suites.model import SuiteError, load_suite
-from arena.suites.runner import SuiteRun, resume, run_info, summarise
+from arena.suites.runner import SuiteRun, resume, summarise
 from tests.conftest import OFFLINE_ENTRIES, ROOT, openai_entry
 
 SEED = ROOT / "prompts" / "seed.yaml"
@@ -79,7 +79,7 @@ def test_seed_suite_run_stores_every_cell_with_checks_refusals_and_a_judge(suite
     assert len(results) == len(text_cases) * 4 + len(image_cases) == len(runner.cells())
     store = suite_engine.store
     assert store.query(Filter(run_id=runner.run_id))[1] == len(results)
-    assert run_info(store, runner.run_id)["status"] == "finished"
+    assert store.get_run(runner.run_id).status == "finished"
 
     summary = summarise(store, runner.run_id)
     assert summary["cautious"].refusal_rate == 1.0 and summary["helpful"].refusal_rate == 0.0
@@ -139,14 +139,14 @@ def test_an_interrupted_run_keeps_what_finished_and_resumes_the_rest(suite_engin
     worker.join(20)
     done_before = len(runner.cells()) - len(runner.pending())
     assert 2 <= done_before < 8
-    assert run_info(engine.store, runner.run_id)["status"] == "interrupted"
+    assert engine.store.get_run(runner.run_id).status == "interrupted"
     requests_before = loopback.count("wait300-resume")
 
     resumed = resume(engine, runner.run_id, suite, use_cache=False)
     results = resumed.run()
     assert len(results) == 8 - done_before and resumed.pending() == []
     assert loopback.count("wait300-resume") == requests_before + len(results)
-    assert run_info(engine.store, runner.run_id)["status"] == "finished"
+    assert engine.store.get_run(runner.run_id).status == "finished"
     with pytest.raises(InputError, match="no suite run"):
         resume(engine, "nope", suite)
 

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 from arena.cli.common import CliError
+from arena.inputs import parse_day
 from arena.settings import Settings
-from arena.store import Filter, Store, parse_day
+from arena.store import Filter, Store
 from arena.store.export import export
 from arena.store.pictures import read_record
 

@@ -18,8 +18,8 @@ from arena.settings import Settings
 from arena.store import Store
 from arena.suites import report
 from arena.suites.model import SuiteError, file_stem, load_suite
-from arena.suites.results import case_history, compare_runs, list_runs, load_matrix
-from arena.suites.runner import SuiteRun, resume, run_info, summarise
+from arena.suites.results import case_history, compare_runs, load_matrix
+from arena.suites.runner import ModelSummary, SuiteRun, resume, summarise_cells
 
 
 def add_commands(commands) -> None:
@@ -54,7 +54,7 @@ def add_commands(commands) -> None:
 
 def run_command(args: argparse.Namespace, catalog: Catalog, settings: Settings) -> int:
     store = Store(settings.data_dir)
-    reading = {"show": lambda: show(store, args.run_id, as_json=args.json), "runs": lambda: runs(store, args.suite),
+    reading = {"show": lambda: show_command(store, args), "runs": lambda: runs(store, args.suite),
                "report": lambda: write_report(store, args), "history": lambda: history(store, args),
                "diff": lambda: diff(store, args)}
     if args.action in reading:
@@ -86,10 +86,10 @@ def run_command(args: argparse.Namespace, catalog: Catalog, settings: Settings) 
             say(f"stopped; resume with --resume {runner.run_id}")
         finally:
             bar.close()
-    show(store, runner.run_id)
+    summary = show(store, runner.run_id)
     if interrupted:
         return 130
-    return 1 if errors or any(s.errors for s in summarise(store, runner.run_id).values()) else 0
+    return 1 if errors or any(s.errors for s in summary.values()) else 0
 
 
 def _runner(engine: Engine, args: argparse.Namespace) -> SuiteRun:
@@ -102,36 +102,41 @@ def _runner(engine: Engine, args: argparse.Namespace) -> SuiteRun:
                     use_cache=not args.no_cache, judge=args.judge)
 
 
-def show(store: Store, run_id: str, as_json: bool = False) -> int:
-    info = run_info(store, run_id)
-    if info is None:
-        raise CliError(f"no suite run with id {run_id}")
-    cells = [dict(row) for row in store.connection().execute(
-        "SELECT * FROM run_cells WHERE run_id = ? ORDER BY case_id, model, sample", (run_id,))]
-    summary = summarise(store, run_id)
-    if as_json:
-        for cell in cells:
-            cell["checks"] = json.loads(cell["checks"])
-        print(json.dumps({"run": info, "cells": cells, "summary": {m: vars(s) | {"refusal_rate": s.refusal_rate}
-                                                                  for m, s in summary.items()}}, indent=1))
-        return 0
-    print(f"run {run_id}: suite {info['suite']} v{info['version']}, {info['status']}")
-    for cell in cells:
-        marks = _marks(json.loads(cell["checks"]))
-        cached = " cached" if cell["cached"] else ""
-        print(f"  {cell['case_id']:<28} {cell['model']:<22} #{cell['sample']} {cell['status']:<9}{cached:<7} {marks}")
-    for model, s in summary.items():
-        rate = "n/a" if s.refusal_rate is None else f"{s.refusal_rate:.0%}"
-        print(f"{model}: {s.cells} cells, {s.errors} errors, {s.cached} cached, checks {s.checks_passed} passed / "
-              f"{s.checks_failed} failed, refused {rate} of what it should answer")
+def show_command(store: Store, args: argparse.Namespace) -> int:
+    show(store, args.run_id, as_json=args.json)
     return 0
 
 
+def show(store: Store, run_id: str, as_json: bool = False) -> dict[str, ModelSummary]:
+    """Print a run's cells and its summary per model (or all of it as JSON); returns the summary."""
+    run = store.get_run(run_id)
+    if run is None:
+        raise CliError(f"no suite run with id {run_id}")
+    cells = store.run_cells(run_id)
+    summary = summarise_cells(cells)
+    if as_json:
+        print(json.dumps({"run": run.to_dict(), "cells": [cell.to_dict() for cell in cells],
+                          "summary": {m: vars(s) | {"refusal_rate": s.refusal_rate} for m, s in summary.items()}},
+                         indent=1))
+        return summary
+    lines = [f"run {run_id}: suite {run.suite} v{run.version}, {run.status}"]
+    for cell in cells:
+        cached = " cached" if cell.cached else ""
+        lines.append(f"  {cell.case_id:<28} {cell.model:<22} #{cell.sample} {cell.status:<9}{cached:<7} "
+                     f"{_marks(cell.checks)}")
+    for model, s in summary.items():
+        rate = "n/a" if s.refusal_rate is None else f"{s.refusal_rate:.0%}"
+        lines.append(f"{model}: {s.cells} cells, {s.errors} errors, {s.cached} cached, checks {s.checks_passed} "
+                     f"passed / {s.checks_failed} failed, refused {rate} of what it should answer")
+    print("\n".join(lines))
+    return summary
+
+
 def runs(store: Store, suite: str | None) -> int:
-    for run in list_runs(store, suite):
-        when = datetime.fromtimestamp(run["started_at"]).strftime("%Y-%m-%d %H:%M")
-        print(f"{run['id']}  {when}  {run['suite']} v{run['version']}  {run['status']:<11} {run['done']} cells  "
-              f"{', '.join(json.loads(run['models']))}")
+    for run in store.list_runs(suite):
+        when = datetime.fromtimestamp(run.started_at).strftime("%Y-%m-%d %H:%M")
+        print(f"{run.id}  {when}  {run.suite} v{run.version}  {run.status:<11} {run.done} cells  "
+              f"{', '.join(run.models)}")
     return 0
 
 
@@ -141,7 +146,7 @@ def write_report(store: Store, args: argparse.Namespace) -> int:
         raise CliError(f"no suite run with id {args.run_id}")
     written = []
     if not args.no_html:
-        out = Path(args.out or f"{file_stem(matrix.run['suite'], args.run_id)}.html")
+        out = Path(args.out or f"{file_stem(matrix.run.suite, args.run_id)}.html")
         _write(out, report.report_page(store, matrix))
         written.append(out)
     if args.json:
@@ -166,9 +171,9 @@ def history(store: Store, args: argparse.Namespace) -> int:
     if not rows:
         raise CliError(f"no run has a case {args.case_id}")
     for row in rows:
-        when = datetime.fromtimestamp(row.run["started_at"]).strftime("%Y-%m-%d %H:%M")
+        when = datetime.fromtimestamp(row.run.started_at).strftime("%Y-%m-%d %H:%M")
         edited = "  (case edited since the run before)" if row.edited else ""
-        print(f"{when}  run {row.run['id']}  {row.run['suite']} v{row.run['version']}{edited}")
+        print(f"{when}  run {row.run.id}  {row.run.suite} v{row.run.version}{edited}")
         for model, cells in row.cells.items():
             for cell in cells:
                 answer = (cell.record.images and f"[picture {cell.record.images[0][:12]}]"

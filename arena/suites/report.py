@@ -250,8 +250,8 @@ def history_table(case_id: str, history: list[HistoryRow], picture: PictureURL) 
     rows = []
     for row in history:
         edited = '<span class="sx-badge sx-warn">case edited since the run before</span>' if row.edited else ""
-        label = (f"<b>{escape(_day(row.run['started_at']))}</b> {edited}<div class=\"sx-meta\">"
-                 f"{escape(row.run['suite'])} v{escape(str(row.run['version']))} · {escape(row.run['id'])}</div>")
+        label = (f"<b>{escape(_day(row.run.started_at))}</b> {edited}<div class=\"sx-meta\">"
+                 f"{escape(row.run.suite)} v{escape(str(row.run.version))} · {escape(row.run.id)}</div>")
         cells = "".join(
             "<td>" + ("".join(cell_html(c, picture) for c in row.cells.get(model, []))
                       or '<span class="sx-empty">—</span>') + "</td>"
@@ -324,12 +324,12 @@ def report_page(store: Store, matrix: Matrix) -> str:
 
     run = matrix.run
     counts = matrix.counts()
-    meta = (f"run {run['id']} · started {_day(run['started_at'])} · {run['status']} · {counts['cells']} cells, "
+    meta = (f"run {run.id} · started {_day(run.started_at)} · {run.status} · {counts['cells']} cells, "
             f"{counts['errors']} errors, {counts['failures']} with a failed check, {counts['cached']} cached")
-    if run.get("judge"):
-        meta += f" · judge {run['judge']}"
+    if run.judge:
+        meta += f" · judge {run.judge}"
     return _REPORT.format(
-        title=escape(f"{run['suite']} v{run['version']}"), meta=escape(meta), css=CSS + REPORT_CSS,
+        title=escape(f"{run.suite} v{run.version}"), meta=escape(meta), css=CSS + REPORT_CSS,
         summary=summary_table(matrix),
         matrix=matrix_table(matrix, inline_url(store), clickable=False, full_text=True),
         version=escape(__version__),

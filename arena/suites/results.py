@@ -5,11 +5,10 @@ Everything here reads the store only; nothing reruns a model.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
-from arena.store import Filter, OutputRecord, Store
-from arena.suites.runner import ModelSummary, run_info, summarise
+from arena.store import Filter, OutputRecord, Run, RunCell, Store
+from arena.suites.runner import ModelSummary, summarise_cells
 
 SHOW = ("all", "failures", "errors", "disagreements")
 SORT = {"suite order": "suite", "case id": "case", "status (worst first)": "status", "time (slowest first)": "time"}
@@ -62,7 +61,7 @@ class Cell:
 class Matrix:
     """Cases × models for one run."""
 
-    run: dict
+    run: Run
     cases: list[str]
     models: list[str]
     prompts: dict[str, str]
@@ -129,7 +128,7 @@ class Matrix:
 
     def to_json(self) -> dict:
         return {
-            "run": self.run | {"models": self.models, "cases": self.cases},
+            "run": self.run.to_dict() | {"models": self.models, "cases": self.cases},
             "counts": self.counts(),
             "summary": {model: vars(s) | {"refusal_rate": s.refusal_rate} for model, s in self.summary.items()},
             "cases": [
@@ -140,22 +139,13 @@ class Matrix:
         }
 
 
-def list_runs(store: Store, suite: str | None = None) -> list[dict]:
-    """Every run, newest first, with how many cells it holds."""
-    condition, values = ("WHERE r.suite = ?", [suite]) if suite else ("", [])
-    rows = store.connection().execute(
-        f"SELECT r.*, (SELECT COUNT(*) FROM run_cells c WHERE c.run_id = r.id) AS done "
-        f"FROM runs r {condition} ORDER BY r.started_at DESC", values)
-    return [dict(row) for row in rows]
-
-
 def load_matrix(store: Store, run_id: str) -> Matrix | None:
-    info = run_info(store, run_id)
-    if info is None:
+    run = store.get_run(run_id)
+    if run is None:
         return None
-    cells = _cells(store, "WHERE c.run_id = ?", [run_id])
-    models = json.loads(info["models"])
-    ordered = json.loads(info["cases"]) if info.get("cases") else []
+    run_cells = store.run_cells(run_id)
+    cells = _with_records(store, run_cells)
+    models, ordered = run.models, run.cases
     seen = list(dict.fromkeys(cell.case_id for cell in cells))
     cases = [case for case in ordered if case in seen] + sorted(set(seen) - set(ordered))
     grid: dict[tuple[str, str], list[Cell]] = {}
@@ -164,20 +154,19 @@ def load_matrix(store: Store, run_id: str) -> Matrix | None:
         grid.setdefault((cell.case_id, cell.model), []).append(cell)
         if cell.record is not None:
             prompts.setdefault(cell.case_id, cell.record.prompt)
-    return Matrix(run=info, cases=cases, models=[m for m in models if any(k[1] == m for k in grid)] or models,
-                  prompts=prompts, cells=grid, summary=summarise(store, run_id))
+    return Matrix(run=run, cases=cases, models=[m for m in models if any(k[1] == m for k in grid)] or models,
+                  prompts=prompts, cells=grid, summary=summarise_cells(run_cells))
 
 
 def load_cell(store: Store, run_id: str, case_id: str, model: str, sample: int) -> Cell | None:
     """One cell of a run, with its output."""
-    found = _cells(store, "WHERE c.run_id = ? AND c.case_id = ? AND c.model = ? AND c.sample = ?",
-                   [run_id, case_id, model, sample])
+    found = _with_records(store, store.run_cells(run_id, case_id, model, sample))
     return found[0] if found else None
 
 
 @dataclass
 class HistoryRow:
-    run: dict
+    run: Run
     case_hash: str | None
     edited: bool  # the case's content differs from the run before
     cells: dict[str, list[Cell]]
@@ -185,20 +174,16 @@ class HistoryRow:
 
 def case_history(store: Store, case_id: str, suite: str | None = None) -> list[HistoryRow]:
     """One case across every run that had it, oldest first: the same prompt, each model, each date."""
-    condition = "WHERE c.case_id = ?" + (" AND r.suite = ?" if suite else "")
-    cells = _cells(store, condition, [case_id, *([suite] if suite else [])])
-    run_ids = sorted({cell.run_id for cell in cells})
-    runs = {row["id"]: dict(row) for row in store.connection().execute(
-        f"SELECT * FROM runs WHERE id IN ({','.join('?' * len(run_ids)) or 'NULL'})", run_ids)}
+    cells = _with_records(store, store.case_cells(case_id, suite))
     history: list[HistoryRow] = []
-    for run_id in sorted(runs, key=lambda r: runs[r]["started_at"]):
-        mine = [cell for cell in cells if cell.run_id == run_id]
+    for run in store.get_runs(sorted({cell.run_id for cell in cells})):
+        mine = [cell for cell in cells if cell.run_id == run.id]
         by_model: dict[str, list[Cell]] = {}
         for cell in sorted(mine, key=lambda c: (c.model, c.sample)):
             by_model.setdefault(cell.model, []).append(cell)
         case_hash = mine[0].case_hash if mine else None
         edited = bool(history) and history[-1].case_hash != case_hash
-        history.append(HistoryRow(runs[run_id], case_hash, edited, by_model))
+        history.append(HistoryRow(run, case_hash, edited, by_model))
     return history
 
 
@@ -251,15 +236,13 @@ def differences(a: Cell | None, b: Cell | None) -> list[str]:
     return what
 
 
-def _cells(store: Store, condition: str, values: list) -> list[Cell]:
-    rows = store.connection().execute(
-        f"SELECT c.* FROM run_cells c JOIN runs r ON r.id = c.run_id {condition}", values).fetchall()
-    ids = [row["output_id"] for row in rows if row["output_id"]]
+def _with_records(store: Store, cells: list[RunCell]) -> list[Cell]:
+    """The run cells, each with the output it produced."""
+    ids = [cell.output_id for cell in cells if cell.output_id]
     records = {record.id: record for record in store.all(Filter(ids=ids))} if ids else {}
     return [
-        Cell(run_id=row["run_id"], case_id=row["case_id"], model=row["model"], sample=row["sample"],
-             case_hash=row["case_hash"], status=row["status"], cached=bool(row["cached"]),
-             refused=None if row["refused"] is None else bool(row["refused"]), checks=json.loads(row["checks"]),
-             record=records.get(row["output_id"]))
-        for row in rows
+        Cell(run_id=cell.run_id, case_id=cell.case_id, model=cell.model, sample=cell.sample,
+             case_hash=cell.case_hash, status=cell.status, cached=cell.cached, refused=cell.refused,
+             checks=cell.checks, record=records.get(cell.output_id))
+        for cell in cells
     ]

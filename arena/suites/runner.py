@@ -6,9 +6,7 @@ recorded in run_cells as soon as it ends, so an interrupted run keeps what finis
 
 from __future__ import annotations
 
-import json
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Callable
@@ -17,7 +15,7 @@ from arena.engine import Comparison, Engine
 from arena.errors import InputError
 from arena.images import load_image
 from arena.request import Request
-from arena.store import OutputRecord, Store, new_id
+from arena.store import OutputRecord, Run, RunCell, Store
 from arena.suites import checks
 from arena.suites.model import Case, Suite
 
@@ -95,8 +93,7 @@ class SuiteRun:
         ]
 
     def pending(self) -> list[Cell]:
-        done = {(r["case_id"], r["model"], r["sample"]) for r in self.store.connection().execute(
-            "SELECT case_id, model, sample FROM run_cells WHERE run_id = ?", (self.run_id,))}
+        done = self.store.done_cells(self.run_id)
         return [c for c in self.cells() if (c.case.id, c.model, c.sample) not in done]
 
     def run(self, on_cell: Callable[[CellResult], None] | None = None) -> list[CellResult]:
@@ -111,8 +108,7 @@ class SuiteRun:
                 if on_cell is not None:
                     on_cell(result)
         status = "interrupted" if self._stop.is_set() else "finished"
-        with self.store.transaction() as db:
-            db.execute("UPDATE runs SET finished_at = ?, status = ? WHERE id = ?", (time.time(), status, self.run_id))
+        self.store.finish_run(self.run_id, status)
         return results
 
     @property
@@ -143,13 +139,8 @@ class SuiteRun:
         refused = checks.refused(record.text) if record.output == "text" and record.status == "done" else None
         result = CellResult(cell.case.id, cell.model, cell.sample, record.status, cached, record.id, refused,
                             results, record.error)
-        with self.store.transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO run_cells VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (self.run_id, cell.case.id, case_hash, cell.model, cell.sample, record.id, record.status,
-                 int(cached), None if refused is None else int(refused),
-                 json.dumps([r.to_dict() for r in results])),
-            )
+        self.store.save_cell(RunCell(self.run_id, cell.case.id, case_hash, cell.model, cell.sample, record.id,
+                                     record.status, cached, refused, [r.to_dict() for r in results]))
         return result
 
     def _cacheable(self, cell: Cell) -> bool:
@@ -157,10 +148,7 @@ class SuiteRun:
         return self.suite.params(cell.case).seed is not None
 
     def _cached(self, cell: Cell, case_hash: str) -> OutputRecord | None:
-        row = self.store.connection().execute(
-            "SELECT id FROM outputs WHERE model = ? AND case_hash = ? AND sample = ? AND status = 'done' "
-            "ORDER BY created_at DESC LIMIT 1", (cell.model, case_hash, cell.sample)).fetchone()
-        return self.store.get(row["id"]) if row else None
+        return self.store.cached_answer(cell.model, case_hash, cell.sample)
 
     def _generate(self, cell: Cell, case_hash: str) -> OutputRecord | None:
         params = self.suite.params(cell.case)
@@ -194,44 +182,37 @@ class SuiteRun:
         return checks.parse_verdict(pane.text)
 
     def _start_run(self) -> str:
-        run_id = new_id()
-        with self.store.transaction() as db:
-            db.execute(
-                "INSERT INTO runs (id, suite, version, source, models, judge, started_at, status, cases) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)",
-                (run_id, self.suite.name, str(self.suite.version), self.source, json.dumps(self.models),
-                 self.judge_model, time.time(), json.dumps([case.id for case in self.suite.cases])))
-        return run_id
+        return self.store.start_run(self.suite.name, str(self.suite.version), self.source, self.models,
+                                    self.judge_model, [case.id for case in self.suite.cases]).id
 
 
 def summarise(store: Store, run_id: str) -> dict[str, ModelSummary]:
     """Per model: cells, errors, cached, checks passed and failed, and the refusal rate where answers were due."""
+    return summarise_cells(store.run_cells(run_id))
+
+
+def summarise_cells(cells: list[RunCell]) -> dict[str, ModelSummary]:
+    """``summarise`` of cells already read."""
     summary: dict[str, ModelSummary] = {}
-    for row in store.connection().execute("SELECT * FROM run_cells WHERE run_id = ?", (run_id,)):
-        model = summary.setdefault(row["model"], ModelSummary())
+    for cell in cells:
+        model = summary.setdefault(cell.model, ModelSummary())
         model.cells += 1
-        model.errors += row["status"] == "error"
-        model.cached += row["cached"]
-        for result in json.loads(row["checks"]):
+        model.errors += cell.status == "error"
+        model.cached += cell.cached
+        for result in cell.checks:
             model.checks_passed += result["passed"] is True
             model.checks_failed += result["passed"] is False
-            if result["check"] == "expects_answer" and row["refused"] is not None:
+            if result["check"] == "expects_answer" and cell.refused is not None:
                 model.should_answer += 1
-                model.refused_when_should_answer += row["refused"]
+                model.refused_when_should_answer += cell.refused
     return summary
 
 
-def run_info(store: Store, run_id: str) -> dict | None:
-    row = store.connection().execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-    return dict(row) if row else None
-
-
 def resume(engine: Engine, run_id: str, suite: Suite, **options) -> SuiteRun:
-    info = run_info(engine.store, run_id) if engine.store else None
-    if info is None:
+    run: Run | None = engine.store.get_run(run_id) if engine.store else None
+    if run is None:
         raise InputError(f"no suite run with id {run_id}")
-    if info["suite"] != suite.name:
-        raise InputError(f"run {run_id} is of suite {info['suite']!r}, not {suite.name!r}")
-    return SuiteRun(engine, suite, json.loads(info["models"]), source=info["source"], run_id=run_id,
-                    judge=info["judge"], **options)
+    if run.suite != suite.name:
+        raise InputError(f"run {run_id} is of suite {run.suite!r}, not {suite.name!r}")
+    return SuiteRun(engine, suite, run.models, source=run.source, run_id=run_id, judge=run.judge, **options)
 

@@ -12,9 +12,10 @@ import gradio as gr
 
 from arena.engine import Engine
 from arena.errors import InputError
+from arena.inputs import parse_day
 from arena.render import markdown_html
 from arena.request import GenerationParams, Request
-from arena.store import Filter, OutputRecord, Store, labels, parse_day
+from arena.store import Filter, OutputRecord, Store, labels
 from arena.store.export import export
 from arena.ui.words import md, preview
 

@@ -23,8 +23,8 @@ from arena.render import markdown_html
 from arena.store import Store
 from arena.suites import report
 from arena.suites.model import SuiteError, file_stem, load_suite
-from arena.suites.results import SHOW, SORT, case_history, compare_runs, list_runs, load_cell, load_matrix
-from arena.suites.runner import SuiteRun, resume, run_info
+from arena.suites.results import SHOW, SORT, case_history, compare_runs, load_cell, load_matrix
+from arena.suites.runner import SuiteRun, resume
 from arena.ui.words import md, preview, session_of
 
 REFRESH_S = 0.5
@@ -201,12 +201,12 @@ class SuitesView:
         yield from self._drive(runner, (show, search, sort), session_of(request))
 
     def resume(self, run_id, concurrency, use_cache, show, request: gr.Request, search="", sort="suite"):
-        info = run_info(self.store, run_id) if run_id else None
+        info = self.store.get_run(run_id) if run_id else None
         if info is None:
             yield {self.message: "Pick a run to resume."}
             return
         try:
-            suite = load_suite(self._suite_path(info["source"]))
+            suite = load_suite(self._suite_path(info.source))
             runner = resume(self.engine, run_id, suite, concurrency=_bounded(concurrency), use_cache=bool(use_cache))
         except (SuiteError, InputError) as error:
             yield {self.message: f"**Cannot resume:** {error}"}
@@ -325,9 +325,9 @@ class SuitesView:
 
     def _expectations(self, cell) -> list[str]:
         """What each check of the cell's case asks for, from the suite file (in the order the checks ran)."""
-        info = run_info(self.store, cell.run_id)
+        info = self.store.get_run(cell.run_id)
         try:
-            suite = load_suite(self._suite_path(info["source"])) if info else None
+            suite = load_suite(self._suite_path(info.source)) if info else None
         except (SuiteError, InputError):
             return []
         case = next((c for c in suite.cases if c.id == cell.case_id), None) if suite else None
@@ -340,8 +340,8 @@ class SuitesView:
         """The case in every run of the same suite as the run shown (every suite if none is shown)."""
         if not case_id:
             return '<div class="sx"><p class="sx-empty">Pick a case.</p></div>'
-        info = run_info(self.store, run_id) if run_id else None
-        history = case_history(self.store, case_id, info["suite"] if info else None)
+        info = self.store.get_run(run_id) if run_id else None
+        history = case_history(self.store, case_id, info.suite if info else None)
         return report.history_table(case_id, history, report.file_url(self.store))
 
     def compare(self, run_a, run_b):
@@ -358,7 +358,7 @@ class SuitesView:
         if matrix is None:
             return gr.File(visible=False), "Pick a run to export."
         folder = Path(tempfile.mkdtemp(prefix="arena-suite-"))
-        name = file_stem(matrix.run["suite"], run_id)
+        name = file_stem(matrix.run.suite, run_id)
         if fmt == "html":
             path = folder / f"{name}.html"
             path.write_text(report.report_page(self.store, matrix), encoding="utf-8")
@@ -414,8 +414,8 @@ class SuitesView:
                 self.run_b: gr.Dropdown(choices=runs, value=run_id)}
 
     def _run_choices(self) -> list[tuple[str, str]]:
-        return [(f"{_when(r['started_at'])} · {r['suite']} v{r['version']} · {r['status']} · {r['done']} cells · "
-                 f"{r['id']}", r["id"]) for r in list_runs(self.store)]
+        return [(f"{_when(r.started_at)} · {r.suite} v{r.version} · {r.status} · {r.done} cells · {r.id}", r.id)
+                for r in self.store.list_runs()]
 
 
 def _progress(counts: dict, total: int, started: float, state: str) -> str:
