@@ -271,3 +271,129 @@ def test_random_case_and_next_battle_with_a_new_case(view):
                                  frames[0][view.case_state], "", "", "", "", "", "same", request=Visitor("page-3")))
     again = view._battle("page-3")
     assert again is not battle and again.prompt == battle.prompt and again.case == battle.case and same
+
+
+# --- judges -----------------------------------------------------------------------------------------------------
+
+
+def scripted_judges(answer_words):
+    """Loopback judges: "judge-first" always names the answer shown first; "judge-likes-WORD" names the answer
+    that holds WORD, whichever side it is on; other models answer as the loopback server does."""
+    import re
+
+    from tests.loopback import _prompt_of
+
+    def answer(model: str, body: dict, url: str = ""):
+        if model.startswith("judge-first"):
+            return ["Verdict: ", "A"]
+        liked = re.match(r"judge-likes-(\S+)", model)
+        if liked:
+            prompt, _ = _prompt_of(body)
+            a = prompt.split("[Answer A]", 1)[1].split("[End of answer A]", 1)[0]
+            b = prompt.split("[Answer B]", 1)[1].split("[End of answer B]", 1)[0]
+            word = liked.group(1)
+            verdict = "A" if word in a and word not in b else "B" if word in b and word not in a else "tie"
+            return ["After some thought (the format is Verdict: A, B or tie)… ", f"**Verdict:** {verdict}"]
+        return answer_words(model, body, url)
+
+    return answer
+
+
+@pytest.fixture
+def judged_run(engine_factory, loopback, keys, tmp_path, monkeypatch):
+    import tests.loopback as server
+    from arena.suites.model import Suite
+    from arena.suites.runner import SuiteRun
+
+    monkeypatch.setattr(server, "answer_words", scripted_judges(server.answer_words))
+    entries = [openai_entry(loopback, name, model=f"echo-{name}") for name in ("ant", "bee", "cat")]
+    entries += [openai_entry(loopback, "first-judge", model="judge-first"),
+                openai_entry(loopback, "bee-judge", model="judge-likes-echo-bee")]
+    engine = engine_factory(entries)
+    engine.store = Store(tmp_path / "store")
+    suite = Suite.model_validate({"name": "tiny", "version": 1, "cases": [
+        {"id": "hello", "prompt": "Say hello."}, {"id": "count", "prompt": "Count to three."}]})
+    runner = SuiteRun(engine, suite, ["ant", "bee", "cat"], source="tiny.yaml")
+    runner.run()
+    return engine, runner.run_id
+
+
+def test_a_judge_that_prefers_the_first_position_gives_ties(judged_run):
+    from arena.battles.judge import RunJudge
+
+    engine, run_id = judged_run
+    votes = MemoryVotes()
+    report = RunJudge(engine, run_id, "first-judge", votes=votes).run_all()
+    assert len(report.pairs) == 6 and all(p.verdicts == ("a", "a") for p in report.pairs)
+    assert [v["outcome"] for v in votes.stored] == ["tie"] * 6
+    assert {v["voter"] for v in votes.stored} == {"first-judge"} and {v["voter_kind"] for v in votes.stored} == \
+        {"judge"}
+    assert {v["suite"] for v in votes.stored} == {"tiny"} and {v["case_id"] for v in votes.stored} == \
+        {"hello", "count"}
+
+
+def test_a_consistent_judge_gives_its_preference(judged_run):
+    from arena.battles.judge import RunJudge
+
+    engine, run_id = judged_run
+    votes = MemoryVotes()
+    report = RunJudge(engine, run_id, "bee-judge", votes=votes).run_all()
+    assert "6 vote(s) stored (4 with a winner, 2 ties)" in report.summary()
+    for vote in votes.stored:
+        if "bee" in (vote["model_a"], vote["model_b"]):
+            assert vote["outcome"] == ("a" if vote["model_a"] == "bee" else "b")
+            assert engine.store.get(vote["output_a"]).model == vote["model_a"]
+        else:
+            assert vote["outcome"] == "tie"
+
+
+def test_verdicts_are_read_robustly():
+    from arena.battles.judge import combine, parse_verdict
+
+    assert parse_verdict("Verdict: A") == "a"
+    assert parse_verdict("**Verdict:** [B]") == "b"
+    assert parse_verdict("I think both are fine.\nVerdict: tie") == "tie"
+    assert parse_verdict("Format: Verdict: A, B or tie.\nVerdict: B") == "b"
+    assert parse_verdict(" b. ") == "b"
+    assert parse_verdict("A is clearly better") is None and parse_verdict("") is None
+    assert combine("a", "b") == "a" and combine("b", "a") == "b"
+    assert combine("a", "a") == "tie" and combine("tie", "b") == "tie" and combine("a", None) is None
+
+
+def test_a_judge_must_exist_and_write_text(judged_run):
+    from arena.battles.judge import RunJudge
+
+    engine, run_id = judged_run
+    with pytest.raises(InputError, match="No suite run"):
+        RunJudge(engine, "nope", "first-judge", votes=MemoryVotes())
+    with pytest.raises(InputError, match="Unknown model"):
+        RunJudge(engine, run_id, "nobody", votes=MemoryVotes())
+
+
+def test_pictures_go_to_a_vision_judge_side_by_side(engine_factory, loopback, keys, tmp_path):
+    from arena.battles.judge import RunJudge
+    from arena.suites.model import Suite
+    from arena.suites.runner import SuiteRun
+
+    engine = engine_factory([
+        {"name": "pic-one", "kind": "openai-image", "model": "gpt-image-one", "base_url": loopback.v1},
+        {"name": "pic-two", "kind": "openai-image", "model": "gpt-image-two", "base_url": loopback.v1},
+        openai_entry(loopback, "eye-judge", model="judge-eye"),
+        openai_entry(loopback, "blind-judge", model="judge-blind", image_input=False),
+    ])
+    engine.store = Store(tmp_path / "store")
+    suite = Suite.model_validate({"name": "pics", "version": 1, "cases": [
+        {"id": "spider", "prompt": "a charming spider at work", "expect": "image"}]})
+    runner = SuiteRun(engine, suite, ["pic-one", "pic-two"])
+    runner.run()
+    votes = MemoryVotes()
+    skipped = RunJudge(engine, runner.run_id, "blind-judge", votes=votes).run_all()
+    assert skipped.pairs == [] and "pictures need a judge that takes images" in skipped.summary()
+    before = len(loopback.bodies("/chat/completions", model="judge-eye"))
+    report = RunJudge(engine, runner.run_id, "eye-judge", votes=votes).run_all()
+    asked = loopback.bodies("/chat/completions", model="judge-eye")[before:]
+    assert len(report.pairs) == 1 and len(asked) == 2
+    for body in asked:
+        parts = body["messages"][-1]["content"]
+        assert any(p.get("type") == "image_url" for p in parts)
+        assert "picture A on the left" in " ".join(p.get("text", "") for p in parts)
