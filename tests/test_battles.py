@@ -397,3 +397,28 @@ def test_pictures_go_to_a_vision_judge_side_by_side(engine_factory, loopback, ke
         parts = body["messages"][-1]["content"]
         assert any(p.get("type") == "image_url" for p in parts)
         assert "picture A on the left" in " ".join(p.get("text", "") for p in parts)
+
+
+# --- "Pick the best" in Compare -----------------------------------------------------------------------------------
+
+
+def test_pick_the_best_wins_against_each_other_pane_of_its_kind(arena):
+    from arena.request import Request
+    from arena.ui.pick_best import BAD, GOOD, record_pick
+
+    comparison = arena.engine.start(Request("Hello all."), ["alpha", "bravo", "charlie", "broken", "pic-one"])
+    panes = comparison.wait()
+    votes = MemoryVotes()
+    stored = record_pick(votes, panes, 1, voter="ana", prompt="Hello all.")
+    assert [(v["model_a"], v["model_b"], v["outcome"]) for v in stored] == \
+        [("bravo", "alpha", "a"), ("bravo", "charlie", "a")]  # not the failed pane, not the picture
+    assert {v["voter_kind"] for v in stored} == {"people_named"} and stored[0]["output_a"] == panes[1].record_id
+    with pytest.raises(InputError, match="has a vote already"):
+        record_pick(votes, panes, 1, voter="ana")
+    fresh = MemoryVotes()
+    assert [v["outcome"] for v in record_pick(fresh, panes, GOOD, voter="ana")] == ["tie"] * 3
+    assert [v["outcome"] for v in record_pick(MemoryVotes(), panes, BAD, voter="ana")] == ["bothbad"] * 3
+    with pytest.raises(InputError, match="Pick one of the finished answers"):
+        record_pick(MemoryVotes(), panes, 3, voter="ana")  # the failed pane
+    with pytest.raises(InputError, match="Nothing to compare it with"):
+        record_pick(MemoryVotes(), panes, 4, voter="ana")  # the only picture
