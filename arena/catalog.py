@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-from arena import offline, secrets
+from arena import discovery, offline, secrets
 from arena.backends import KINDS, Backend, backend_class
 from arena.errors import validation_message
 from arena.request import GenerationParams
@@ -40,6 +41,8 @@ class ModelEntry(BaseModel):
     base_url: str | None = Field(None, description="an OpenAI-compatible or Mistral-compatible server")
     api_key_env: str | None = Field(_UNSET, description="variable holding the key; null for keyless servers")
     image_input: bool | None = Field(None, description="whether the model accepts an input image")
+    discover: bool = Field(False, description="openai-chat with a base_url: offer every model the server lists "
+                           "(GET /v1/models) as its own entry, named NAME-MODEL; model may be left out")
     params: GenerationParams = Field(default_factory=GenerationParams)
     extra: dict[str, Any] = Field(default_factory=dict, description="passed through to the library call")
     context_tokens: int = Field(32768, ge=256, description="the most a conversation may hold, in tokens (estimated); "
@@ -56,6 +59,19 @@ class ModelEntry(BaseModel):
         if value is not None and urlparse(value).scheme not in ("http", "https"):
             raise ValueError("must be an http:// or https:// URL")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _discovering_needs_no_model(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("discover") is True and "model" not in data:
+            return {**data, "model": "*"}
+        return data
+
+    @model_validator(mode="after")
+    def _discovery_needs_a_server(self) -> "ModelEntry":
+        if self.discover and (self.kind != "openai-chat" or not self.base_url):
+            raise PydanticCustomError("discover", "discover: true needs kind openai-chat and a base_url")
+        return self
 
     def model_post_init(self, _context: Any) -> None:
         if self.api_key_env is _UNSET:
@@ -98,7 +114,8 @@ class Catalog:
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise CatalogError(f"{source}: model names must be unique; repeated: {', '.join(duplicates)}")
-        self.entries = {e.name: e for e in entries}
+        self.static = {e.name: e for e in entries if not e.discover}
+        self.discovery = discovery.Discovery([e for e in entries if e.discover])
         self.source = source
         # Whatever a variable holding a key is called, its value is scrubbed from everything Arena writes.
         secrets.treat_as_secret(e.api_key_env for e in entries if e.api_key_env)
@@ -120,11 +137,18 @@ class Catalog:
                 raise CatalogError(f"{path}: model {label}: {validation_message(error)}") from None
         return cls(entries, source=str(path))
 
+    @property
+    def entries(self) -> dict[str, ModelEntry]:
+        """The catalog's own entries, then those its discovering servers offer now."""
+        found = {e.name: e for e in self.discovery.entries() if e.name not in self.static}
+        return self.static | found
+
     def __contains__(self, name: str) -> bool:
-        return name in self.entries
+        return name in self.static or name in self.discovery.known or name in self.entries
 
     def __getitem__(self, name: str) -> ModelEntry:
-        return self.entries[name]
+        # An entry found earlier stays known, so a pane started on it keeps it while its server comes and goes.
+        return self.static.get(name) or self.discovery.known.get(name) or self.entries[name]
 
     def __iter__(self):
         return iter(self.entries.values())
@@ -136,8 +160,9 @@ class Catalog:
 class AvailabilityChecker:
     """Says whether each entry can run now, and why not. Results are kept for a few seconds."""
 
-    def __init__(self, ttl_s: float = 10.0):
+    def __init__(self, ttl_s: float = 10.0, catalog: "Catalog | None" = None):
         self.ttl_s = ttl_s
+        self.catalog = catalog  # its discovering servers are asked again when the checks are forgotten
         self._cache: dict[str, tuple[float, Availability]] = {}
 
     def check(self, entry: ModelEntry) -> Availability:
@@ -151,6 +176,8 @@ class AvailabilityChecker:
 
     def forget(self) -> None:
         self._cache.clear()
+        if self.catalog is not None:
+            self.catalog.discovery.forget()
 
     def check_all(self, entries: list[ModelEntry]) -> dict[str, Availability]:
         with ThreadPoolExecutor(max_workers=max(1, min(16, len(entries)))) as pool:

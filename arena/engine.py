@@ -39,7 +39,7 @@ class Engine:
         self.catalog = catalog
         self.settings = settings
         self.store = store
-        self.availability = AvailabilityChecker()
+        self.availability = AvailabilityChecker(catalog=catalog)
         self.local = LocalModels(settings.local_memory_bytes, settings.offline_models_dir)
         self._backends: dict[str, Backend] = {}
         self._lock = threading.Lock()
