@@ -422,3 +422,18 @@ def test_pick_the_best_wins_against_each_other_pane_of_its_kind(arena):
         record_pick(MemoryVotes(), panes, 3, voter="ana")  # the failed pane
     with pytest.raises(InputError, match="Nothing to compare it with"):
         record_pick(MemoryVotes(), panes, 4, voter="ana")  # the only picture
+
+
+def test_judge_this_run_from_the_suites_tab_says_how_it_goes(judged_run, monkeypatch):
+    import arena.battles.battle as battles
+    from arena.ui.battle import judge_this_run
+
+    engine, run_id = judged_run
+    votes = MemoryVotes()
+    monkeypatch.setattr(battles, "default_votes", lambda engine: votes)
+    judge = judge_this_run(engine)
+    assert list(judge(None, "bee-judge")) == ["**Cannot judge:** Pick a finished run first."]
+    assert "Pick a judge model" in list(judge(run_id, None))[0]
+    lines = list(judge(run_id, "bee-judge"))
+    assert "judging 6 pair(s)" in lines[0] and "judged 3 of 6" in "\n".join(lines)
+    assert "6 vote(s) stored" in lines[-1] and len(votes.stored) == 6

@@ -393,3 +393,60 @@ def _case_line(battle: Battle) -> str:
     if battle.case is None:
         return ""
     return f"Case **{md(battle.case.case_id)}** from suite {md(battle.case.suite)} v{md(battle.case.version)}"
+
+
+def judge_this_run(engine: Engine):
+    """The Suites tab's "Judge this run": the chosen judge compares every pair of the run's outputs per case."""
+
+    def judge(run_id, judge_model):
+        from arena.battles.judge import RunJudge
+
+        try:
+            if not run_id:
+                raise InputError("Pick a finished run first.")
+            if not judge_model:
+                raise InputError("Pick a judge model above first.")
+            judging = RunJudge(engine, run_id, judge_model)
+            if judging.run.status == "running":
+                raise InputError("This run is still running: judge it once it has finished.")
+            total = len(judging.pairs())
+        except InputError as error:
+            yield f"**Cannot judge:** {error}"
+            return
+        yield f"{md(judge_model)} is judging {total} pair(s), each in both orders…"
+        done: list = []
+        results = queue_of(lambda on_pair: judging.run_all(on_pair=on_pair))
+        for item in results:
+            if isinstance(item, str):
+                yield item
+                return
+            if hasattr(item, "summary"):
+                yield item.summary() + " The judge's board is in the Leaderboard tab (voter: the judge)."
+                return
+            done.append(item)
+            yield f"{md(judge_model)} judged {len(done)} of {total} pair(s)…"
+
+    return judge
+
+
+def queue_of(work):
+    """Run ``work(on_item)`` in a thread; yield each item it reports, then its result (or an error sentence)."""
+    import queue
+
+    items: queue.SimpleQueue = queue.SimpleQueue()
+    end = object()
+
+    def run():
+        try:
+            items.put(work(items.put))
+        except InputError as error:
+            items.put(f"**Cannot judge:** {error}")
+        except Exception as error:  # a judge's failure is said on the page, not raised into Gradio
+            from arena import errors
+
+            items.put(f"**The judge failed:** {errors.describe(error)}")
+        items.put(end)
+
+    threading.Thread(target=run, daemon=True, name="judge-run").start()
+    while (item := items.get()) is not end:
+        yield item

@@ -25,6 +25,7 @@ from arena.suites import report
 from arena.suites.model import SuiteError, file_stem, load_suite
 from arena.suites.results import SHOW, SORT, case_history, compare_runs, load_cell, load_matrix
 from arena.suites.runner import SuiteRun, resume
+from arena.ui.battle import judge_this_run
 from arena.ui.words import md, preview, session_of
 
 REFRESH_S = 0.5
@@ -99,6 +100,7 @@ class SuitesView:
                                     elem_id="suite-sort")
         with gr.Row():
             self.resume_button = gr.Button("Resume this run", size="sm", elem_id="suite-resume")
+            self.judge_run_button = gr.Button("Judge this run", size="sm", elem_id="suite-judge-run")
             self.report_button = gr.Button("Export HTML report", size="sm", elem_id="suite-report")
             self.json_button = gr.Button("Export JSON", size="sm", elem_id="suite-json")
             self.download = gr.File(label="Export", visible=False, elem_id="suite-download")
@@ -144,6 +146,8 @@ class SuitesView:
         self.run_button.click(self.run, [self.suite_file, self.models, self.judge, self.concurrency, self.use_cache,
                                          *arranged], run_outputs, show_progress="hidden",
                               concurrency_limit=4, concurrency_id="suites", **private)
+        self.judge_run_button.click(judge_this_run(self.engine), [self.run_pick, self.judge], self.message,
+                                    **private)
         self.resume_button.click(self.resume, [self.run_pick, self.concurrency, self.use_cache, *arranged],
                                  run_outputs, show_progress="hidden", concurrency_limit=4,
                                  concurrency_id="suites", **private)
