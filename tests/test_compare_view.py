@@ -1,5 +1,6 @@
-"""The Compare view's library side, without a browser: the parameters form, run summaries, stopped panes,
-regenerate on local models, steady frames, and a cold local model beside an API model."""
+"""The Compare view's library side, without a browser: runs with the parameters form, run summaries, stopped
+panes, regenerate on local models, steady frames, a cold local model beside an API model, and a closed tab's
+board let go."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ import sys
 import time
 
 import gradio as gr
-import pytest
 
 from arena.conversation import REGENERATE_TEMPERATURE, Conversation
-from arena.errors import InputError
-from arena.request import GenerationParams, Request
+from arena.request import Request
 from arena.store import Store
-from arena.ui.compare import PARAM_FIELDS, CompareView, params_from
+from arena.ui import build_app
+from arena.ui.compare import CompareView
+from arena.web import launch, parse_args
+from tests.apprunner import environment, write_catalog
+from tests.browser import needs_chromium
 from tests.conftest import LOOPBACK_KEY, OFFLINE_ENTRIES, ROOT, openai_entry
 
 OFFLINE = {entry["name"]: entry for entry in OFFLINE_ENTRIES}
@@ -32,57 +35,35 @@ def built_view(engine) -> CompareView:
     return view
 
 
-# --- the parameters form ---------------------------------------------------------------------------------------
-
-def test_blank_parameter_fields_stay_unset_and_typed_ones_are_parsed():
-    assert params_from("", "", "", "", "", "model default") == GenerationParams()
-    assert params_from(None, None, None, None, None, None) == GenerationParams()
-    typed = params_from(" 200 ", "0.3", "7", "4", "1.5", "512×512")
-    assert typed == GenerationParams(max_tokens=200, temperature=0.3, seed=7, steps=4, guidance=1.5, width=512,
-                                     height=512)
-    assert params_from("", "", "0", "", "", "").seed == 0  # a typed 0 is a value, not "empty"
-    assert GenerationParams.from_form({"size": "640x480"}).width == 640
+def asked(view: CompareView, prompt: str, models: list[str], **typed) -> dict:
+    """What the page sends for Run or Describe, then draw: the prompt, no image, the ticked models, the parameters
+    typed (the others blank), outputs not kept."""
+    return {view.prompt: prompt, view.image: None, view.models: models, view.save: False,
+            **{box: typed.get(name, "model default" if name == "size" else "") for name, box in
+               view.params.fields.items()}}
 
 
-@pytest.mark.parametrize("field, typed, says", [
-    ("max_tokens", "0", "Max tokens must be at least 1"),
-    ("max_tokens", "many", "Max tokens must be a whole number"),
-    ("temperature", "3", "Temperature must be at most 2"),
-    ("seed", "1.5", "Seed must be a whole number"),
-    ("guidance", "strong", "Guidance must be a number"),
-    ("steps", "500", "Steps must be at most 200"),
-    ("size", "huge", "Size must be width×height"),
-])
-def test_a_bad_parameter_names_its_field_in_a_sentence(field, typed, says):
-    values = {name: "" for name in PARAM_FIELDS} | {field: typed}
-    with pytest.raises(InputError) as error:
-        params_from(*(values[name] for name in PARAM_FIELDS))
-    assert str(error.value).startswith(says) and f"“{typed}”" in str(error.value)
-
-
-def test_the_view_exposes_its_parameter_fields_for_other_panels(loopback, keys, engine_factory):
-    view = built_view(engine_factory([openai_entry(loopback, "echo")]))
-    assert len(view.param_inputs) == len(PARAM_FIELDS)
-    assert all(isinstance(box, gr.Textbox) for box in view.param_inputs[:5])
-    assert view.params_from("", "0.5", "", "", "", "model default").temperature == 0.5
-    assert view.prompt.placeholder.startswith("e.g. ")
-
+# --- runs with the parameters form ----------------------------------------------------------------------------
 
 def test_a_run_with_blank_fields_sends_no_temperature_or_seed(loopback, keys, engine_factory):
     view = built_view(engine_factory([openai_entry(loopback, "blank", model="echo-blank-fields")]))
-    frames = list(view.run("hello", None, ["blank"], "", "", "", "", "", "model default", False, Session()))
+    frames = list(view.run(asked(view, "hello", ["blank"]), Session()))
     assert frames[-1][view.message].startswith("Finished: 1 done.")
     sent = loopback.bodies(model="echo-blank-fields")[-1]
     assert "temperature" not in sent and "seed" not in sent
-    frames = list(view.run("hello", None, ["blank"], "", "x", "", "", "", "model default", False, Session()))
+    frames = list(view.run(asked(view, "hello", ["blank"], temperature="x"), Session()))
     assert "Temperature must be a number" in frames[-1][view.message]
+    frames = list(view.run(asked(view, "hello", ["blank"], temperature="0.5", max_tokens="20"), Session()))
+    assert frames[-1][view.message].startswith("Finished: 1 done.")
+    sent = loopback.bodies(model="echo-blank-fields")[-1]
+    assert sent["temperature"] == 0.5 and sent["max_tokens"] == 20 and "seed" not in sent
 
 
 # --- run state, progress and summaries -------------------------------------------------------------------------
 
 def test_run_is_off_and_stop_on_only_while_panes_stream(loopback, keys, engine_factory):
     view = built_view(engine_factory([openai_entry(loopback, "slowish", model="drip30-state")]))
-    frames = list(view.run("one two three", None, ["slowish"], *[""] * 5, "model default", False, Session()))
+    frames = list(view.run(asked(view, "one two three", ["slowish"]), Session()))
     first, last = frames[0], frames[-1]
     assert first[view.run_button].interactive is False and first[view.stop_button].interactive is True
     assert last[view.run_button].interactive is True and last[view.stop_button].interactive is False
@@ -95,8 +76,8 @@ def test_describe_then_draw_counts_the_panes_of_both_steps(loopback, keys, engin
                              openai_entry(loopback, "writer2", model="echo-writer2"),
                              openai_entry(loopback, "painter", kind="openai-image", model="gpt-image-1")])
     view = built_view(engine)
-    frames = list(view.describe_then_draw("a spider", None, ["writer", "writer2", "painter"], *[""] * 5,
-                                          "model default", False, "Describe {prompt}", Session()))
+    values = asked(view, "a spider", ["writer", "writer2", "painter"]) | {view.describe_template: "Describe {prompt}"}
+    frames = list(view.describe_then_draw(values, Session()))
     assert frames[-1][view.message].startswith("Finished: 4 done.")
 
 
@@ -108,6 +89,35 @@ def test_frames_come_at_a_steady_rate_with_every_changed_pane(loopback, keys, en
     assert len(batches) < chunks / 2  # many chunks per frame, not one frame per chunk
     assert set().union(*batches) == {0, 1, 2, 3}
     assert all(pane.status == "done" for pane in comparison.snapshots())
+
+
+# --- a closed tab ------------------------------------------------------------------------------------------------
+
+def test_a_closed_tab_lets_its_board_go_and_stops_what_it_ran(loopback, keys, engine_factory):
+    engine = engine_factory([openai_entry(loopback, "slow", model="drip200-closed"),
+                             openai_entry(loopback, "quick", model="echo-closed")])
+    demo = build_app(engine)
+    unload = [fn.fn for fn in demo.fns.values() if any(target[1] == "unload" for target in fn.targets)]
+    [view] = [forget.__self__ for forget in unload if isinstance(forget.__self__, CompareView)]
+
+    class Other:
+        session_hash = "another-tab"
+
+    stream = view.run(asked(view, "a long story", ["slow"]), Session())
+    next(stream)  # the slow pane is streaming
+    list(view.run(asked(view, "hello", ["quick"]), Other()))
+    board = view.boards.get(Session.session_hash)
+    [comparison] = board.running
+    assert len(view.boards) == 2 and view.frames._sent.get(Session.session_hash)
+
+    for forget in unload:  # what Gradio runs when the tab's heartbeat ends
+        forget(Session())
+    assert view.boards.get(Session.session_hash) is None and len(view.boards) == 1
+    assert Session.session_hash not in view.frames._sent and Session.session_hash not in view.frames._last
+    comparison.wait()
+    assert comparison.snapshots()[0].status == "cancelled"
+    assert list(stream) == []  # nothing more is drawn for a closed tab
+    assert view.boards.get(Other.session_hash) is not None  # the other tab keeps its panes
 
 
 # --- stopped panes -----------------------------------------------------------------------------------------------
@@ -201,3 +211,32 @@ def test_a_cold_local_model_says_it_is_loading_and_never_delays_an_api_model(loo
     assert events[api_done][4] is False or any(
         e[0] == "offline-pixtral" and e[2] == "loading libraries…" for e in events[api_done - 1:api_done + 2])
     assert api[-1][1] == "done" and local[-1][1] == "done"
+
+
+# --- a closed tab, in a real browser ------------------------------------------------------------------------------
+
+@needs_chromium
+def test_closing_the_tab_forgets_its_board_in_the_running_app(browser, loopback, tmp_path):
+    catalog = write_catalog(tmp_path / "catalog.yaml", [openai_entry(loopback, "echo", model="echo-unload")])
+    # Gradio notices a closed tab when its heartbeat next fails to go out: every second here, not every 15.
+    with environment(OPENAI_API_KEY=LOOPBACK_KEY, GRADIO_HEARTBEAT_INTERVAL="1"):
+        demo, engine = launch(parse_args(["--catalog", str(catalog), "--port", "0"]), block=False)
+        try:
+            [view] = [fn.fn.__self__ for fn in demo.fns.values()
+                      if any(t[1] == "unload" for t in fn.targets) and isinstance(fn.fn.__self__, CompareView)]
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.goto(demo.local_url)
+            page.wait_for_selector("#arena-models label")
+            page.locator("#arena-models label", has_text="echo").click()
+            page.fill("#arena-prompt textarea", "hello")
+            page.click("#arena-run")
+            page.locator("#arena-message", has_text="Finished").wait_for(timeout=60_000)
+            assert len(view.boards) == 1
+            page.close()
+            deadline = time.monotonic() + 30
+            while len(view.boards) and time.monotonic() < deadline:
+                time.sleep(0.1)  # polling the condition, not a pause before an action
+            assert len(view.boards) == 0
+        finally:
+            demo.close()
+            engine.close()

@@ -71,10 +71,12 @@ def test_a_new_run_stops_the_old_one_drawing_into_its_panes(loopback, keys, engi
     class Session:
         session_hash = "one-tab"
 
-    params = (None, None, None, None, None, "model default", False)
-    old = view.run("a long story", None, ["slow"], *params, Session())
+    def asked(prompt, models):  # what the page sends for Run, the Parameters left blank
+        return {view.prompt: prompt, view.image: None, view.models: models, view.save: False}
+
+    old = view.run(asked("a long story", ["slow"]), Session())
     next(old)  # the first frame: the slow pane is shown
-    new = list(view.run("hello", None, ["quick"], *params, Session()))
+    new = list(view.run(asked("hello", ["quick"]), Session()))
     assert "Finished: 1 done." in new[-1][view.message]
     leftovers = list(old)  # the old run was stopped; it draws nothing over the new panes
     assert not any(view.slots[0].text in frame for frame in leftovers)

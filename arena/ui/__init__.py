@@ -6,6 +6,7 @@ import gradio as gr
 
 from arena.engine import Engine
 from arena.ui import battle, gallery, panes, suites, sweep
+from arena.ui.api import ApiEndpoints
 from arena.ui.compare import KEYS_JS, CompareView
 from arena.ui.gallery import GalleryView
 from arena.ui.suites import SuitesView
@@ -25,18 +26,17 @@ def build_app(engine: Engine) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Compare", id="compare"):
                 view.build()
-                sweep.SweepView(engine, view).build()
+                ApiEndpoints(engine).build()  # /compare, /describe_draw, /critique: before any handler takes a name
+                view_sweep = sweep.SweepView(engine, view)
+                view_sweep.build()
             with gr.Tab("Battle", id="battle", elem_id="battle-tab"):
                 battle.BattleView(engine).build()
             if engine.store is not None:
                 with gr.Tab("Gallery", id="gallery", elem_id="gallery-tab") as gallery_tab:
                     view_gallery = GalleryView(engine, engine.store)
                     view_gallery.build()
-                gallery_tab.select(
-                    lambda page, *f: view_gallery.show_page(page, *f), [view_gallery.page, *view_gallery.filters],
-                    view_gallery.page_outputs,
-                    api_visibility="private", show_progress="hidden",
-                )
+                gallery_tab.select(view_gallery.show_current, view_gallery.page_inputs, view_gallery.page_outputs,
+                                   api_visibility="private", show_progress="hidden")
                 with gr.Tab("Suites", id="suites", elem_id="suites-tab") as suites_tab:
                     view_suites = SuitesView(engine, engine.store)
                     view_suites.build()
@@ -46,5 +46,6 @@ def build_app(engine: Engine) -> gr.Blocks:
         demo.load(view.availability, outputs=view.availability_outputs,
                   api_visibility="private", show_progress="hidden")
         demo.load(None, js=KEYS_JS)  # Enter sends, Shift+Enter makes a new line, in both prompt boxes
-    demo.arena_compare = view
+        for view_of_session in (view, view_sweep):  # a closed tab's panes, conversation and sweep are let go
+            demo.unload(view_of_session.forget)
     return demo

@@ -1,40 +1,30 @@
 """The compare view: prompt, optional image, models, parameters; one pane per model, filled as they stream.
 
-Layout and wiring only: every handler calls the engine and renders what it returns.
+Layout, wiring, and handlers that call the library. What a frame of the stream shows is compare_frames.py, what is
+read from the page compare_inputs.py and forms.ParamsForm, each session's board compare_boards.py; the documented
+API is api.py.
 """
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from dataclasses import dataclass
 
 import gradio as gr
-from PIL import Image, UnidentifiedImageError
 
-from arena import images
-from arena.chains import (
-    CRITIQUE_PROMPT,
-    DESCRIBE_PROMPT,
-    DescribeThenDraw,
-    critique_jobs,
-    critique_prompt,
-    draw_jobs,
-    parse_score,
-)
+from arena.chains import CRITIQUE_PROMPT, DESCRIBE_PROMPT, DescribeThenDraw, critique_jobs, critique_prompt, draw_jobs
 from arena.conversation import Conversation
 from arena.engine import MAX_MODELS, Comparison, Engine
 from arena.errors import InputError
 from arena.images import InputImage
-from arena.pane import PaneSnapshot
 from arena.paths import ASSETS
 from arena.render import markdown_html
-from arena.request import GenerationParams, Request
-from arena.results import pane_dict
+from arena.request import Request
 from arena.ui import panes as look
-from arena.ui.api_files import SERVER_PATH_REFUSED, ServerPath, api_file
 from arena.ui.board import Board
+from arena.ui.compare_boards import Boards
+from arena.ui.compare_frames import Frames, PaneSlot, progress, summary
+from arena.ui.compare_inputs import Ask, image_upload, read_image
+from arena.ui.forms import ParamsForm
 from arena.ui.words import session_of
 
 # Steady redraws: every pane that changed since the last frame, at most this often (one redraw per streamed chunk
@@ -83,53 +73,11 @@ EXAMPLES = [
 ]
 
 
-def image_upload(**options) -> gr.Image:
-    """A gr.Image whose unreadable uploads become a clear message instead of a bare "Error".
-
-    The instance's preprocess is wrapped rather than subclassed: Gradio writes a .pyi file beside the
-    source of every Component subclass it sees.
-    """
-    # image_mode=None: Gradio hands the uploaded file over as it came, undecoded (arena.images decodes it once,
-    # within its limits); with a mode, Gradio itself decoded and converted every upload at full size.
-    component = gr.Image(**{"image_mode": None, **options})
-    preprocess = component.preprocess
-
-    def checked(payload):
-        try:
-            return preprocess(payload)
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-            return UnreadableUpload()
-
-    component.preprocess = checked
-    return component
-
-
-class UnreadableUpload:
-    """Stands in for an upload Gradio itself could not open, so the handler can say so in plain words."""
-
-
-@dataclass
-class PaneSlot:
-    column: gr.Column
-    header: gr.HTML
-    image: gr.Image
-    text: gr.HTML
-    footer: gr.HTML
-    again: gr.Button
-    clear: gr.Button
-    chain: gr.Button
-    widen: gr.Button
-
-
 class CompareView:
-    params_from = staticmethod(lambda *values: params_from(*values))
-
     def __init__(self, engine: Engine):
         self.engine = engine
-        self._boards: dict[str, Board] = {}
-        self._boards_lock = threading.Lock()
-        self._sent: dict[str, dict] = {}  # per session: component id → the properties the page shows
-        self._last: dict[str, dict] = {}  # per session: component id → the value the page shows (see _complete)
+        self.boards = Boards(MAX_MODELS)
+        self.params = ParamsForm()
 
     # --- layout ----------------------------------------------------------------------------------------------
 
@@ -158,19 +106,7 @@ class CompareView:
         )
         self.unavailable = gr.Markdown(unavailable, elem_id="arena-unavailable")
         with gr.Accordion("Parameters", open=False, elem_id="arena-params"):
-            with gr.Row():
-                self.max_tokens = _param_box("Max tokens (text)", "model default", "arena-max-tokens")
-                self.temperature = _param_box("Temperature (text)", "model default, e.g. 0.7", "arena-temperature")
-                self.seed = _param_box("Seed", "random for images", "arena-seed")
-            with gr.Row():
-                self.steps = _param_box("Steps (images)", "model default", "arena-steps")
-                self.guidance = _param_box("Guidance (images)", "model default", "arena-guidance")
-                self.size = gr.Dropdown(
-                    label="Size (images)", choices=["model default", "256×256", "512×512", "768×768", "1024×1024"],
-                    value="model default", allow_custom_value=True, elem_id="arena-size",
-                )
-            # The parameter fields in PARAM_FIELDS order: params_from(*their values) reads them (sweeps reuse it).
-            self.param_inputs = [self.max_tokens, self.temperature, self.seed, self.steps, self.guidance, self.size]
+            self.params.build()
             self.save = gr.Checkbox(label="Keep the outputs in the gallery", value=self.engine.settings.save_outputs,
                                     elem_id="arena-save")
             gr.Markdown("Empty fields use each model's own defaults from the catalog (and a random seed for "
@@ -234,39 +170,22 @@ class CompareView:
         with gr.Accordion("Catalog", open=False, elem_id="arena-catalog"):
             self.catalog_table = gr.Markdown(self._catalog_markdown())
             self.refresh_button = gr.Button("Check availability again", size="sm")
-        self._build_api()
         self._wire()
 
-    def _build_api(self) -> None:
-        """Hidden inputs and output behind the documented /compare endpoint."""
-        with gr.Group(visible=False):
-            self.api_prompt = gr.Textbox(label="prompt")
-            self.api_models = gr.JSON(label="models")
-            self.api_image = api_file(label="image")
-            self.api_params = gr.JSON(label="params")
-            self.api_describe = gr.JSON(label="describe")
-            self.api_draw = gr.JSON(label="draw")
-            self.api_result = gr.JSON(label="result")
-            self.api_trigger = gr.Button()
-            self.api_describe_trigger = gr.Button()
-            self.api_critique_trigger = gr.Button()
-
     def _wire(self) -> None:
-        self.pane_outputs = [c for s in self.slots
-                             for c in (s.header, s.image, s.text, s.footer, s.again, s.clear, s.chain)]
-        self.run_state = [self.run_button, self.describe_draw_button, self.stop_button]
-        outputs = [self.message, self.prompt, self.follow_up, self.follow_image, self.draw_text, *self.run_state,
-                   *self.pane_outputs]
-        # What each of these shows at first; _stream repeats what it last sent instead of skipping them (below).
-        self._initial = {c._id: c.value if isinstance(c, gr.Button) else None if isinstance(c, gr.Image) else ""
-                         for c in [self.message, *self.run_state, *self.pane_outputs]}
-        self.stream_outputs = outputs
+        pane_outputs = [c for s in self.slots for c in (s.header, s.image, s.text, s.footer, s.again, s.clear, s.chain)]
+        run_state = [self.run_button, self.describe_draw_button, self.stop_button]
+        outputs = [self.message, self.prompt, self.follow_up, self.follow_image, self.draw_text, *run_state,
+                   *pane_outputs]
+        self.frames = Frames(self.slots, self.message, run_state, outputs)
         streaming = dict(outputs=outputs, show_progress="hidden", concurrency_limit=8, concurrency_id="compare",
                          api_visibility="private")
-        inputs = [self.prompt, self.image, self.models, *self.param_inputs, self.save]
+        # A set of inputs: each handler gets one dict (component → value) and reads it with ask().
+        self.ask_inputs = {self.prompt, self.image, self.models, *self.params.components, self.save}
         # Enter in the prompt boxes clicks Run / Send (KEYS_JS); Gradio's own submit is never fired for them.
-        self.run_button.click(self.run, inputs, **streaming)
-        self.describe_draw_button.click(self.describe_then_draw, [*inputs, self.describe_template], **streaming)
+        self.run_button.click(self.run, self.ask_inputs, **streaming)
+        self.describe_draw_button.click(self.describe_then_draw, {*self.ask_inputs, self.describe_template},
+                                        **streaming)
         for button in (self.run_button, self.describe_draw_button):
             button.click(None, js=SCROLL_TO_RESULTS_JS)
         self.send_button.click(self.send, [self.follow_up, self.follow_image], **streaming)
@@ -284,34 +203,6 @@ class CompareView:
         self.draw_text_button.click(self.draw_edited, [self.draw_text, self.drawers], **streaming)
         self.stop_button.click(self.stop, inputs=None, outputs=None, queue=False, api_visibility="private")
         self.refresh_button.click(self.refresh, outputs=self.availability_outputs, api_visibility="private")
-        self.api_trigger.click(
-            self.compare_api,
-            inputs=[self.api_prompt, self.api_models, self.api_image, self.api_params],
-            outputs=[self.api_result],
-            api_name="compare",
-            api_description=(
-                "Send one prompt (and optionally one image) to several models at once. Yields the panes as they "
-                "stream; the last value holds every model's final text, images (PNG data URLs), error, "
-                "and metrics."
-            ),
-            concurrency_limit=8,
-            concurrency_id="compare",
-        )
-        self.api_describe_trigger.click(
-            self.describe_draw_api, inputs=[self.api_prompt, self.api_describe, self.api_draw, self.api_image,
-                                            self.api_params],
-            outputs=[self.api_result], api_name="describe_draw", concurrency_limit=8, concurrency_id="compare",
-            api_description=("Describe, then draw: each text model in `describe` describes the picture of `prompt`; "
-                             "each generator in `draw` draws each description. Returns the descriptions and the "
-                             "pictures (PNG data URLs), each picture naming the description it was drawn from."),
-        )
-        self.api_critique_trigger.click(
-            self.critique_api, inputs=[self.api_image, self.api_models, self.api_prompt],
-            outputs=[self.api_result], api_name="critique", concurrency_limit=8, concurrency_id="compare",
-            api_description=("Critique a picture: each vision-language model in `models` gets the image and a "
-                             "critique prompt (default: does it match its prompt, 1 to 10); returns each critique "
-                             "with the score parsed from it, when it gives one."),
-        )
 
     def _slot_handlers(self, index: int):
         """Handlers for one pane slot's buttons: Gradio passes no index, and reads the request from type hints."""
@@ -329,17 +220,23 @@ class CompareView:
 
     # --- handlers --------------------------------------------------------------------------------------------
 
-    def run(self, prompt, image_path, models, max_tokens, temperature, seed, steps, guidance, size, save,
-            request: gr.Request):
+    def ask(self, values: dict) -> Ask:
+        """The prompt, image, models, parameters and "keep" box of an event's inputs (ask_inputs); a bad
+        parameter or image raises InputError saying what is wrong."""
+        params = self.params.read(values)
+        image = read_image(values.get(self.image), self.engine.settings)
+        return Ask(values.get(self.prompt) or "", image, list(values.get(self.models) or []), params,
+                   bool(values.get(self.save)))
+
+    def run(self, values: dict, request: gr.Request):
         """The first message of a conversation, to every chosen model (the generators draw it)."""
         try:
-            params = params_from(max_tokens, temperature, seed, steps, guidance, size)
-            image = self._image(image_path)
-            models = self.engine.check(Request(prompt or "", image, params), models or [])
-            board = self._new_board(request, save=bool(save))
+            ask = self.ask(values)
+            models = self.engine.check(Request(ask.prompt, ask.image, ask.params), ask.models)
+            board = self._new_board(request, save=ask.save)
             board.conversation = Conversation(self.engine, models, save=board.save)
             talking = board.conversation.models
-            comparison = board.conversation.send(prompt, image, params, models=talking,
+            comparison = board.conversation.send(ask.prompt, ask.image, ask.params, models=talking,
                                                  also=[m for m in models if m not in talking])
             placed = board.place(comparison)
             for slot in placed.values():
@@ -396,7 +293,7 @@ class CompareView:
         board.conversation.clear(shown.model)
         shown.earlier = ()
         slot = self.slots[index]
-        self._forget(request, slot.text, slot.image, slot.again)
+        self.frames.forget(session_of(request), slot.text, slot.image, slot.again)
         return {slot.text: markdown_html("*Cleared: the next follow-up starts a new conversation with this model.*"),
                 slot.image: gr.Image(visible=False), slot.again: gr.Button(visible=False),
                 self.message: f"Cleared {shown.model}'s history."}
@@ -426,7 +323,7 @@ class CompareView:
         return gr.skip(), ""
 
     def new_conversation(self, request: gr.Request):
-        self._forget(request, *(slot.header for slot in self.slots))
+        self.frames.forget(session_of(request), *(slot.header for slot in self.slots))
         self._new_board(request, save=self.engine.settings.save_outputs)
         return {self.message: "New conversation: type a prompt, pick models and Run.", self.follow_up: "",
                 **{slot.header: "" for slot in self.slots}}
@@ -470,17 +367,16 @@ class CompareView:
             return
         yield from self._stream(board, comparison, placed)
 
-    def describe_then_draw(self, prompt, image_path, models, max_tokens, temperature, seed, steps, guidance, size,
-                           save, template, request: gr.Request):
+    def describe_then_draw(self, values: dict, request: gr.Request):
         """Each chosen text model describes the picture; then each chosen generator draws each description."""
         try:
-            params = params_from(max_tokens, temperature, seed, steps, guidance, size)
-            chosen = self.engine.check(Request(prompt or "", None, params), models or [])
+            ask = self.ask(values)
+            chosen = self.engine.check(Request(ask.prompt, None, ask.params), ask.models)
             describers = [m for m in chosen if self.engine.catalog[m].output == "text"]
             drawers = [m for m in chosen if self.engine.catalog[m].output == "image"]
-            chain = DescribeThenDraw(self.engine, prompt, describers, drawers, image=self._image(image_path),
-                                     params=params, template=template or DESCRIBE_PROMPT, save=bool(save))
-            board = self._new_board(request, save=bool(save))
+            chain = DescribeThenDraw(self.engine, ask.prompt, describers, drawers, image=ask.image, params=ask.params,
+                                     template=values.get(self.describe_template) or DESCRIBE_PROMPT, save=ask.save)
+            board = self._new_board(request, save=ask.save)
             board.chain = chain
             describing = chain.describe()
             placed = board.place(describing, origin="describing the picture")
@@ -489,17 +385,17 @@ class CompareView:
             yield {self.message: f"**Cannot run:** {error}"}
             return
         yield from self._stream(board, describing, placed, fresh=True, last=False)
-        if self._replaced(board):
+        if self.boards.replaced(board):
             return
         try:
             drawing = chain.draw()
             if drawing is None:
                 why = "Stopped before drawing." if chain.cancelled else "No description to draw."
-                yield {self.message: f"{_summary([describing])} {why}", **self._busy(bool(board.running), board)}
+                yield {self.message: f"{summary([describing])} {why}", **self.frames.busy(bool(board.running), board)}
                 return
             placed = board.place(drawing)
         except InputError as error:
-            yield {self.message: f"**Cannot draw:** {error}", **self._busy(bool(board.running), board)}
+            yield {self.message: f"**Cannot draw:** {error}", **self.frames.busy(bool(board.running), board)}
             return
         for index, slot in placed.items():
             board.slots[slot].origin = f"drawn from {chain.drawn_from[index]}'s description"
@@ -529,84 +425,19 @@ class CompareView:
                 gr.CheckboxGroup(choices=drawers, value=[n for _, n in drawers][:1]),
                 gr.CheckboxGroup(choices=critics, value=[n for _, n in critics][:2]))
 
-    def compare_api(self, prompt: str, models, image: str | None = None, params=None):
-        """Yield {"panes": [...]} snapshots as models stream; the last one is final."""
-        try:
-            comparison = self._start(prompt or "", image, _names(models, "models"),
-                                     GenerationParams.parse(_mapping(params)))
-        except InputError as error:
-            raise gr.Error(str(error), title="Cannot run") from None
-        try:
-            yield _api_result(comparison, with_images=False)
-            for _ in comparison.updates():
-                yield _api_result(comparison, with_images=False)
-            yield _api_result(comparison, with_images=True)
-        finally:
-            comparison.cancel()
-
-    def describe_draw_api(self, prompt: str, describe, draw, image: str | None = None, params=None) -> dict:
-        """Both steps of a describe → draw chain; every picture names the description it was drawn from."""
-        try:
-            chain = DescribeThenDraw(self.engine, prompt or "", _names(describe, "describe"), _names(draw, "draw"),
-                                     image=self._image(image), params=GenerationParams.parse(_mapping(params)))
-            steps = chain.run()
-        except InputError as error:
-            raise gr.Error(str(error), title="Cannot run") from None
-        descriptions = steps[0].snapshots()
-        pictures = []
-        if len(steps) > 1:
-            for source, job, pane in zip(chain.drawn_from, steps[1].jobs, steps[1].snapshots(), strict=True):
-                pictures.append(pane_dict(pane) | {"output_id": pane.record_id, "description_from": source,
-                                                   "parent_id": job.lineage.get("parent_id")})
-        return {"descriptions": [pane_dict(p) | {"output_id": p.record_id} for p in descriptions],
-                "pictures": pictures}
-
-    def critique_api(self, image: str | None, models, prompt: str | None = None) -> dict:
-        """Each vision-language model critiques the picture; the score is parsed from each answer."""
-        try:
-            picture = self._image(image)
-            if picture is None:
-                raise InputError("Send the picture to critique.")
-            jobs = critique_jobs(self.engine, picture, critique_prompt(prompt, None), _names(models, "critique"))
-            critiques = self.engine.start_each(jobs).wait()
-        except InputError as error:
-            raise gr.Error(str(error), title="Cannot run") from None
-        return {"critiques": [pane_dict(p) | {"score": parse_score(p.text), "output_id": p.record_id}
-                              for p in critiques]}
-
-    # --- helpers ---------------------------------------------------------------------------------------------
-
-    def _start(self, prompt: str, image_path, models: list[str], params: GenerationParams, save: bool = True):
-        return self.engine.start(Request(prompt=prompt or "", image=self._image(image_path), params=params), models,
-                                 save=save)
-
-    def _image(self, image_path) -> InputImage | None:
-        settings = self.engine.settings
-        if isinstance(image_path, UnreadableUpload):
-            raise InputError("The uploaded file is not an image Arena can read (PNG, JPEG, WebP, GIF, BMP…).")
-        if isinstance(image_path, ServerPath):
-            raise InputError(SERVER_PATH_REFUSED)
-        if not image_path:
-            return None
-        return images.load_image(image_path, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
+    def forget(self, request: gr.Request) -> None:
+        """The session ended (its tab closed): its board, and what its page showed, are let go."""
+        self.boards.forget(session_of(request))
+        self.frames.drop(session_of(request))
 
     def _board(self, request: gr.Request | None) -> Board | None:
-        with self._boards_lock:
-            return self._boards.get(session_of(request))
+        return self.boards.get(session_of(request))
 
     def _new_board(self, request: gr.Request | None, save: bool) -> Board:
-        """A clean set of panes for this session; whatever the old one still runs is stopped."""
-        board = Board(MAX_MODELS, session=session_of(request), save=save)
-        with self._boards_lock:
-            old = self._boards.get(session_of(request))
-            self._boards[session_of(request)] = board
-        if old is not None:
-            old.stop()
-        return board
+        return self.boards.new(session_of(request), save)
 
-    def _replaced(self, board: Board) -> bool:
-        with self._boards_lock:
-            return self._boards.get(board.session) is not board
+    def _image(self, image_path) -> InputImage | None:
+        return read_image(image_path, self.engine.settings)
 
     def _stream(self, board: Board, comparison: Comparison, placed: dict[int, int], fresh: bool = False,
                 last: bool = True, also: dict | None = None, before: list[Comparison] = ()):
@@ -617,125 +448,32 @@ class CompareView:
         board.running.add(comparison)
         counted = [*before, comparison]
         try:
-            first = {self.message: _progress(counted), **self._busy(True, board), **(also or {}),
-                     **self._show(board, placed.values(), whole=True)}
+            first = {self.message: progress(counted), **self.frames.busy(True, board), **(also or {}),
+                     **self.frames.show(board, placed.values(), whole=True)}
             if fresh:
                 first |= {slot.header: "" for slot in self.slots[len(board.slots):]}
-            yield self._complete(board, first)
+            yield self.frames.complete(board, first)
             ticked = time.monotonic()
             for changed in comparison.updates(frame_s=FRAME_S, tick_s=TICK_S):
-                if self._replaced(board):  # a new Run took the panes: stop drawing into them
+                if self.boards.replaced(board):  # a new Run took the panes: stop drawing into them
                     return
                 timers = []
                 if time.monotonic() - ticked >= TICK_S:  # running panes' clocks move even when nothing comes
                     ticked = time.monotonic()
                     timers = [slot for index, slot in placed.items() if not comparison.panes[index].finished]
-                frame = self._show(board, [placed[i] for i in changed if i in placed], timers=timers)
-                yield self._complete(board, {self.message: _progress(counted), **frame})
+                frame = self.frames.show(board, [placed[i] for i in changed if i in placed], timers=timers)
+                yield self.frames.complete(board, {self.message: progress(counted), **frame})
             if board.conversation is not None:
                 board.conversation.record(comparison)
-            if self._replaced(board):
+            if self.boards.replaced(board):
                 return
-            final = self._show(board, placed.values(), whole=True)
+            final = self.frames.show(board, placed.values(), whole=True)
             still_running = bool(board.running - {comparison})
-            ended = {self.message: _summary(counted), **self._busy(still_running, board)} if last else {}
-            yield self._complete(board, {**ended, **final})
+            ended = {self.message: summary(counted), **self.frames.busy(still_running, board)} if last else {}
+            yield self.frames.complete(board, {**ended, **final})
         finally:
             comparison.cancel()
             board.running.discard(comparison)
-
-    def _busy(self, running: bool, board: Board | None = None) -> dict:
-        """Run and Describe, then draw are off, and Stop on, only while something runs."""
-        updates: dict = {}
-        for button, on in ((self.run_button, not running), (self.describe_draw_button, not running),
-                           (self.stop_button, running)):
-            self._set(board, updates, button, on, gr.Button, button.value, interactive=on)
-        return updates
-
-    def _set(self, board: Board | None, updates: dict, component, key, make, *args, **props) -> None:
-        """Put ``make(*args, **props)`` in ``updates`` unless the page already shows ``key`` for ``component``.
-
-        Every property update costs Gradio a new component and its API schema (milliseconds each): a run of 12
-        panes would send about a hundred that change nothing."""
-        sent = self._sent.setdefault(board.session, {}) if board is not None else {}
-        if sent.get(component._id, _UNSENT) != key:
-            sent[component._id] = key
-            updates[component] = make(*args, **props)
-
-    def _forget(self, request, *components) -> None:
-        """After a handler that sets these components itself (clear, new conversation): send them again."""
-        for cache in (self._sent, self._last):
-            for component in components:
-                cache.get(session_of(request), {}).pop(component._id, None)
-
-    def _complete(self, board: Board, frame: dict) -> dict:
-        """``frame`` with every output it leaves out that can be repeated cheaply (text, labels) set to what the
-        page shows already. Gradio turns a left-out output into an empty property update, which costs it a new
-        component and its API schema each time: for 12 panes, about a hundred per frame."""
-        last = self._last.setdefault(board.session, dict(self._initial))
-        for component, value in frame.items():
-            if component._id not in last:
-                continue
-            if isinstance(value, str):
-                last[component._id] = value
-            elif isinstance(value, gr.Button) and isinstance(value.constructor_args.get("value"), str):
-                last[component._id] = value.constructor_args["value"]
-            elif isinstance(value, gr.Image) and value.constructor_args.get("value") is None:
-                last[component._id] = None
-            else:  # a picture: sent again only when it changes
-                last.pop(component._id)
-        return {**{c: last[c._id] for c in self.stream_outputs if c._id in last}, **frame}
-
-    def _show(self, board: Board, slots, whole: bool = False, timers=()) -> dict:
-        """Updates for the panes in ``slots``; for those in ``timers``, the header and footer (the clock)."""
-        updates = {}
-        for index in sorted(set(timers) | set(slots)):
-            shown = board.slots[index]
-            pane = shown.snapshot()
-            ui = self.slots[index]
-            # A streaming pane's metrics change with every token: its footer goes out with the clock (timers),
-            # or when something a reader waits for changes (status, a step, the record, an error).
-            head = look.header_html(pane, shown.origin)
-            if whole or head != shown.head_shown:
-                updates[ui.header] = shown.head_shown = head
-            foot = (pane.status, pane.steps_done, pane.record_id, pane.error)
-            if whole or index in timers or foot != shown.foot_shown:
-                updates[ui.footer] = look.footer_html(pane)
-                shown.foot_shown = foot
-            if index not in slots:
-                continue
-            updates[ui.text] = look.body_html(pane, shown.earlier, shown.asked)
-            if whole or len(pane.images) != shown.images_shown:
-                self._picture(board, updates, ui.image, shown, pane)
-                shown.images_shown = len(pane.images)
-            if whole and pane.finished:  # while a pane runs, the page hides its buttons itself (panes.CSS)
-                ended = True
-                kept = bool(pane.images) or bool(pane.text.strip())
-                again = "↻ Retry" if pane.status == "error" or pane.status == "cancelled" and not kept \
-                    else "↻ Regenerate"
-                chat = shown.chat and ended
-                self._set(board, updates, ui.again, (again, chat), gr.Button, again, visible=chat)
-                self._set(board, updates, ui.clear, chat, gr.Button, "Clear", visible=chat)
-                can_chain = ended and pane.status in ("done", "cancelled") and kept
-                label = "Critique this" if pane.images else "Draw this"
-                self._set(board, updates, ui.chain, (label, can_chain),
-                          gr.Button, label, visible=can_chain)
-        return updates
-
-    def _picture(self, board: Board, updates: dict, image: gr.Image, shown, pane: PaneSnapshot) -> None:
-        if pane.images:
-            picture = pane.images[-1]
-            self._set(board, updates, image, ("picture", id(picture)),
-                      gr.Image, value=picture, visible=True, show_label=False)
-        elif shown.picture is not None:  # a critique: the picture it judged, with the score when it gives one
-            score = parse_score(pane.text) if pane.finished else None
-            label = f"score {score:g}/10 · {pane.model}" if score is not None else "the picture critiqued"
-            self._set(board, updates, image, ("critiqued", id(shown.picture), label),
-                      gr.Image, value=shown.picture, visible=True, label=label, show_label=True)
-        else:
-            visible = pane.output == "image"
-            self._set(board, updates, image, ("empty", visible),
-                      gr.Image, value=None, visible=visible, show_label=False)
 
     def _model_lists(self) -> tuple[list[tuple[str, str]], str]:
         """The models that can run now, as checkbox choices; the others, grouped by why not, as Markdown."""
@@ -768,65 +506,6 @@ class CompareView:
                 f"{'yes' if entry.image_input else 'no'} | {_cell(status)} |"
             )
         return f"Catalog: `{_cell(self.engine.catalog.source)}`\n\n" + "\n".join(rows)
-
-
-def _names(value, what: str) -> list[str]:
-    """Model names from the API: a list, a JSON list, or comma-separated."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value) if value.strip().startswith("[") else value.split(",")
-        except ValueError:
-            value = None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InputError(f'{what} must be a list of model names, e.g. ["offline-pixtral", "offline-sd"]')
-    return [v.strip() for v in value if v.strip()]
-
-
-def _mapping(value) -> dict | None:
-    if value is not None and not isinstance(value, dict):
-        raise InputError('params must be an object, e.g. {"seed": 7, "max_tokens": 200}')
-    return value
-
-
-PARAM_FIELDS = ("max_tokens", "temperature", "seed", "steps", "guidance", "size")
-
-
-def params_from(*values) -> GenerationParams:
-    """The Parameters panel's values (CompareView.param_inputs, in PARAM_FIELDS order) as GenerationParams:
-    a blank field is the model's default; a bad one raises InputError naming it."""
-    return GenerationParams.from_form(dict(zip(PARAM_FIELDS, values, strict=True)))
-
-
-def _param_box(label: str, hint: str, elem_id: str) -> gr.Textbox:
-    return gr.Textbox(label=label, placeholder=hint, value="", max_lines=1, elem_id=elem_id,
-                      elem_classes=["arena-param"])
-
-
-def _api_result(comparison: Comparison, with_images: bool) -> dict:
-    return {
-        "finished": comparison.finished,
-        "panes": [pane_dict(p, with_images=with_images) for p in comparison.snapshots()],
-    }
-
-
-_UNSENT = object()
-
-
-def _progress(comparisons: list[Comparison]) -> str:
-    """The overall progress line while panes stream: "2 of 3 done · 4.1 s"."""
-    panes = [pane for comparison in comparisons for pane in comparison.panes]
-    done = sum(pane.finished for pane in panes)
-    return f"{done} of {len(panes)} done · {time.monotonic() - comparisons[0].started_at:.1f} s"
-
-
-def _summary(comparisons: list[Comparison]) -> str:
-    counts: dict[str, int] = {}
-    for comparison in comparisons:
-        for pane in comparison.snapshots():
-            counts[pane.status] = counts.get(pane.status, 0) + 1
-    words = {"done": "done", "error": "failed", "cancelled": "stopped"}
-    took = time.monotonic() - comparisons[0].started_at
-    return "Finished: " + ", ".join(f"{n} {words.get(s, s)}" for s, n in counts.items()) + f". Took {took:.1f} s."
 
 
 def _cell(text: str) -> str:

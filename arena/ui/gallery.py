@@ -12,11 +12,11 @@ import gradio as gr
 
 from arena.engine import Engine
 from arena.errors import InputError
-from arena.inputs import parse_day
 from arena.render import markdown_html
 from arena.request import GenerationParams, Request
-from arena.store import Filter, OutputRecord, Store, labels
+from arena.store import OutputRecord, Store, labels
 from arena.store.export import export
+from arena.ui.forms import FilterForm
 from arena.ui.words import md, preview
 
 PER_PAGE = 24
@@ -83,21 +83,12 @@ class GalleryView:
     def __init__(self, engine: Engine, store: Store):
         self.engine = engine
         self.store = store
+        self.filters = FilterForm()
 
     # --- layout ----------------------------------------------------------------------------------------------
 
     def build(self) -> None:
-        with gr.Row(equal_height=True):
-            self.model_filter = gr.Dropdown(label="Models", multiselect=True, choices=[], scale=2,
-                                            elem_id="gallery-models")
-            self.kind_filter = gr.Radio(label="Kind", choices=["all", "text", "image"], value="all", scale=1)
-            self.words = gr.Textbox(label="Words in the prompt", scale=2, elem_id="gallery-words")
-            self.favourites = gr.Checkbox(label="Favourites only", scale=1, elem_id="gallery-favourites")
-        with gr.Accordion("More filters: dates, suite run", open=False, elem_id="gallery-more-filters"):
-            with gr.Row(equal_height=True):
-                self.since = gr.Textbox(label="From (YYYY-MM-DD)", scale=1, placeholder="e.g. 2026-11-01")
-                self.until = gr.Textbox(label="To (YYYY-MM-DD)", scale=1)
-                self.run_filter = gr.Textbox(label="Suite run (its id)", scale=2)
+        self.filters.build()
         with gr.Row(equal_height=True):
             self.refresh_button = gr.Button("Show", variant="primary", size="sm", elem_id="gallery-show")
             self.group = gr.Checkbox(label="Group by comparison", elem_id="gallery-group", container=False)
@@ -154,17 +145,18 @@ class GalleryView:
         self._wire()
 
     def _wire(self) -> None:
-        filters = self.filters = [self.model_filter, self.kind_filter, self.words, self.since, self.until,
-                                  self.favourites, self.run_filter, self.group]
-        page_outputs = self.page_outputs = [self.grid, self.page, self.page_ids, self.page_info, self.model_filter,
+        filters = self.filters
+        # A set of inputs: each handler gets one dict (component → value), the filters read with FilterForm.read.
+        page_inputs = self.page_inputs = {self.page, *filters.components, self.group}
+        page_outputs = self.page_outputs = [self.grid, self.page, self.page_ids, self.page_info, filters.models,
                                             self.message]
         common = dict(api_visibility="private", show_progress="hidden")
-        gr.on([self.refresh_button.click, self.words.submit, self.favourites.change, self.kind_filter.change,
+        gr.on([self.refresh_button.click, filters.words.submit, filters.favourites.change, filters.kind.change,
                self.group.change],
-              lambda *f: self.show_page(1, *f), filters, page_outputs, **common)
-        self.previous.click(lambda page, *f: self.show_page(page - 1, *f), [self.page, *filters], page_outputs,
+              lambda values: self.show_page(values, 1), page_inputs, page_outputs, **common)
+        self.previous.click(lambda values: self.show_page(values, values[self.page] - 1), page_inputs, page_outputs,
                             **common)
-        self.next.click(lambda page, *f: self.show_page(page + 1, *f), [self.page, *filters], page_outputs,
+        self.next.click(lambda values: self.show_page(values, values[self.page] + 1), page_inputs, page_outputs,
                         **common)
         record_outputs = [self.selected, self.record_panel, self.record_head, self.input_picture,
                           self.output_picture, self.output_text, self.preview, self.details, self.note,
@@ -179,20 +171,24 @@ class GalleryView:
         self.save_note.click(self.store_note, [self.selected, self.note], [self.message], **common)
         self.delete_button.click(lambda: gr.Button(visible=True), None, [self.confirm_delete], **common)
         self.confirm_delete.click(self.delete, [self.selected], [self.record_panel, self.confirm_delete, self.message],
-                                  **common).then(lambda p, *f: self.show_page(p, *f), [self.page, *filters],
-                                                 page_outputs, **common)
+                                  **common).then(self.show_current, page_inputs, page_outputs, **common)
         self.rerun_button.click(self.rerun, [self.selected], [self.rerun_picture, self.rerun_text, self.message],
                                 api_visibility="private", concurrency_limit=4, concurrency_id="compare")
-        self.export_filtered.click(self.export_view, [self.export_format, *filters], [self.export_file, self.message],
-                                   **common)
+        self.export_filtered.click(self.export_view, {self.export_format, *filters.components},
+                                   [self.export_file, self.message], **common)
         self.export_comparison.click(self.export_of_selected, [self.export_format, self.selected],
                                      [self.export_file, self.message], **common)
 
     # --- handlers --------------------------------------------------------------------------------------------
 
-    def show_page(self, page, models, kind, words, since, until, favourites, run, group=False):
+    def show_current(self, values: dict):
+        """The page on screen again, as the filters (page_inputs) now say."""
+        return self.show_page(values, values[self.page])
+
+    def show_page(self, values: dict, page: int):
+        """Page ``page`` of the outputs the filters (page_inputs) let through."""
         try:
-            where = self._filter(models, kind, words, since, until, favourites, run)
+            where = self.filters.read(values)
         except InputError as error:
             return {self.message: f"**Cannot filter:** {error}"}
         page = max(1, page)
@@ -201,7 +197,7 @@ class GalleryView:
         if page > pages:
             page = pages
             records, total = self.store.query(where, page=page, per_page=PER_PAGE)
-        items = self._cards(records, grouped=bool(group))
+        items = self._cards(records, grouped=bool(values.get(self.group)))
         info = f"{total} output{'s' if total != 1 else ''} · page {page} of {pages}"
         choices = self.store.models()
         return {
@@ -209,7 +205,7 @@ class GalleryView:
             self.page: page,
             self.page_ids: [r.id for r in records],
             self.page_info: info,
-            self.model_filter: gr.Dropdown(choices=choices, value=[m for m in (models or []) if m in choices]),
+            self.filters.models: gr.Dropdown(choices=choices, value=[m for m in where.models if m in choices]),
             self.message: "",
         }
 
@@ -302,10 +298,11 @@ class GalleryView:
         status = f"Rerun {pane.status}" + (f": {pane.error}" if pane.error else ".")
         return gr.Image(value=picture, visible=picture is not None), text, status
 
-    def export_view(self, fmt, models, kind, words, since, until, favourites, run, group=False):
+    def export_view(self, values: dict):
+        """What the filters let through, in the chosen format."""
         try:
-            records = self.store.all(self._filter(models, kind, words, since, until, favourites, run))
-            return self._export(records, fmt), ""
+            records = self.store.all(self.filters.read(values))
+            return self._export(records, values[self.export_format]), ""
         except (InputError, ValueError) as error:
             return None, f"**Cannot export:** {error}"
 
@@ -329,12 +326,6 @@ class GalleryView:
 
     def _image_path(self, sha: str | None) -> str | None:
         return str(self.store.images.path(sha)) if sha and self.store.images.exists(sha) else None
-
-    @staticmethod
-    def _filter(models, kind, words, since, until, favourites, run) -> Filter:
-        return Filter(models=list(models or []), output=None if kind in (None, "all") else kind, words=words or "",
-                      since=parse_day(since), until=parse_day(until, end_of_day=True), favourites=bool(favourites),
-                      run_id=(run or "").strip() or None)
 
 
 def rerun_request(store: Store, record: OutputRecord) -> Request:

@@ -6,7 +6,6 @@ Compare view's prompt, image, models, parameters and "keep in the gallery" box.
 
 from __future__ import annotations
 
-import inspect
 import shutil
 import tempfile
 import threading
@@ -106,11 +105,10 @@ class SweepView:
         self._wire()
 
     def _wire(self) -> None:
-        compare = self.compare
-        inputs = [compare.prompt, compare.image, compare.models, *compare.param_inputs, compare.save,
-                  *[c for pair in self.axes for c in pair]]
+        # The Compare view's prompt, image, models, parameters and "keep" box, and the axes: one dict for run().
+        inputs = {*self.compare.ask_inputs, *[c for pair in self.axes for c in pair]}
         outputs = [self.progress, self.z_pick, self.grid, self.png_file, self.html_file]
-        self.run_button.click(_with_request(self.run, len(inputs)), inputs, outputs,
+        self.run_button.click(self.run, inputs, outputs,
                               show_progress="hidden", concurrency_limit=2, concurrency_id="sweep",
                               api_visibility="private")
         self.stop_button.click(self.stop, None, None, queue=False, api_visibility="private")
@@ -119,18 +117,15 @@ class SweepView:
 
     # --- handlers --------------------------------------------------------------------------------------------
 
-    def run(self, prompt, image_path, models, *values):
-        *values, request = values
-        count = len(self.compare.param_inputs)
-        params, save, axis_values = values[:count], values[count], values[count + 1:]
+    def run(self, values: dict, request: gr.Request):
         try:
-            base = Request(prompt or "", self.compare._image(image_path), self.compare.params_from(*params))
-            axes = _axes(axis_values, prompt or "")
-            sweep = plan(self.engine, base, list(models or []), axes)
+            ask = self.compare.ask(values)
+            axes = _axes([(values.get(picker), values.get(typed)) for picker, typed in self.axes], ask.prompt)
+            sweep = plan(self.engine, Request(ask.prompt, ask.image, ask.params), ask.models, axes)
         except InputError as error:
             yield {self.progress: f"**Cannot run the sweep:** {md(error)}"}
             return
-        run = SweepRun(self.engine, sweep, save=bool(save))
+        run = SweepRun(self.engine, sweep, save=ask.save)
         shown = Shown(sweep, run, Path(tempfile.mkdtemp(prefix="arena-sweep-")))
         self._replace(session_of(request), shown)
         z_axis = sweep.axis("z")
@@ -172,6 +167,14 @@ class SweepView:
         if shown is not None:
             shown.run.cancel()
 
+    def forget(self, request: gr.Request) -> None:
+        """The session ended (its tab closed): its sweep is stopped and its files removed."""
+        with self._lock:
+            shown = self._shown.pop(session_of(request), None)
+        if shown is not None:
+            shown.run.cancel()
+            shutil.rmtree(shown.folder, ignore_errors=True)
+
     def show_block(self, z, request: gr.Request):
         with self._lock:
             shown = self._shown.get(session_of(request))
@@ -198,23 +201,9 @@ class SweepView:
                            picture_url=shown.picture_url)
 
 
-def _with_request(handler, count: int):
-    """``handler(*inputs, request)`` under a signature Gradio reads: it passes the gr.Request only to a parameter
-    annotated with it, and the number of inputs depends on the Compare view's parameter fields."""
-
-    def wrapper(*args):
-        yield from handler(*args)
-
-    parameters = [inspect.Parameter(f"input_{i}", inspect.Parameter.POSITIONAL_OR_KEYWORD) for i in range(count)]
-    parameters.append(inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=gr.Request))
-    wrapper.__signature__ = inspect.Signature(parameters)
-    wrapper.__annotations__ = {"request": gr.Request}  # what Gradio reads, through typing.get_type_hints
-    return wrapper
-
-
-def _axes(values, prompt: str) -> list[Axis]:
-    """The axes a person set, in X, Y, Z order; an axis left at "none" is skipped, but not in the middle."""
-    chosen = [(kind, typed) for kind, typed in zip(values[::2], values[1::2], strict=True)]
+def _axes(chosen: list[tuple[str | None, str | None]], prompt: str) -> list[Axis]:
+    """The axes a person set (kind, values), in X, Y, Z order; an axis left at "none" is skipped, but not in the
+    middle."""
     used = [bool(kind and kind != NONE) for kind, _ in chosen]
     if not used[0] and any(used):
         raise InputError("Set the X axis first: the Y and Z axes add rows and blocks to it.")
