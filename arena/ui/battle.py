@@ -45,8 +45,11 @@ CSS = """
 .battle-reveal .battle-side { font-weight: 700; }
 .battle-reveal .arena-metrics { display: inline; }
 #battle-case p { margin: 0; color: var(--body-text-color-subdued); font-size: 0.9em; }
+#battle-after, #battle-follow-row { align-items: end; }
 @media (max-width: 640px) {
   #battle-panes { grid-template-columns: minmax(0, 1fr); }
+  #battle-votes { flex-wrap: wrap; }
+  #battle-votes > button { flex: 1 1 40% !important; }
 }
 """
 
@@ -128,12 +131,12 @@ class BattleView:
                                  for outcome, words in OUTCOMES.items()}
         self.reason = gr.Textbox(label="Why? (optional, a few words)", max_lines=2, elem_id="battle-reason")
         self.reveal = gr.HTML(elem_id="battle-reveal")
-        with gr.Row(equal_height=True):
+        with gr.Row(equal_height=False, elem_id="battle-after"):
             self.undo_button = gr.Button("Undo my vote", interactive=False, elem_id="battle-undo")
             self.next_button = gr.Button("Next battle", elem_id="battle-next")
             self.next_mode = gr.Radio(label="Next battle uses", choices=NEXT_MODES, value="same",
                                       elem_id="battle-next-mode")
-        with gr.Row(equal_height=True):
+        with gr.Row(equal_height=False, elem_id="battle-follow-row"):
             self.follow_up = gr.Textbox(label="Follow-up to both sides (text battles; they stay anonymous)",
                                         max_lines=4, scale=5, elem_id="battle-follow-up")
             self.send_button = gr.Button("Send", scale=1, elem_id="battle-send")
@@ -179,8 +182,10 @@ class BattleView:
         info = f"Case **{md(case.id)}** from suite {md(suite.name)} v{md(suite.version)}"
         return case.prompt, str(path) if path else None, {"suite": suite.name, "case_id": case.id}, info, ""
 
-    def start(self, kind, prompt, image_path, models, case_state, *param_values, request: gr.Request):
+    def start(self, kind, prompt, image_path, models, case_state, max_tokens, temperature, seed, steps, size,
+              request: gr.Request):
         session = session_of(request)
+        param_values = (max_tokens, temperature, seed, steps, size)
         try:
             battle = self._begin(session, kind, prompt, image_path, models, case_state, param_values)
         except InputError as error:
@@ -188,9 +193,10 @@ class BattleView:
             return
         yield from self._stream(session, battle, fresh=True)
 
-    def next_battle(self, kind, prompt, image_path, models, case_state, *rest, request: gr.Request):
-        *param_values, mode = rest
+    def next_battle(self, kind, prompt, image_path, models, case_state, max_tokens, temperature, seed, steps, size,
+                    mode, request: gr.Request):
         session = session_of(request)
+        param_values = (max_tokens, temperature, seed, steps, size)
         also: dict = {}
         try:
             if mode == "case":
@@ -342,8 +348,8 @@ class BattleView:
     def _frame(self, battle: Battle, whole: bool = False) -> dict:
         """Both panes as the page may show them: anonymous until the vote."""
         updates: dict = {}
-        for (header, picture, text, footer), pane in zip(self.slots, battle.shown(), strict=True):
-            updates[header] = look.header_html(pane)
+        for side, (header, picture, text, footer), pane in zip(SIDES, self.slots, battle.shown(), strict=True):
+            updates[header] = look.header_html(pane, f"was Model {side}" if battle.vote is not None else "")
             updates[text] = look.body_html(pane)
             updates[footer] = look.footer_html(pane)
             if whole or pane.images:
