@@ -43,8 +43,10 @@ def test_vlm_streams_tokens_with_and_without_an_image(offline_engine, name, mode
 
     [text_only] = offline_engine.start(Request("a charming spider at work"), [name]).wait()
     assert text_only.status == "done", text_only.error
-    # The picture became image tokens in the prompt.
-    assert with_image.used["prompt_tokens"] > text_only.used["prompt_tokens"]
+    if name == "offline-pixtral":  # the picture became image tokens in the prompt
+        assert with_image.used["prompt_tokens"] > text_only.used["prompt_tokens"]
+    else:  # one <|image|> token (the picture goes in by cross-attention), and no dated system turn beside an image
+        assert with_image.used["prompt_tokens"] < text_only.used["prompt_tokens"]
     assert offline_engine.local.loads == 1  # kept loaded: the second request read no weights
 
 
