@@ -437,3 +437,14 @@ def test_judge_this_run_from_the_suites_tab_says_how_it_goes(judged_run, monkeyp
     lines = list(judge(run_id, "bee-judge"))
     assert "judging 6 pair(s)" in lines[0] and "judged 3 of 6" in "\n".join(lines)
     assert "6 vote(s) stored" in lines[-1] and len(votes.stored) == 6
+
+
+def test_a_follow_up_from_the_page_keeps_both_sides_anonymous(view):
+    battle, _ = start_battle(view, ["alpha", "bravo"], visitor=Visitor("page-4"))
+    frames = list(view.send("And more?", request=Visitor("page-4")))
+    assert len(battle.comparisons) == 2 and frames[0][view.follow_up] == ""
+    shown = shown_text(frames)
+    assert "Model A" in shown and not any(name in shown for name in ("alpha", "bravo", "words6", "words4"))
+    assert all(frames[-1][b].interactive for b in view.vote_buttons.values())
+    refused = list(view.send("x", request=Visitor("nobody")))
+    assert "Start a battle first" in refused[-1][view.message]

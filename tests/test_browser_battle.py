@@ -23,6 +23,7 @@ def app(tmp_path_factory, loopback):
         openai_entry(loopback, "alpha", model="drip30-words14-browser-a"),
         openai_entry(loopback, "bravo", model="drip30-words9-browser-b"),
         {"name": "pic-one", "kind": "openai-image", "model": "gpt-image-one", "base_url": loopback.v1},
+        {"name": "pic-two", "kind": "openai-image", "model": "gpt-image-two", "base_url": loopback.v1},
     ])
     with environment(OPENAI_API_KEY=LOOPBACK_KEY, ARENA_DATA_DIR=str(folder / "data")), \
             running_app(catalog) as (url, engine):
@@ -116,12 +117,16 @@ def test_a_random_case_and_the_phone_and_dark_layouts(browser, app):
     page.close()
 
 
-def test_fewer_than_two_generators_is_said_on_the_page(browser, app):
+def test_an_image_battle_and_fewer_than_two_generators(browser, app):
     url, _ = app
     page = open_battle(browser, url)
     page.locator("#battle-kind label", has_text="Image generators").click()
-    page.wait_for_function("document.querySelectorAll('#battle-models label').length === 1")
-    page.fill("#battle-prompt textarea", "a charming spider at work")
+    page.wait_for_function("document.querySelectorAll('#battle-models label').length === 2")
+    start(page, "a charming spider at work")
+    assert page.locator("#battle-panes .arena-picture img").count() == 2
+    assert not any(name in panes_text(page) for name in ("pic-one", "pic-two", "gpt-image"))
+    shot(page, "desktop-images")
+    page.locator("#battle-models label", has_text="pic-two").click()
     page.click("#battle-start")
     page.locator("#battle-message", has_text="A battle needs two image generators").wait_for()
     page.close()

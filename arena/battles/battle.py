@@ -34,7 +34,7 @@ SIDES = ("A", "B")
 OUTCOMES = {"a": "A is better", "b": "B is better", "tie": "Tie", "bothbad": "Both are bad"}
 KIND_LABEL = {"text": "text model", "image": "image generator"}
 # Battles kept in memory for votes by id (the API's /vote); the oldest go first.
-KEPT_BATTLES = 2000
+KEPT_BATTLES = 200
 MAX_REASON_CHARS = 500
 
 

@@ -136,7 +136,7 @@ class BattleView:
             self.next_button = gr.Button("Next battle", elem_id="battle-next")
             self.next_mode = gr.Radio(label="Next battle uses", choices=NEXT_MODES, value="same",
                                       elem_id="battle-next-mode")
-        with gr.Row(equal_height=False, elem_id="battle-follow-row"):
+        with gr.Row(equal_height=False, elem_id="battle-follow-row") as self.follow_row:
             self.follow_up = gr.Textbox(label="Follow-up to both sides (text battles; they stay anonymous)",
                                         max_lines=4, scale=5, elem_id="battle-follow-up")
             self.send_button = gr.Button("Send", scale=1, elem_id="battle-send")
@@ -164,14 +164,16 @@ class BattleView:
         for outcome, button in self.vote_buttons.items():
             button.click(self._voter_of(outcome), [self.reason, self.voter], [*self.outputs, self.voter], **private)
         self.undo_button.click(self.undo, [self.voter], self.outputs, **private)
-        self.kind.change(self.choose_kind, [self.kind], [self.models, self.case_state, self.case_info], **private)
+        self.kind.change(self.choose_kind, [self.kind], [self.models, self.case_state, self.case_info,
+                                                         self.follow_row], **private)
 
     # --- handlers --------------------------------------------------------------------------------------------
 
     def choose_kind(self, kind):
         kind = parse_kind(kind)
         available = self.battles.available(kind)
-        return gr.CheckboxGroup(choices=self._choices(kind), value=available), None, ""
+        return (gr.CheckboxGroup(choices=self._choices(kind), value=available), None, "",
+                gr.Row(visible=kind == "text"))
 
     def random_case(self, kind):
         try:
