@@ -97,3 +97,28 @@ def test_an_event_with_the_form_as_a_set_hands_one_dict_to_the_handler():
     assert dependency.inputs_as_dict and set(dependency.inputs) == form.components
     dependency.fn(typed(form, seed="3"))
     assert seen == [GenerationParams(seed=3)]
+
+
+def test_the_gallery_reads_its_filters_from_one_dict(loopback, keys, engine_factory, tmp_path):
+    from arena.request import Request
+    from arena.store import Store
+    from arena.ui.gallery import GalleryView
+    from tests.conftest import openai_entry
+
+    engine = engine_factory([openai_entry(loopback, "echo", model="echo-gallery-form"),
+                             openai_entry(loopback, "other", model="echo-gallery-other")])
+    engine.store = Store(tmp_path / "data")
+    for prompt in ("a spider at work", "a cat asleep"):
+        engine.start(Request(prompt), ["echo", "other"]).wait()
+    view = GalleryView(engine, engine.store)
+    with gr.Blocks():
+        view.build()
+    form = view.filters
+    assert view.page_inputs == {view.page, view.group, *form.components}
+    shown = view.show_page({view.page: 1, form.words: "spider", form.models: ["echo"]}, 1)
+    assert shown[view.page_info] == "1 output · page 1 of 1" and "a spider at work" in shown[view.grid]
+    assert shown[form.models].constructor_args["value"] == ["echo"]
+    grouped = view.show_current({view.page: 1, view.group: True})
+    assert grouped[view.grid].count('class="ga-group"') == 2 and grouped[view.page_info].startswith("4 outputs")
+    refused = view.show_page({view.page: 1, form.until: "tomorrow"}, 1)
+    assert refused == {view.message: "**Cannot filter:** dates look like 2026-11-26, not 'tomorrow'"}
