@@ -225,12 +225,13 @@ def test_no_name_reaches_the_page_before_the_vote_and_both_after(view):
     assert "Model A" in before and "Model B" in before
     for model in ("alpha", "bravo", "charlie", "words6", "words4", "words5", "OpenAI"):
         assert model not in before
+    assert "kept in the gallery" not in before  # a gallery id would lead to the name
     last = frames[-1]
     assert all(last[button].interactive for button in view.vote_buttons.values())
     after = view.vote("b", "more words", "", Visitor())
     assert after[view.voter].startswith("anon-")
     revealed = shown_text([after])
-    assert battle.models[0] in revealed and battle.models[1] in revealed
+    assert battle.models[0] in revealed and battle.models[1] in revealed and "kept in the gallery" in revealed
     assert after[view.undo_button].interactive and not after[view.vote_buttons["a"]].interactive
     assert view.battles.votes.stored[0]["voter"] == after[view.voter]
     assert view.battles.votes.stored[0]["reason"] == "more words"

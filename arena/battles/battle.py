@@ -139,11 +139,12 @@ class Battle:
         return text
 
     def anonymous(self, pane: PaneSnapshot) -> PaneSnapshot:
-        """What may be shown before the vote: no name, no kind of backend, no name in notices or errors."""
+        """What may be shown before the vote: no name, no kind of backend, no name in notices or errors, and no
+        gallery id (the gallery shows who made each output)."""
         side = SIDES[pane.index]
         return replace(pane, model=f"Model {side}", kind=self.kind, kind_label=KIND_LABEL[self.kind],
                        notices=[self.mask(n) for n in pane.notices],
-                       error=self.mask(pane.error) if pane.error else None)
+                       error=self.mask(pane.error) if pane.error else None, record_id=None)
 
     def shown(self) -> list[PaneSnapshot]:
         """The panes as the page may show them now: anonymous until the vote, then with their names."""
