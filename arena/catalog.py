@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from arena import discovery, offline, secrets
+from arena import discovery, hub, offline, secrets
 from arena.backends import KINDS, Backend, backend_class
 from arena.errors import validation_message
 from arena.request import GenerationParams
@@ -176,6 +176,7 @@ class AvailabilityChecker:
 
     def forget(self) -> None:
         self._cache.clear()
+        hub.forget()
         if self.catalog is not None:
             self.catalog.discovery.forget()
 
@@ -210,6 +211,9 @@ def _local_availability(entry: ModelEntry) -> Availability:
         return Availability(True) if (folder / marker).exists() else Availability(False, f"{folder} has no {marker}")
     if entry.model.startswith((".", "/", "~")):
         return Availability(False, f"no model folder at {entry.model}")
+    if hub.is_hub_entry(entry):  # downloaded, not downloaded (size), gated, missing, will not fit, offline
+        weights = hub.status(entry)
+        return Availability(weights.ok, weights.sentence)
     if _in_hf_cache(entry.model, marker):
         return Availability(True)
     if hub_offline():

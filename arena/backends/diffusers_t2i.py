@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from arena import hub
 from arena.backends.local import Loaded, LocalBackend, module_bytes
 from arena.request import GenerationParams, Request
 
@@ -27,7 +28,9 @@ class DiffusersText2Image(LocalBackend):
     def load(self, source: str, local_only: bool, device: str, dtype) -> Loaded:
         from diffusers import AutoPipelineForText2Image
 
-        pipe = AutoPipelineForText2Image.from_pretrained(source, dtype=dtype, local_files_only=local_only)
+        variant = hub.folder_variant(source, dtype.itemsize if hasattr(dtype, "itemsize") else 4)
+        pipe = AutoPipelineForText2Image.from_pretrained(source, dtype=dtype, local_files_only=local_only,
+                                                         **({"variant": variant} if variant else {}))
         pipe.set_progress_bar_config(disable=True)
         pipe = pipe.to(device)
         size = module_bytes(*(c for c in pipe.components.values()))

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
 
-from arena import offline
+from arena import hub, offline
 from arena.backends.base import Backend
+from arena.errors import IncompleteAnswer
 from arena.pane import PaneClosed
 
 if TYPE_CHECKING:
@@ -67,8 +68,11 @@ class LocalBackend(Backend):
         with local.device_turn(device, out):
             out.activity("loading model…")
             source, local_only = resolve_weights(self.entry, local.offline_root)
+            key = f"{self.entry.kind}:{source}:{device}"
+            if local.peek(key) is None:
+                check_fit(self.entry, source, device, local.held_bytes())
             yield local.get(
-                f"{self.entry.kind}:{source}:{device}",
+                key,
                 lambda: self.load(source, local_only, device, pick_dtype(self.entry, device)),
                 estimate=weights_size(source),
             ), device
@@ -131,6 +135,11 @@ class LocalModels:
         with self._lock:
             loaded = self._models.get(key)
             return loaded.value if loaded else None
+
+    def held_bytes(self) -> int:
+        """Bytes of the loaded models, which loading another may evict."""
+        with self._lock:
+            return sum(m.nbytes for m in self._models.values())
 
     def loaded(self) -> list[str]:
         with self._lock:
@@ -210,7 +219,24 @@ def resolve_weights(entry: "ModelEntry", offline_root: Path) -> tuple[str, bool]
     folder = Path(entry.model).expanduser()
     if folder.is_dir():
         return str(folder), True
+    snapshot = hub.local_snapshot(entry) if hub.is_hub_entry(entry) else None
+    if snapshot is not None:  # downloaded: read from the HF cache's snapshot, without asking the Hub again
+        return str(snapshot), True
     return entry.model, hub_offline()
+
+
+class WontFit(IncompleteAnswer):
+    """Loading would run the machine out of memory: refused with the estimate (the message is shown as is)."""
+
+
+def check_fit(entry: "ModelEntry", source: str, device: str, evictable: int) -> None:
+    folder = Path(source)
+    if not folder.is_dir():
+        return
+    need = hub.estimate_load_bytes(entry, device, folder=folder)
+    free, where = hub.free_memory(device)
+    if need > free + evictable:
+        raise WontFit(hub.fit_sentence(need, free + evictable, where))
 
 
 def weights_size(path: str) -> int:

@@ -1,0 +1,498 @@
+"""Hub weights for catalog entries: which files a load needs, what the HF cache holds, and whether they fit.
+
+Everything goes through huggingface_hub and its cache (HF_HOME / HF_HUB_CACHE, HF_TOKEN, HF_ENDPOINT,
+HF_HUB_OFFLINE): a model pulled by Arena is the same cache folder any other tool reads, and one pulled by another
+tool counts as downloaded here.
+
+``status(entry)`` says, without downloading anything, whether an entry's weights are downloaded (size on disk),
+not downloaded (bytes to fetch), gated, missing, too big for this machine (an estimate from the repository's file
+sizes and dtype against free RAM or GPU memory) or out of reach (offline).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+from arena import offline, secrets
+
+if TYPE_CHECKING:
+    from arena.catalog import ModelEntry
+
+STATUS_TTL_S = 60.0
+OFFLINE_SENTENCE = "weights not in the Hugging Face cache (not downloaded), and HF_HUB_OFFLINE is set"
+# How much more than the weights a loaded model takes (activations, buffers, the processor), as a factor.
+LOAD_OVERHEAD = 1.2
+# Files a loader may read besides weights; anything else (pictures, ONNX, GGUF, .bin next to safetensors…) is left.
+_CONFIG_SUFFIXES = (".json", ".txt", ".model", ".jinja", ".tiktoken", ".vocab")
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".onnx", ".onnx_data",
+                    ".gguf", ".tflite", ".ot", ".mlmodel", ".npz", ".pb")
+# A diffusers component folder holds one of these.
+_COMPONENT_CONFIGS = ("config.json", "scheduler_config.json", "tokenizer_config.json", "preprocessor_config.json")
+_BYTES_PER_DTYPE = {"F64": 8, "F32": 4, "BF16": 2, "F16": 2, "F8_E4M3": 1, "F8_E5M2": 1, "I64": 8, "I32": 4,
+                    "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
+
+
+@dataclass(frozen=True)
+class RepoFile:
+    path: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The files one entry's loader needs from one commit of its repository."""
+
+    repo_id: str
+    commit: str
+    files: tuple[RepoFile, ...]
+    variant: str | None = None
+    parameters: int | None = None  # from the Hub's safetensors summary, when it gives one
+    revision: str = "main"
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.size for f in self.files)
+
+    @property
+    def weight_bytes(self) -> int:
+        return sum(f.size for f in self.files if f.path.endswith(_WEIGHT_SUFFIXES))
+
+
+@dataclass
+class WeightsStatus:
+    state: str  # downloaded, not-downloaded, gated, missing, wont-fit, offline, not-hub
+    sentence: str = ""
+    disk_bytes: int = 0
+    download_bytes: int = 0
+    need_bytes: int = 0
+    free_bytes: int = 0
+    plan: Plan | None = field(default=None, repr=False)
+    snapshot: Path | None = None  # the downloaded folder, for from_pretrained
+
+    @property
+    def ok(self) -> bool:
+        return self.state in ("downloaded", "not-hub")
+
+
+class HubError(RuntimeError):
+    """A hub problem said in one sentence (gated, missing, offline, no disk space…): shown as is."""
+
+
+# --- which entries, which device -----------------------------------------------------------------------------
+
+
+def is_hub_entry(entry: "ModelEntry") -> bool:
+    """A local kind whose model is a Hugging Face repository id (not offline:NAME, not a folder)."""
+    if not entry.is_local or offline.offline_name(entry.model) is not None:
+        return False
+    if entry.model.startswith((".", "/", "~")) or Path(entry.model).expanduser().is_dir():
+        return False
+    return re.fullmatch(r"[\w.\-]+/[\w.\-]+", entry.model) is not None
+
+
+def endpoint() -> str:
+    from huggingface_hub import constants
+
+    return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
+
+
+def cache_dir() -> Path:
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE)
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def expected_device(entry: "ModelEntry") -> str:
+    """Where the entry will run, found without importing torch unless a GPU driver is present."""
+    if entry.device:
+        return entry.device
+    if _cuda_available():
+        return "cuda"
+    if platform.system() == "Darwin" and platform.machine() == "arm64":
+        return "mps"
+    return "cpu"
+
+
+def _cuda_available() -> bool:
+    if "torch" not in sys.modules and not Path("/proc/driver/nvidia/version").exists():
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def dtype_bytes(entry: "ModelEntry", device: str) -> int:
+    if entry.dtype:
+        return 4 if entry.dtype in ("float32", "float") else 2
+    return 4 if device == "cpu" else 2
+
+
+def free_memory(device: str) -> tuple[int, str]:
+    """(bytes free now, what they are) on the device a model will load onto."""
+    if device.startswith("cuda"):
+        import torch
+
+        index = int(device.split(":", 1)[1]) if ":" in device else 0
+        return int(torch.cuda.mem_get_info(index)[0]), "free GPU memory"
+    import psutil
+
+    return int(psutil.virtual_memory().available), "free RAM"
+
+
+def human_bytes(count: int) -> str:
+    if count >= 10**12:
+        return f"{count / 10**12:,.0f} TB"
+    if count >= 10**9:
+        return f"{count / 10**9:.1f} GB" if count >= 10 * 10**9 else f"{count / 10**9:.2f} GB"
+    if count >= 10**6:
+        return f"{count / 10**6:.0f} MB"
+    return f"{max(count, 0) / 10**3:.0f} kB"
+
+
+# --- which files a loader reads ------------------------------------------------------------------------------
+
+
+def _variant_of(name: str) -> str | None:
+    """``diffusion_pytorch_model.fp16.safetensors`` -> fp16; ``model.safetensors`` -> None."""
+    base = name.rsplit("/", 1)[-1]
+    if base.endswith(".safetensors"):
+        parts = base[: -len(".safetensors")].split(".")
+    elif ".safetensors.index." in base:  # diffusion_pytorch_model.safetensors.index.fp16.json
+        parts = base.split(".safetensors.index.", 1)[1].split(".")[:-1]
+        return parts[0] if parts else None
+    else:
+        return None
+    return parts[-1] if len(parts) > 1 else None
+
+
+def needed_files(kind: str, files: dict[str, int], variant: str | None) -> list[RepoFile]:
+    """What ``from_pretrained`` reads: configs, tokenizer files and safetensors weights (the variant's, for
+    diffusers); not .bin/ONNX/other variants, nor a single-file checkpoint beside the diffusers folders."""
+    if kind == "diffusers":
+        folders = {p.rsplit("/", 1)[0] for p in files if "/" in p and p.rsplit("/", 1)[1] in _COMPONENT_CONFIGS}
+        chosen = [p for p in files if p == "model_index.json"]
+        for folder in sorted(folders):
+            inside = [p for p in files if p.rsplit("/", 1)[0] == folder and "/" in p]
+            chosen += [p for p in inside if p.endswith(_CONFIG_SUFFIXES) and ".safetensors.index" not in p]
+            chosen += _weights(inside, variant)
+    else:
+        top = [p for p in files if "/" not in p]
+        chosen = [p for p in top if p.endswith(_CONFIG_SUFFIXES) and ".safetensors.index" not in p]
+        chosen += _weights(top, None)
+    weights_last = sorted(chosen, key=lambda p: (p.endswith(_WEIGHT_SUFFIXES), p))
+    return [RepoFile(p, files[p]) for p in weights_last]
+
+
+def _weights(paths: list[str], variant: str | None) -> list[str]:
+    safetensors = [p for p in paths if p.endswith(".safetensors") or ".safetensors.index" in p]
+    if variant and any(_variant_of(p) == variant for p in safetensors):
+        return [p for p in safetensors if _variant_of(p) == variant]
+    plain = [p for p in safetensors if _variant_of(p) is None]
+    if plain:
+        return plain
+    return [p for p in paths if re.search(r"(pytorch_model|diffusion_pytorch_model)[\w\-.]*\.bin(\.index\.json)?$", p)
+            or p.endswith(".bin.index.json")]
+
+
+def choose_variant(kind: str, files: dict[str, int] | list[str], device: str, entry: "ModelEntry") -> str | None:
+    """diffusers: the fp16 files on a GPU (or when the entry asks for a 16-bit dtype), when the repo has them."""
+    if kind != "diffusers" or dtype_bytes(entry, device) != 2:
+        return None
+    return "fp16" if any(_variant_of(p) == "fp16" for p in files) else None
+
+
+def folder_variant(source: str, itemsize: int) -> str | None:
+    """The variant a diffusers folder should be loaded with: fp16 files for a 16-bit dtype, or when they are
+    the only weights it holds (a pull for a GPU fetches only those)."""
+    folder = Path(source)
+    if not folder.is_dir():
+        return None
+    weights = [p.name for p in folder.glob("*/*.safetensors")]
+    has_fp16 = any(_variant_of(name) == "fp16" for name in weights)
+    has_plain = any(_variant_of(name) is None for name in weights)
+    return "fp16" if has_fp16 and (itemsize == 2 or not has_plain) else None
+
+
+# --- what the cache holds ------------------------------------------------------------------------------------
+
+
+def local_snapshot(entry: "ModelEntry") -> Path | None:
+    """The cached snapshot of this entry's repository when it holds everything the loader needs, else None."""
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        marker = try_to_load_from_cache(entry.model, entry.backend.weights_marker, cache_dir=cache_dir())
+    except ValueError:
+        return None
+    if not isinstance(marker, str):
+        return None
+    folder = Path(marker).parent
+    return folder if snapshot_complete(folder, entry.kind) else None
+
+
+def snapshot_complete(folder: Path, kind: str) -> bool:
+    """Every weight file the loader reads is there (weights are fetched last, so configs came before them)."""
+    if kind == "diffusers":
+        try:
+            index = json.loads((folder / "model_index.json").read_text())
+        except (OSError, ValueError):
+            return False
+        for name, value in index.items():
+            sub = folder / name
+            if name.startswith("_") or not isinstance(value, list) or value[0] is None:
+                continue
+            if (sub / "config.json").exists() and not _folder_weights_complete(sub):
+                return False
+        return True
+    return _folder_weights_complete(folder)
+
+
+def _folder_weights_complete(folder: Path) -> bool:
+    indexes = list(folder.glob("*.safetensors.index*.json")) + list(folder.glob("*.bin.index*.json"))
+    for index in indexes:
+        try:
+            shards = set(json.loads(index.read_text())["weight_map"].values())
+        except (OSError, ValueError, KeyError):
+            return False
+        if all((folder / shard).exists() for shard in shards):
+            return True
+    if indexes:
+        return False
+    return any(p.exists() for p in folder.glob("*.safetensors")) or any(p.exists() for p in folder.glob("*.bin"))
+
+
+def folder_bytes(folder: Path) -> int:
+    """Size on disk of a snapshot (its files are links into the cache's blobs)."""
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def cached(repo_id: str, commit: str, path: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(repo_id, path, cache_dir=cache_dir(), revision=commit), str)
+
+
+# --- what the Hub holds --------------------------------------------------------------------------------------
+
+
+def remote_plan(entry: "ModelEntry", device: str) -> Plan:
+    """The files to fetch, from one ``model_info`` call; raises HubError with the sentence to show."""
+    from huggingface_hub import HfApi
+
+    try:
+        info = HfApi(endpoint=endpoint()).model_info(entry.model, files_metadata=True, timeout=10)
+        files = {s.rfilename: int(s.size or 0) for s in info.siblings or []}
+        variant = choose_variant(entry.kind, files, device, entry)
+        plan = Plan(entry.model, info.sha or "main", tuple(needed_files(entry.kind, files, variant)), variant,
+                    _parameters(info))
+        if info.gated and plan.files:
+            _check_access(plan)
+        return plan
+    except HubError:
+        raise
+    except Exception as error:  # noqa: BLE001  (said in one sentence below)
+        raise HubError(describe_hub_error(error, entry.model)) from None
+
+
+def _parameters(info) -> int | None:
+    summary = getattr(info, "safetensors", None)
+    total = getattr(summary, "total", None) if summary else None
+    return int(total) if total else None
+
+
+def _check_access(plan: Plan) -> None:
+    """A gated repository lists its files to anyone; only a download says whether HF_TOKEN may read them."""
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
+    url = hf_hub_url(plan.repo_id, plan.files[0].path, revision=plan.commit, endpoint=endpoint())
+    get_hf_file_metadata(url, timeout=10)
+
+
+def describe_hub_error(error: BaseException, repo_id: str) -> str:
+    """One sentence for a failed hub call: gated, missing, offline, lost connection, disk full…"""
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        GatedRepoError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    page = f"{endpoint()}/{repo_id}"
+    names = {type(e).__name__ for e in _chain(error)}
+    if isinstance(error, GatedRepoError):
+        if os.environ.get("HF_TOKEN"):
+            return f"gated: HF_TOKEN has no access to {repo_id} yet; accept the licence on {page}"
+        return f"gated: accept the licence on {page}, then set HF_TOKEN"
+    if isinstance(error, RepositoryNotFoundError):
+        return f"no repository {repo_id} on the Hub (check the name; a private one needs HF_TOKEN)"
+    if isinstance(error, (RevisionNotFoundError, EntryNotFoundError)):
+        return f"{repo_id} on the Hub lacks a file the loader needs ({_last_line(error)})"
+    if isinstance(error, OfflineModeIsEnabled) or hub_offline():
+        return OFFLINE_SENTENCE
+    if isinstance(error, OSError) and getattr(error, "errno", None) == 28:
+        return f"the disk is full: {cache_dir()} has no room left for {repo_id}"
+    if any("Timeout" in n for n in names):
+        return f"the Hub ({endpoint()}) did not answer in time"
+    if any(w in n for n in names for w in ("RemoteProtocol", "ReadError", "IncompleteRead", "ChunkedEncoding")):
+        return "the connection to the Hub was lost; Download again resumes where it stopped"
+    if any("Connect" in n for n in names) or isinstance(error, ConnectionError):
+        return f"the Hub ({endpoint()}) cannot be reached"
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if status:
+        return secrets.scrub(f"the Hub refused {repo_id} (HTTP {status}): {_last_line(error)}")
+    return secrets.scrub(f"{type(error).__name__}: {_last_line(error)}")
+
+
+def _reachable(url: str) -> bool:
+    parsed = urlparse(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname or "", port), timeout=2.0):
+            return True
+    except OSError:
+        return False
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    while error is not None and error not in chain and len(chain) < 10:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    return chain
+
+
+def _last_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return secrets.scrub(lines[-1][:200]) if lines else type(error).__name__
+
+
+# --- memory --------------------------------------------------------------------------------------------------
+
+
+def estimate_load_bytes(entry: "ModelEntry", device: str, plan: Plan | None = None,
+                        folder: Path | None = None) -> int:
+    """About how many bytes the loaded weights take, from the Hub's parameter count or the files' sizes and
+    dtypes (safetensors headers when the files are here), in the dtype the loader will use."""
+    target = dtype_bytes(entry, device)
+    if entry.kind != "diffusers":
+        if plan is not None and plan.parameters:
+            return int(plan.parameters * target * LOAD_OVERHEAD)
+        if folder is not None:
+            counted = _header_parameters(sorted(folder.glob("*.safetensors")))
+            if counted:
+                return int(counted * target * LOAD_OVERHEAD)
+    if folder is not None:
+        weights = [p for p in folder.rglob("*.safetensors")]
+        counted = _header_parameters(weights) if entry.kind != "diffusers" else None
+        if counted:
+            return int(counted * target * LOAD_OVERHEAD)
+        size = sum(p.stat().st_size for p in weights)
+        stored = 2 if any(_variant_of(p.name) == "fp16" for p in weights) else 4
+        return int(size * target / stored * LOAD_OVERHEAD) if entry.kind == "diffusers" else int(size * LOAD_OVERHEAD)
+    if plan is not None:
+        stored = 2 if plan.variant == "fp16" else 4
+        factor = target / stored if entry.kind == "diffusers" else 1
+        return int(plan.weight_bytes * factor * LOAD_OVERHEAD)
+    return 0
+
+
+def _header_parameters(paths: list[Path]) -> int | None:
+    """Parameters counted from safetensors headers (the first few kB of each file)."""
+    total = 0
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                length = int.from_bytes(handle.read(8), "little")
+                if not 0 < length < 100_000_000:
+                    return None
+                header = json.loads(handle.read(length))
+        except (OSError, ValueError):
+            return None
+        for name, tensor in header.items():
+            if name != "__metadata__":
+                count = 1
+                for dim in tensor["shape"]:
+                    count *= dim
+                total += count
+    return total or None
+
+
+def fit_sentence(need: int, free: int, where: str) -> str:
+    return f"will not fit: the weights need about {human_bytes(need)}, this machine has {human_bytes(free)} {where}"
+
+
+# --- the status of one entry ---------------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_statuses: dict[str, tuple[float, WeightsStatus]] = {}
+
+
+def status(entry: "ModelEntry", fresh: bool = False) -> WeightsStatus:
+    """What an entry's weights are here and on the Hub, kept for STATUS_TTL_S (``forget`` clears)."""
+    key = f"{entry.kind}:{entry.model}:{entry.device}:{entry.dtype}"
+    with _lock:
+        kept = _statuses.get(key)
+    if kept and not fresh and time.monotonic() - kept[0] < STATUS_TTL_S:
+        return kept[1]
+    result = _status(entry)
+    with _lock:
+        _statuses[key] = (time.monotonic(), result)
+    return result
+
+
+def forget(repo_id: str | None = None) -> None:
+    with _lock:
+        for key in [k for k in _statuses if repo_id is None or k.split(":", 1)[1].startswith(f"{repo_id}:")]:
+            del _statuses[key]
+
+
+def _status(entry: "ModelEntry") -> WeightsStatus:
+    if not is_hub_entry(entry):
+        return WeightsStatus("not-hub")
+    device = expected_device(entry)
+    snapshot = local_snapshot(entry)
+    if snapshot is not None:
+        disk = folder_bytes(snapshot)
+        need = estimate_load_bytes(entry, device, folder=snapshot)
+        free, where = free_memory(device)
+        if need > free:
+            return WeightsStatus("wont-fit", fit_sentence(need, free, where), disk_bytes=disk, need_bytes=need,
+                                 free_bytes=free, snapshot=snapshot)
+        return WeightsStatus("downloaded", f"downloaded, {human_bytes(disk)} on disk", disk_bytes=disk,
+                             need_bytes=need, free_bytes=free, snapshot=snapshot)
+    if hub_offline():
+        return WeightsStatus("offline", OFFLINE_SENTENCE)
+    if not _reachable(endpoint()):
+        return WeightsStatus("offline", f"weights not in the Hugging Face cache, and the Hub ({endpoint()}) cannot "
+                                        "be reached")
+    try:
+        plan = remote_plan(entry, device)
+    except HubError as error:
+        sentence = str(error)
+        state = ("gated" if sentence.startswith("gated") else "missing" if sentence.startswith("no repository")
+                 else "offline" if "cannot be reached" in sentence or "in time" in sentence else "missing")
+        return WeightsStatus(state, sentence)
+    missing = sum(f.size for f in plan.files if not cached(plan.repo_id, plan.commit, f.path))
+    need = estimate_load_bytes(entry, device, plan=plan)
+    free, where = free_memory(device)
+    if need > free:
+        return WeightsStatus("wont-fit", fit_sentence(need, free, where), download_bytes=missing, need_bytes=need,
+                             free_bytes=free, plan=plan)
+    return WeightsStatus("not-downloaded", f"not downloaded: {human_bytes(missing)} to download",
+                         download_bytes=missing, need_bytes=need, free_bytes=free, plan=plan)
