@@ -1,6 +1,7 @@
 """``python -m arena`` (or ``arena``): the same engine as the web app, from the shell.
 
     arena models
+    arena pull smolvlm-256m sd-turbo
     arena compare "a charming spider at work" --models offline-pixtral,offline-sd --out out/
     arena chain describe-draw "a charming spider at work" --describe offline-pixtral --draw offline-sd
     arena serve --port 7860
@@ -17,7 +18,7 @@ import sys
 from pathlib import Path
 
 from arena.catalog import CatalogError
-from arena.cli import chain, compare, gallery, serve, suite
+from arena.cli import chain, compare, gallery, pull, serve, suite
 from arena.cli.common import CliError, load_catalog, load_settings, say
 from arena.errors import InputError
 
@@ -27,7 +28,7 @@ def build_parser(prog: str = "python -m arena") -> argparse.ArgumentParser:
     parser.add_argument("--catalog", help="models catalog YAML (default: ARENA_CATALOG, else the built-in one)")
     parser.add_argument("--data-dir", help="data folder (default: ARENA_DATA_DIR, else ~/.arena)")
     commands = parser.add_subparsers(dest="command", required=True)
-    for group in (compare, gallery, suite, chain, serve):
+    for group in (compare, pull, gallery, suite, chain, serve):
         group.add_commands(commands)
     return parser
 
@@ -55,7 +56,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "suite" and args.action == "show":
         return suite.run_command(args, None, settings)
     catalog = load_catalog(settings)
-    group = {"suite": suite, "chain": chain}.get(args.command, compare)
+    group = {"suite": suite, "chain": chain, "pull": pull}.get(args.command, compare)
     return group.run_command(args, catalog, settings)
 
 

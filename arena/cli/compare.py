@@ -11,6 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from arena import hub
 from arena.catalog import AvailabilityChecker, Catalog
 from arena.cli.common import load_picture, open_engine, open_store, say
 from arena.cli.sweep import SWEEP_HELP
@@ -53,6 +54,8 @@ def list_models(catalog: Catalog) -> int:
         status = "available" if state.ok else f"unavailable: {state.reason}"
         if state.ok and state.reason:
             status += f" ({state.reason})"
+        if hub.is_hub_entry(entry) and hub.status(entry).state == "not-downloaded":
+            status += f" · `pull {entry.name}` downloads it"
         print(f"{entry.name:<{width}}  {entry.kind:<{kind_width}}  {status}")
     return 0
 
