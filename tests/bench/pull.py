@@ -1,0 +1,71 @@
+"""pull_ratio: ``python -m arena pull`` of a 300 MB tiny model from the loopback Hugging Face Hub, divided by a
+plain HTTP download of the same files from the same server in the same run (a Python process reading each file
+with urllib and writing it to disk). Both timed from process start to exit; goal ≤ 1.3.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import ROOT
+
+from tests.apprunner import write_catalog
+from tests.hub import LoopbackHub, build_smolvlm, hub_environment
+
+PADDING_BYTES = 300 * 1000 * 1000
+REPO = "HuggingFaceTB/SmolVLM-300MB"
+PLAIN = """
+import sys, urllib.request
+from pathlib import Path
+url, out = sys.argv[1], Path(sys.argv[2])
+for path in sys.argv[3:]:
+    target = out / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with urllib.request.urlopen(f"{url}/{path}") as response, open(target, "wb") as handle:
+        while chunk := response.read(10 * 1024 * 1024):
+            handle.write(chunk)
+"""
+
+
+def timed(command: list[str], env: dict) -> float:
+    started = time.monotonic()
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    wall = time.monotonic() - started
+    if result.returncode != 0:
+        sys.exit(f"{command[:4]} failed: {result.stderr[-2000:]}")
+    return wall
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="arena-bench-pull-") as scratch:
+        scratch = Path(scratch)
+        model = scratch / "model"
+        model.mkdir()
+        build_smolvlm(model, padding_bytes=PADDING_BYTES)
+        catalog = write_catalog(scratch / "catalog.yaml", [{"name": "big", "kind": "transformers", "model": REPO}])
+        with LoopbackHub() as hub:
+            repo = hub.add(REPO, model)
+            needed = [p for p in repo.files if not p.endswith((".bin", ".onnx", ".md"))]
+            base = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}
+            plains, pulls = [], []
+            for attempt in range(3):
+                plain_out = scratch / f"plain-{attempt}"
+                plains.append(timed([sys.executable, "-c", PLAIN, f"{hub.url}/{REPO}/resolve/main",
+                                     str(plain_out), *needed], base))
+                env = base | hub_environment(hub, scratch / f"hf-cache-{attempt}")
+                pulls.append(timed([sys.executable, "-m", "arena", "--catalog", str(catalog), "pull", "big"], env))
+            size = sum(repo.files[p]["size"] for p in needed)
+    plain_s, pull_s = min(plains), min(pulls)
+    print(f"pull_bytes: {size}")
+    print(f"plain_download_s: {plain_s:.3f}")
+    print(f"arena_pull_s: {pull_s:.3f}")
+    print(f"pull_ratio: {pull_s / plain_s:.3f}")
+
+
+if __name__ == "__main__":
+    main()
