@@ -5,13 +5,13 @@ from __future__ import annotations
 import gradio as gr
 
 from arena.engine import Engine
-from arena.ui import battle, gallery, panes, suites, sweep
+from arena.ui import battle, first_run, gallery, panes, suites, sweep
 from arena.ui.api import ApiEndpoints
 from arena.ui.compare import KEYS_JS, CompareView
 from arena.ui.gallery import GalleryView
 from arena.ui.suites import SuitesView
 
-CSS = panes.CSS + panes.BODY_CSS + gallery.CSS + suites.CSS + sweep.CSS + battle.CSS
+CSS = panes.CSS + panes.BODY_CSS + gallery.CSS + suites.CSS + sweep.CSS + battle.CSS + first_run.CSS
 
 __all__ = ["CSS", "build_app"]
 
@@ -25,7 +25,10 @@ def build_app(engine: Engine) -> gr.Blocks:
         view = CompareView(engine)
         with gr.Tabs():
             with gr.Tab("Compare", id="compare"):
+                guide = first_run.FirstRunGuide(engine)  # shown while only the offline models can run
+                guide.build()
                 view.build()
+                guide.wire(view, refresh_buttons=[view.refresh_button])
                 ApiEndpoints(engine).build()  # /compare, /describe_draw, /critique: before any handler takes a name
                 view_sweep = sweep.SweepView(engine, view)
                 view_sweep.build()
@@ -45,6 +48,7 @@ def build_app(engine: Engine) -> gr.Blocks:
         # A server started after the app (Ollama, llama.cpp) shows up at the next page load.
         demo.load(view.availability, outputs=view.availability_outputs,
                   api_visibility="private", show_progress="hidden")
+        demo.load(guide.refresh, outputs=guide.outputs, api_visibility="private", show_progress="hidden")
         demo.load(None, js=KEYS_JS)  # Enter sends, Shift+Enter makes a new line, in both prompt boxes
         for view_of_session in (view, view_sweep):  # a closed tab's panes, conversation and sweep are let go
             demo.unload(view_of_session.forget)
