@@ -19,7 +19,7 @@ from pathlib import Path
 
 from arena.catalog import CatalogError
 from arena.cli import chain, compare, gallery, pull, serve, suite
-from arena.cli.common import CliError, load_catalog, load_settings, say
+from arena.cli.common import CliError, exit_without_teardown, load_catalog, load_settings, say
 from arena.errors import InputError
 
 
@@ -34,6 +34,14 @@ def build_parser(prog: str = "python -m arena") -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command in ``argv``; with none, the process's own command line, and then end the process."""
+    code = _main(argv)
+    if argv is None:
+        exit_without_teardown(code)
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = build_parser(_prog())
     args, rest = parser.parse_known_args(argv)

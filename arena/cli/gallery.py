@@ -11,8 +11,6 @@ from arena.cli.common import CliError
 from arena.inputs import parse_day
 from arena.settings import Settings
 from arena.store import Filter, Store
-from arena.store.export import export
-from arena.store.pictures import read_record
 
 
 def add_commands(commands) -> None:
@@ -59,6 +57,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
                   f"{record.prompt[:40]!r}  {summary[:60]}")
         print(f"{len(records)} of {total} outputs", file=sys.stderr)
         return 0
+    from arena.store.export import export
+
     records = store.all(where)
     try:
         written = export(store, records, args.out, args.format)
@@ -79,6 +79,8 @@ def make_filter(args: argparse.Namespace) -> Filter:
 
 
 def inspect(args: argparse.Namespace) -> int:
+    from arena.store.pictures import read_record
+
     try:
         record = read_record(args.file)
     except (OSError, ValueError) as error:

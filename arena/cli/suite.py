@@ -7,19 +7,19 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tqdm import tqdm
-
-from arena.catalog import Catalog
 from arena.cli.common import CliError, open_engine, say
-from arena.engine import Engine
 from arena.errors import InputError
 from arena.settings import Settings
 from arena.store import Store
-from arena.suites import report
 from arena.suites.model import SuiteError, file_stem, load_suite
-from arena.suites.results import case_history, compare_runs, load_matrix
-from arena.suites.runner import ModelSummary, SuiteRun, resume, summarise_cells
+from arena.suites.runner import ModelSummary, summarise_cells
+
+if TYPE_CHECKING:
+    from arena.catalog import Catalog
+    from arena.engine import Engine
+    from arena.suites.runner import SuiteRun
 
 
 def add_commands(commands) -> None:
@@ -59,6 +59,8 @@ def run_command(args: argparse.Namespace, catalog: Catalog, settings: Settings) 
                "diff": lambda: diff(store, args)}
     if args.action in reading:
         return reading[args.action]()
+    from tqdm import tqdm
+
     with open_engine(catalog, settings, store) as engine:
         try:
             runner = _runner(engine, args)
@@ -93,6 +95,8 @@ def run_command(args: argparse.Namespace, catalog: Catalog, settings: Settings) 
 
 
 def _runner(engine: Engine, args: argparse.Namespace) -> SuiteRun:
+    from arena.suites.runner import SuiteRun, resume
+
     suite = load_suite(args.file)
     if args.resume:
         return resume(engine, args.resume, suite, concurrency=args.concurrency, use_cache=not args.no_cache)
@@ -141,6 +145,9 @@ def runs(store: Store, suite: str | None) -> int:
 
 
 def write_report(store: Store, args: argparse.Namespace) -> int:
+    from arena.suites import report
+    from arena.suites.results import load_matrix
+
     matrix = load_matrix(store, args.run_id)
     if matrix is None:
         raise CliError(f"no suite run with id {args.run_id}")
@@ -167,6 +174,8 @@ def _write(path: Path, text: str) -> None:
 
 
 def history(store: Store, args: argparse.Namespace) -> int:
+    from arena.suites.results import case_history
+
     rows = case_history(store, args.case_id, args.suite)
     if not rows:
         raise CliError(f"no run has a case {args.case_id}")
@@ -183,6 +192,8 @@ def history(store: Store, args: argparse.Namespace) -> int:
 
 
 def diff(store: Store, args: argparse.Namespace) -> int:
+    from arena.suites.results import compare_runs
+
     try:
         changes = compare_runs(store, args.run_a, args.run_b)
     except KeyError as missing:
