@@ -1,10 +1,11 @@
-"""Small local model servers on 127.0.0.1 for discovery tests: one speaking like Ollama, one like llama.cpp.
+"""Small local model servers on 127.0.0.1 for discovery tests, speaking like Ollama, llama.cpp and LM Studio.
 
 Both answer the OpenAI-compatible ``GET /v1/models`` and ``POST /v1/chat/completions`` (streamed or not, the
 answer quoting the prompt and saying whether an image came). On top:
 
     OllamaServer     POST /api/show {"model": ID} -> {"capabilities": [...]} (404 for a model it does not have)
     LlamaCppServer   GET /props -> {"modalities": {"vision": ...}}
+    LMStudioServer   GET /api/v0/models -> {"data": [{"id", "type": llm | vlm | embeddings}]}
 
 ``server.models`` (id -> capabilities) may be changed while it runs (a model pulled or removed); every request
 is kept in ``server.requests`` so tests can check what a model was sent.
@@ -153,4 +154,18 @@ class LlamaCppServer(LocalServer):
     def route(self, method, path, body):
         if method == "GET" and path == "/props":
             return 200, {"model_path": "/models/model.gguf", "modalities": {"vision": self.vision, "audio": False}}
+        return None
+
+
+class LMStudioServer(LocalServer):
+    flavour = "lmstudio"
+
+    def __init__(self, types: dict[str, str]):
+        super().__init__({model: [] for model in types})
+        self.types = types
+
+    def route(self, method, path, body):
+        if method == "GET" and path == "/api/v0/models":
+            return 200, {"object": "list", "data": [{"id": model, "object": "model", "type": kind, "state": "loaded"}
+                                                    for model, kind in self.types.items()]}
         return None

@@ -13,8 +13,10 @@ from arena.catalog import Catalog, CatalogError, ModelEntry
 from arena.images import InputImage
 from arena.paths import DEFAULT_CATALOG
 from arena.request import Request
+from tests.apprunner import write_catalog
 from tests.conftest import make_engine
-from tests.ollama_loopback import LlamaCppServer, LocalServer, OllamaServer
+from tests.ollama_loopback import LlamaCppServer, LMStudioServer, LocalServer, OllamaServer
+from tests.test_cli import arena
 
 SCENE = InputImage(Image.new("RGB", (32, 32), (200, 40, 40)))
 OLLAMA_MODELS = {
@@ -80,6 +82,15 @@ def test_llama_cpp_says_whether_its_model_takes_images():
         assert catalog["seeing-gemma-3-4b"].image_input is True
         assert catalog["blind-qwen2.5-0.5b"].image_input is False
         assert any(s.path == "/props" for s in blind.requests)
+
+
+def test_lm_studio_says_which_models_are_vision_models():
+    types = {"qwen2-vl-2b-instruct": "vlm", "llama-3.2-1b-instruct": "llm", "text-embedding-nomic": "embeddings"}
+    with LMStudioServer(types) as server:
+        catalog = catalog_of(source("lmstudio", server.v1))
+        assert catalog.names() == ["lmstudio-qwen2-vl-2b-instruct", "lmstudio-llama-3.2-1b-instruct"]
+        assert catalog["lmstudio-qwen2-vl-2b-instruct"].image_input is True
+        assert catalog["lmstudio-llama-3.2-1b-instruct"].image_input is False
 
 
 def test_a_server_that_cannot_say_keeps_the_entrys_image_input():
@@ -152,3 +163,13 @@ def test_the_built_in_catalog_discovers_ollama_llama_cpp_and_lm_studio():
     ports = {urlparse(e.base_url).port for e in catalog.discovery.sources}
     assert ports == {11434, 8080, 1234}
     assert all(e.api_key_env is None and e.kind == "openai-chat" for e in catalog.discovery.sources)
+
+
+def test_arena_models_lists_what_the_servers_offer(tmp_path, ollama):
+    catalog = write_catalog(tmp_path / "c.yaml", [
+        source("ollama", ollama.v1), source("llamacpp", f"http://127.0.0.1:{closed_port()}/v1")])
+    result = arena("--catalog", str(catalog), "models")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["ollama-llava-7b", "ollama-qwen3"]
+    assert all("available" in line and "unavailable" not in line for line in lines)
