@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     from arena.catalog import ModelEntry
 
 CONNECT_TIMEOUT_S = 0.5
-READ_TIMEOUT_S = 3.0
-# How long a server's list is trusted before it is asked again ("Check availability again" asks at once).
+READ_TIMEOUT_S = 2.0
+# How long a server's list is trusted; after that it is asked again in the background while the old list serves
+# ("Check availability again" asks at once, and waits for the answer).
 LISTING_TTL_S = 30.0
 _KEYLESS = "not-needed"  # compatible servers want some key even when they check none
 
@@ -87,21 +88,36 @@ class Discovery:
         self._lock = threading.Lock()
         self._found: list["ModelEntry"] = []
         self._at: float | None = None
+        self._refreshing = False
         self.known: dict[str, "ModelEntry"] = {}  # every entry ever found: a pane started on one keeps it
 
     def entries(self) -> list["ModelEntry"]:
         if not self.sources:
             return []
         with self._lock:
-            if self._at is None or time.monotonic() - self._at >= self.ttl_s:
-                self._found = self._ask_all()
-                self._at = time.monotonic()
-                self.known.update((e.name, e) for e in self._found)
+            if self._at is None:  # never asked, or forgotten: the answer is waited for
+                self._store(self._ask_all())
+            elif time.monotonic() - self._at >= self.ttl_s and not self._refreshing:
+                self._refreshing = True
+                threading.Thread(target=self._refresh, name="discover-refresh", daemon=True).start()
             return list(self._found)
 
     def forget(self) -> None:
         with self._lock:
             self._at = None
+
+    def _refresh(self) -> None:
+        try:
+            found = self._ask_all()
+            with self._lock:
+                if self._at is not None:  # a forget() meanwhile asks again itself
+                    self._store(found)
+        finally:
+            self._refreshing = False
+
+    def _store(self, found: list["ModelEntry"]) -> None:
+        self._found, self._at = found, time.monotonic()
+        self.known.update((e.name, e) for e in found)
 
     def _ask_all(self) -> list["ModelEntry"]:
         with ThreadPoolExecutor(max_workers=len(self.sources), thread_name_prefix="discover") as pool:

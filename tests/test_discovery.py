@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import threading
+import time
 from urllib.parse import urlparse
 
 import pytest
@@ -129,6 +131,20 @@ def test_check_availability_again_finds_a_newly_pulled_model(ollama):
         assert engine.catalog["ollama-llava-7b"].model == "llava:7b"
     finally:
         engine.close()
+
+
+def test_a_stale_list_serves_at_once_while_the_server_is_asked_again(ollama):
+    catalog = catalog_of(source("ollama", ollama.v1))
+    assert "ollama-llava-7b" in catalog.names()
+    catalog.discovery.ttl_s = 0  # every list is stale now
+    ollama.models["moondream:latest"] = ["completion", "vision"]
+    asked = len(ollama.requests)
+    assert "ollama-moondream" not in catalog.names()  # the old list, not a wait for the server
+    deadline = time.monotonic() + 30
+    while "ollama-moondream" not in catalog.names():  # the refresh, done in the background, lands
+        assert time.monotonic() < deadline, "the background refresh never landed"
+        threading.Event().wait(0.02)
+    assert len(ollama.requests) > asked
 
 
 def test_discovered_names_stay_unique_and_valid(ollama):
