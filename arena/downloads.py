@@ -56,11 +56,14 @@ class Download:
     def active(self) -> bool:
         return not self.finished.is_set()
 
-    def advance(self, count: int) -> None:
+    def advance(self, count: int, resumed: bool = False) -> None:
+        """``count`` more bytes are here; ``resumed``: found on disk from an earlier try (not a speed)."""
         if self.cancel_event.is_set():
             raise Cancelled()
         with self._lock:
             self.done_bytes += count
+            if resumed:
+                self._samples.clear()
             self._samples.append((time.monotonic(), self.done_bytes))
         for listener in self.listeners:
             listener(self)
@@ -296,7 +299,7 @@ def _progress_class(download: Download):
         def __init__(self, *args, initial: int = 0, **kwargs):
             # A resumed file starts at the bytes already on disk: those count as done.
             if initial:
-                download.advance(initial)
+                download.advance(initial, resumed=True)
 
         def __enter__(self):
             return self

@@ -5,13 +5,13 @@ from __future__ import annotations
 import gradio as gr
 
 from arena.engine import Engine
-from arena.ui import battle, first_run, gallery, panes, suites, sweep
+from arena.ui import battle, catalog_panel, first_run, gallery, panes, suites, sweep
 from arena.ui.api import ApiEndpoints
 from arena.ui.compare import KEYS_JS, CompareView
 from arena.ui.gallery import GalleryView
 from arena.ui.suites import SuitesView
 
-CSS = panes.CSS + panes.BODY_CSS + gallery.CSS + suites.CSS + sweep.CSS + battle.CSS + first_run.CSS
+CSS = panes.CSS + panes.BODY_CSS + gallery.CSS + suites.CSS + sweep.CSS + battle.CSS + first_run.CSS + catalog_panel.CSS
 
 __all__ = ["CSS", "build_app"]
 

@@ -21,6 +21,7 @@ from arena.render import markdown_html
 from arena.request import Request
 from arena.ui import panes as look
 from arena.ui.board import Board
+from arena.ui.catalog_panel import CatalogPanel
 from arena.ui.compare_boards import Boards
 from arena.ui.compare_frames import Frames, PaneSlot, progress, summary
 from arena.ui.compare_inputs import Ask, image_upload, read_image
@@ -167,9 +168,8 @@ class CompareView:
             examples=[[prompt, str(ASSETS / name) if name else None] for prompt, name in EXAMPLES],
             inputs=[self.prompt, self.image], label="Examples",
         )
-        with gr.Accordion("Catalog", open=False, elem_id="arena-catalog"):
-            self.catalog_table = gr.Markdown(self._catalog_markdown())
-            self.refresh_button = gr.Button("Check availability again", size="sm")
+        self.catalog = CatalogPanel(self.engine)  # the entries, and Download with progress for hub weights
+        self.catalog_table, self.refresh_button = self.catalog.build(self._catalog_markdown())
         self._wire()
 
     def _wire(self) -> None:
@@ -203,6 +203,7 @@ class CompareView:
         self.draw_text_button.click(self.draw_edited, [self.draw_text, self.drawers], **streaming)
         self.stop_button.click(self.stop, inputs=None, outputs=None, queue=False, api_visibility="private")
         self.refresh_button.click(self.refresh, outputs=self.availability_outputs, api_visibility="private")
+        self.catalog.wire(self)
 
     def _slot_handlers(self, index: int):
         """Handlers for one pane slot's buttons: Gradio passes no index, and reads the request from type hints."""
@@ -412,7 +413,7 @@ class CompareView:
 
     @property
     def availability_outputs(self) -> list:
-        return [self.models, self.unavailable, self.catalog_table, self.drawers, self.critics]
+        return [self.models, self.unavailable, self.catalog_table, self.drawers, self.critics, *self.catalog.outputs]
 
     def availability(self):
         """Model choices, the unavailable list and the catalog table, as the checks see them now."""
@@ -423,7 +424,7 @@ class CompareView:
                    if entries[name].output == "text" and entries[name].image_input]
         return (gr.CheckboxGroup(choices=choices), unavailable, self._catalog_markdown(),
                 gr.CheckboxGroup(choices=drawers, value=[n for _, n in drawers][:1]),
-                gr.CheckboxGroup(choices=critics, value=[n for _, n in critics][:2]))
+                gr.CheckboxGroup(choices=critics, value=[n for _, n in critics][:2]), *self.catalog.updates())
 
     def forget(self, request: gr.Request) -> None:
         """The session ended (its tab closed): its board, and what its page showed, are let go."""
