@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
 from arena import secrets
@@ -12,6 +12,8 @@ from arena.images import InputImage
 from arena.request import Request
 
 if TYPE_CHECKING:
+    import ssl
+
     import openai
 
     from arena.catalog import ModelEntry
@@ -29,7 +31,16 @@ def make_client(entry: "ModelEntry") -> "openai.OpenAI":
         base_url=entry.base_url,
         max_retries=entry.max_retries,
         timeout=openai.Timeout(entry.read_timeout_s, connect=min(10.0, entry.read_timeout_s)),
+        http_client=openai.DefaultHttpxClient(verify=_tls_context()),
     )
+
+
+@cache
+def _tls_context() -> "ssl.SSLContext":
+    """The TLS settings a client would make for itself, made once: each reads the CA bundle (~20 ms a client)."""
+    import httpx2  # what the openai SDK is built on
+
+    return httpx2.create_ssl_context()
 
 
 def user_content(text: str, image: InputImage | None) -> str | list[dict]:
