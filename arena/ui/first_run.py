@@ -130,8 +130,9 @@ class FirstRunGuide:
 
     def _starter(self, name: str):
         def start():
-            downloads.manager().start(self.engine.catalog[name])
-            return gr.Timer(active=True), gr.HTML(self._progress_html(), visible=True), gr.Button(visible=True)
+            download = downloads.manager().start(self.engine.catalog[name])
+            return (gr.Timer(active=True), gr.HTML(self._progress_html(), visible=True),
+                    gr.Button(visible=download.active))
 
         return start
 
