@@ -15,7 +15,6 @@ from arena.errors import InputError
 from arena.request import Request
 from arena.results import metrics_line, png_bytes
 from arena.settings import Settings
-from arena.sweep_grid import grid_html, grid_image
 from arena.sweeps import Sweep, SweepRun, parse_axis, plan
 
 SWEEP_HELP = ("vary a parameter: seed=1,2,3 (or 1-4), steps=1,4, guidance=0,7, size=256x256,512x512, "
@@ -77,6 +76,8 @@ def run_sweep(args: argparse.Namespace, catalog: Catalog, settings: Settings) ->
 
 def _write(sweep: Sweep, run: SweepRun, folder) -> dict[int, str]:
     """Each output once (MODEL_VALUES.md / .png), then grid.png and grid.html."""
+    from arena.sweep_grid import grid_html, grid_image  # Markdown and LaTeX: only for a sweep
+
     written: dict[int, str] = {}
     for index, output in enumerate(run.outputs):
         if output is None:
