@@ -84,7 +84,7 @@ def app(tmp_path_factory, offline_models):
                    ARENA_DATA_DIR=str(folder / "data"))
         catalog = write_catalog(folder / "catalog.yaml", nothing_but_offline())
         with environment(**env), running_app(catalog) as (url, engine):
-            yield url, engine, server
+            yield url, engine, server, cache
         hub.forget()
 
 
@@ -103,7 +103,7 @@ def shot(page, name, full_page=False):
 
 @needs_chromium
 def test_the_guide_shows_the_three_ways_forward(browser, app):
-    url, _, _ = app
+    url, _, _, _ = app
     for name, viewport, query in (("desktop", DESKTOP, ""), ("phone", PHONE, ""), ("dark", DESKTOP, "?__theme=dark")):
         page = open_page(browser, url, viewport, query)
         guide = page.locator("#arena-first-run")
@@ -122,7 +122,7 @@ def test_the_guide_shows_the_three_ways_forward(browser, app):
 
 @needs_chromium
 def test_download_shows_progress_then_the_model_runs(browser, app):
-    url, engine, server = app
+    url, _, server, _ = app
     page = open_page(browser, url)
     server.rate = 400_000  # bytes a second: slow enough to watch the bar move
     try:
@@ -146,4 +146,22 @@ def test_download_shows_progress_then_the_model_runs(browser, app):
                            timeout=120_000)
     shot(page, "downloaded-and-run", full_page=True)
     assert any("/resolve/" in path for path, _ in server.downloads(REPOS["smolvlm"]))
+    page.close()
+
+
+@needs_chromium
+def test_a_download_from_the_catalog_also_puts_the_guide_away(browser, app):
+    from arena import hub
+
+    url, engine, _, cache = app
+    for folder in cache.glob("models--*SmolVLM*"):  # back to a machine with nothing real
+        shutil.rmtree(folder)
+    hub.forget()
+    engine.availability.forget()
+    page = open_page(browser, url)
+    page.locator("#arena-first-run").wait_for()
+    page.click("#arena-catalog")  # the Catalog accordion, at the foot of the page
+    page.click("#arena-dl-button-sd-turbo")
+    page.locator("#arena-models label", has_text="sd-turbo ·").wait_for(timeout=120_000)
+    page.locator("#arena-first-run").wait_for(state="hidden")
     page.close()

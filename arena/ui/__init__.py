@@ -28,7 +28,7 @@ def build_app(engine: Engine) -> gr.Blocks:
                 guide = first_run.FirstRunGuide(engine)  # shown while only the offline models can run
                 guide.build()
                 view.build()
-                guide.wire(view, refresh_buttons=[view.refresh_button])
+                guide.wire(view, refresh_buttons=[view.refresh_button], download_timers=[view.catalog.timer])
                 ApiEndpoints(engine).build()  # /compare, /describe_draw, /critique: before any handler takes a name
                 view_sweep = sweep.SweepView(engine, view)
                 view_sweep.build()

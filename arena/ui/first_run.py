@@ -90,11 +90,14 @@ class FirstRunGuide:
             self.progress = gr.HTML("", visible=False, elem_id="arena-first-run-progress")
         self.timer = gr.Timer(TICK_S, active=False)
 
-    def wire(self, view, refresh_buttons=()) -> None:
-        """Events, once the Compare view (whose model lists a finished download redraws) is built."""
+    def wire(self, view, refresh_buttons=(), download_timers=()) -> None:
+        """Events, once the Compare view (whose model lists a finished download redraws) is built.
+        ``download_timers``: other panels' timers that tick while their downloads run (the Catalog's)."""
         self.availability_outputs, self.availability = view.availability_outputs, view.availability
         for button in refresh_buttons:  # "Check availability again"
             button.click(self.refresh, None, self.outputs, api_visibility="private", show_progress="hidden")
+        for timer in download_timers:
+            timer.tick(self.after_downloads, None, self.outputs, api_visibility="private", show_progress="hidden")
         for name, button in zip(self.names, self.buttons, strict=True):
             button.click(self._starter(name), None, [self.timer, self.progress, self.cancel],
                          api_visibility="private", show_progress="hidden")
@@ -118,6 +121,14 @@ class FirstRunGuide:
             update |= {button: gr.Button(value=self._label(name)) for name, button in zip(self.names, self.buttons,
                                                                                            strict=True)}
         return update
+
+    def after_downloads(self):
+        """Once no download runs any more, the box as things are (a model downloaded from the Catalog hides it)."""
+        running = (downloads.manager().get(e.name) for e in self.engine.catalog if hub.is_hub_entry(e))
+        if any(d is not None and d.active for d in running):
+            return {}
+        self.engine.availability.forget()
+        return self.refresh()
 
     def _label(self, name: str) -> str:
         entry = self.engine.catalog[name]
