@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 # Files at least this large are fetched resumably; smaller ones go straight through hf_hub_download.
 RESUMABLE_BYTES = 1024 * 1024
+# A dropped connection is asked again this many times, this long apart, before the download fails.
+RETRIES, RETRY_WAIT_S = 5, 1.0
 # Room kept free on the disk besides the download itself.
 DISK_MARGIN = 200 * 1024 * 1024
 
@@ -232,19 +234,17 @@ def fetch(plan: hub.Plan, repo_file: hub.RepoFile, download: Download) -> None:
 
     progress = _progress_class(download)
     if repo_file.size >= RESUMABLE_BYTES:
-        _fetch_blob(plan, repo_file, download, progress)
+        _fetch_blob(plan, repo_file, download)
     # Small files are fetched here; for a large one the blob is in place and this only links it into the snapshot.
     # The revision's name (not the commit) makes huggingface_hub record refs/main, which later looks-ups read.
     hf_hub_download(plan.repo_id, repo_file.path, revision=plan.revision, cache_dir=hub.cache_dir(),
                     endpoint=hub.endpoint(), tqdm_class=progress)
 
 
-def _fetch_blob(plan: hub.Plan, repo_file: hub.RepoFile, download: Download, progress) -> None:
+def _fetch_blob(plan: hub.Plan, repo_file: hub.RepoFile, download: Download) -> None:
     """Write the file's blob, continuing a partial one left by an earlier try."""
     from filelock import FileLock
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
-    from huggingface_hub.file_download import http_get
-    from huggingface_hub.utils import build_hf_headers
 
     url = hf_hub_url(plan.repo_id, repo_file.path, revision=plan.commit, endpoint=hub.endpoint())
     meta = get_hf_file_metadata(url, timeout=10)
@@ -271,14 +271,46 @@ def _fetch_blob(plan: hub.Plan, repo_file: hub.RepoFile, download: Download, pro
                 handle.truncate(0)
                 handle.seek(0)
                 have = 0
+            if have:
+                download.advance(have, resumed=True)
             if have < meta.size:
-                http_get(meta.location, handle, resume_size=have, headers=build_hf_headers(),
-                         expected_size=meta.size, tqdm_class=progress)
-            handle.truncate(meta.size)
+                _stream(meta.location, handle, meta.size, download)
         if partial.stat().st_size != meta.size or (resumed and not _sha256_matches(partial, etag)):
             partial.unlink(missing_ok=True)
             raise hub.HubError(f"{repo_file.path} from {plan.repo_id} arrived damaged; Download again")
         os.replace(partial, blob)
+
+
+def _stream(url: str, handle, size: int, download: Download) -> None:
+    """Append the rest of ``url`` to ``handle`` through huggingface_hub's HTTP session (its headers, token,
+    proxies), a Range request from what the file holds; a connection dropped mid-file is asked again from there
+    (at most RETRIES times). Each piece counts as it is written, so progress and Cancel follow closely."""
+    import httpx2
+    from huggingface_hub import constants
+    from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+
+    for attempt in range(RETRIES + 1):
+        have = handle.tell()
+        headers = build_hf_headers() | ({"Range": f"bytes={have}-"} if have else {})
+        try:
+            with get_session().stream("GET", url, headers=headers, timeout=constants.HF_HUB_DOWNLOAD_TIMEOUT,
+                                      follow_redirects=True) as response:
+                hf_raise_for_status(response)
+                if have and response.status_code != 206:  # the server ignored the Range: start over
+                    handle.seek(0)
+                    handle.truncate()
+                    download.advance(-have, resumed=True)
+                for piece in response.iter_raw():
+                    handle.write(piece)
+                    download.advance(len(piece))
+            if handle.tell() >= size:
+                return
+        except (httpx2.RemoteProtocolError, httpx2.ReadError, httpx2.ConnectError, httpx2.TimeoutException):
+            if attempt == RETRIES:
+                raise
+        if download.cancel_event.wait(RETRY_WAIT_S):
+            raise Cancelled()
+    raise hub.HubError("the connection to the Hub was lost; Download again resumes where it stopped")
 
 
 def _sha256_matches(path: Path, etag: str) -> bool:

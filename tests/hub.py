@@ -10,7 +10,8 @@ transformers and diffusers call (huggingface_hub 2.4: ``model_info``, ``list_rep
 
 A missing file is 404 with X-Error-Code: EntryNotFound, a missing repository 404 RepoNotFound, a gated one's
 files 401 GatedRepo unless the request carries its token. Never any Xet header. Switches: ``rate`` (bytes/s, to
-watch progress), ``cut_once(path, at)`` (close the connection mid-file once), ``cut_always(path, at)``.
+watch progress), ``cut_once(path, at)`` (close the connection mid-file once), ``cut_then_down(path, at)`` (and
+then drop every connection until ``heal()``).
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class LoopbackHub:
         self.repos: dict[str, Repo] = {}
         self.requests: list[tuple[str, str, dict]] = []  # (method, path, headers with lower-case names)
         self.rate: float | None = None
+        self.down = False  # every connection dropped unanswered, as when the network goes away
         self._cuts: dict[str, list] = {}  # path -> [offset, times left]
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -93,11 +95,13 @@ class LoopbackHub:
     def cut_once(self, path: str, at: int) -> None:
         self._cuts[path] = [at, 1]
 
-    def cut_always(self, path: str, at: int) -> None:
-        self._cuts[path] = [at, 10**9]
+    def cut_then_down(self, path: str, at: int) -> None:
+        """Drop the connection at byte ``at`` of ``path``, then drop every connection until ``heal``."""
+        self._cuts[path] = [at, 1, "down"]
 
     def heal(self) -> None:
         self._cuts.clear()
+        self.down = False
 
     def downloads(self, repo_id: str | None = None) -> list[tuple[str, dict]]:
         """GET requests for file bytes: (path, headers)."""
@@ -131,6 +135,10 @@ class LoopbackHub:
             def _route(self, head: bool) -> None:
                 with hub._lock:
                     hub.requests.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
+                if hub.down:
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
                 parts = urlsplit(self.path)
                 path, query = unquote(parts.path), parse_qs(parts.query)
                 if match := re.fullmatch(r"/api/models/([^/]+/[^/]+)(?:/revision/([^/]+))?", path):
@@ -209,6 +217,7 @@ class LoopbackHub:
                 if cut and cut[1] > 0 and cut[0] > start:
                     cut[1] -= 1
                     cut_at = cut[0]
+                    hub.down = "down" in cut
                 began, sent = time.monotonic(), 0
                 with open(file, "rb") as handle:
                     handle.seek(start)
@@ -392,7 +401,7 @@ def _decoys(folder: Path) -> None:
     (folder / "README.md").write_text("tiny random-weight model for Arena's tests\n")
 
 
-PADDED_BYTES = 24 * 1024 * 1024  # huggingface_hub reads 10 MiB at a time: a cut or Cancel needs a larger file
+PADDED_BYTES = 24 * 1024 * 1024  # a model large enough to Cancel or cut mid-file
 BUILDERS = {"smolvlm": build_smolvlm, "qwen2.5-vl": build_qwen2_5_vl, "sd-turbo": build_sd_turbo,
             "smolvlm-padded": lambda folder: build_smolvlm(folder, padding_bytes=PADDED_BYTES)}
 REPOS = {"smolvlm": "HuggingFaceTB/SmolVLM-tiny", "qwen2.5-vl": "Qwen/Qwen2.5-VL-tiny",

@@ -11,9 +11,7 @@ from arena.catalog import ModelEntry, check_availability
 from arena.images import InputImage
 from arena.request import GenerationParams, Request
 from tests.conftest import ROOT
-from tests.hub import GATED_TOKEN, PADDING, REPOS, build_all, hub_environment, standard_hub
-
-CHUNK = 10 * 1024 * 1024  # huggingface_hub's DOWNLOAD_CHUNK_SIZE: progress and resume go by whole chunks
+from tests.hub import GATED_TOKEN, PADDED_BYTES, PADDING, REPOS, build_all, hub_environment, standard_hub
 
 SCENE = InputImage(Image.open(ROOT / "assets" / "scene.png").convert("RGB"))
 ENTRIES = [
@@ -112,16 +110,19 @@ def test_a_cut_connection_resumes_mid_file(online):
     download, _ = pull(entry("padded", model=REPOS["smolvlm-padded"]))
     assert download.state == "done", download.error
     ranges = [headers.get("range") for p, headers in online.downloads() if p.endswith(PADDING)]
-    assert ranges == [None, f"bytes={CHUNK}-"]  # huggingface_hub went on from the last whole chunk it had
+    assert ranges == [None, "bytes=15000000-"]  # asked again from the byte where the connection dropped
     assert download.done_bytes == download.total_bytes
 
 
 def test_cancel_keeps_the_partial_file_and_the_next_pull_goes_on_from_it(online):
     padded = entry("padded", model=REPOS["smolvlm-padded"])
     first = downloads.Download(padded)
-    first.listeners.append(lambda d: d.done_bytes >= CHUNK and d.cancel())  # Cancel pressed once 10 MiB are in
+    first.listeners.append(lambda d: d.done_bytes >= 10**7 and d.cancel())  # Cancel pressed once 10 MB are in
     downloads.pull(first)
     assert first.state == "cancelled"
+    [partial] = (downloads._storage(padded.model) / "blobs").glob("*.incomplete")
+    kept = partial.stat().st_size
+    assert 0 < kept < PADDED_BYTES
     line = first.progress_line()
     assert line.startswith("cancelled at ") and line.endswith("Download again resumes")
     assert not check_availability(padded).ok  # never available half-downloaded
@@ -131,20 +132,23 @@ def test_cancel_keeps_the_partial_file_and_the_next_pull_goes_on_from_it(online)
     second, _ = pull(padded)
     assert second.state == "done", second.error
     ranges = [headers.get("range") for p, headers in online.downloads() if p.endswith(PADDING)]
-    assert ranges == [None, f"bytes={CHUNK}-"]
+    assert ranges == [None, f"bytes={kept}-"]  # went on from the bytes the cancelled download kept
+    assert second.done_bytes == second.total_bytes
     assert check_availability(padded).ok
+    assert not list((downloads._storage(padded.model) / "blobs").glob("*.incomplete"))
 
 
-def test_a_lost_connection_is_one_sentence_and_download_again_resumes(online):
+def test_a_lost_connection_is_one_sentence_and_download_again_resumes(online, monkeypatch):
     padded = entry("padded", model=REPOS["smolvlm-padded"])
-    online.cut_always(PADDING, at=15_000_000)  # the connection drops at 15 MB however often it is tried
+    monkeypatch.setattr(downloads, "RETRY_WAIT_S", 0.05)
+    online.cut_then_down(PADDING, at=15_000_000)  # the network goes away at 15 MB, and stays away
     first, _ = pull(padded)
     assert first.state == "failed"
     assert first.error == "the connection to the Hub was lost; Download again resumes where it stopped"
     online.heal()
     second, _ = pull(padded)
     assert second.state == "done", second.error
-    assert [h.get("range") for p, h in online.downloads() if p.endswith(PADDING)][-1] == f"bytes={CHUNK}-"
+    assert [h.get("range") for p, h in online.downloads() if p.endswith(PADDING)][-1] == "bytes=15000000-"
 
 
 def test_gated_and_missing_repositories_say_what_to_do(online, monkeypatch):
