@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 # Bump when a builder changes so old folders are rebuilt instead of reused.
-BUILD_VERSION = 3
+BUILD_VERSION = 4
 _MARKER = "arena-offline.json"
 # One build at a time in this process: the builders import transformers and diffusers, whose lazy
 # attributes are not safe to resolve from several threads at once.
@@ -342,15 +342,27 @@ def _save_random(model_class, config, processor, folder: Path, **generation) -> 
     processor.save_pretrained(folder)
 
 
+# stabilityai/sd-turbo, scheduler/scheduler_config.json.
+SD_TURBO_SCHEDULER = {
+    "_class_name": "EulerDiscreteScheduler", "beta_end": 0.012, "beta_schedule": "scaled_linear",
+    "beta_start": 0.00085, "clip_sample": False, "interpolation_type": "linear", "num_train_timesteps": 1000,
+    "prediction_type": "epsilon", "sample_max_value": 1.0, "set_alpha_to_one": False, "sigma_max": None,
+    "sigma_min": None, "skip_prk_steps": True, "steps_offset": 1, "timestep_spacing": "trailing",
+    "timestep_type": "discrete", "trained_betas": None, "use_karras_sigmas": False,
+}
+
+
 def build_stable_diffusion(folder: Path) -> None:
-    """A StableDiffusionPipeline: UNet, VAE, CLIP text encoder and tokenizer, DDIM scheduler."""
+    """A StableDiffusionPipeline as stabilityai/sd-turbo: UNet (512 px by default, linear attention projections as
+    in SD 2), VAE, CLIP text encoder and tokenizer, and sd-turbo's own scheduler (Euler, trailing timesteps, so that
+    one step starts from pure noise at t=999)."""
     import torch
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
-        sample_size=16, in_channels=4, out_channels=4, layers_per_block=1,
+        sample_size=64, in_channels=4, out_channels=4, layers_per_block=1, use_linear_projection=True,
         block_out_channels=(32, 64), down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
         up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32, attention_head_dim=8,
         norm_num_groups=32,
@@ -365,10 +377,7 @@ def build_stable_diffusion(folder: Path) -> None:
         vocab_size=1000, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
         max_position_embeddings=77, bos_token_id=0, eos_token_id=2, pad_token_id=1,
     ))
-    scheduler = DDIMScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
-        set_alpha_to_one=False, steps_offset=1,
-    )
+    scheduler = EulerDiscreteScheduler.from_config(SD_TURBO_SCHEDULER)
     pipe = StableDiffusionPipeline(
         unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=_clip_tokenizer(CLIPTokenizer, folder),
         scheduler=scheduler, safety_checker=None, feature_extractor=None, requires_safety_checker=False,

@@ -155,6 +155,27 @@ def test_llama_vision_stops_where_the_instruct_model_stops(offline_models):
     assert set(stops) == set(tokenizer.convert_tokens_to_ids(["<|end_of_text|>", "<|eom_id|>", "<|eot_id|>"]))
 
 
+# --- Stable Diffusion (stabilityai/sd-turbo) ----------------------------------------------------------------
+
+def test_stable_diffusion_steps_as_sd_turbo_does(offline_models):
+    from diffusers import AutoPipelineForText2Image
+
+    pipe = AutoPipelineForText2Image.from_pretrained(offline.ensure_built("stable-diffusion", offline_models))
+    scheduler = pipe.scheduler
+    assert type(scheduler).__name__ == "EulerDiscreteScheduler"
+    settings = {k: scheduler.config[k] for k in ("beta_start", "beta_end", "beta_schedule", "prediction_type",
+                                                 "timestep_spacing", "steps_offset", "num_train_timesteps")}
+    assert settings == {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear",
+                        "prediction_type": "epsilon", "timestep_spacing": "trailing", "steps_offset": 1,
+                        "num_train_timesteps": 1000}
+    scheduler.set_timesteps(1)
+    assert scheduler.timesteps.tolist() == [999]  # one step from pure noise, as SD-Turbo is used
+    scheduler.set_timesteps(4)
+    assert scheduler.timesteps.tolist() == [999, 749, 499, 249]
+    assert pipe.unet.config.sample_size * pipe.vae_scale_factor == 512  # its default picture size
+    assert pipe.tokenizer.model_max_length == 77
+
+
 # --- through the backend --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name, expected", [
