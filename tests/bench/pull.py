@@ -1,6 +1,9 @@
 """pull_ratio: ``python -m arena pull`` of a 300 MB tiny model from the loopback Hugging Face Hub, divided by a
 plain HTTP download of the same files from the same server in the same run (a Python process reading each file
-with urllib and writing it to disk). Both timed from process start to exit; goal ≤ 1.3.
+with urllib and writing it to disk). Both timed from process start to exit, best of three; goal ≤ 1.3.
+
+pull_ratio_100MBps: the same with the server paced at 100 MB/s, a fast real connection, where the transfer rather
+than the loopback's CPU-bound speed and the command's start-up (imports, the Hub look-up) sets the time.
 """
 
 from __future__ import annotations
@@ -52,19 +55,21 @@ def main() -> None:
             repo = hub.add(REPO, model)
             needed = [p for p in repo.files if not p.endswith((".bin", ".onnx", ".md"))]
             base = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}
-            plains, pulls = [], []
-            for attempt in range(3):
-                plain_out = scratch / f"plain-{attempt}"
-                plains.append(timed([sys.executable, "-c", PLAIN, f"{hub.url}/{REPO}/resolve/main",
-                                     str(plain_out), *needed], base))
-                env = base | hub_environment(hub, scratch / f"hf-cache-{attempt}")
-                pulls.append(timed([sys.executable, "-m", "arena", "--catalog", str(catalog), "pull", "big"], env))
-            size = sum(repo.files[p]["size"] for p in needed)
-    plain_s, pull_s = min(plains), min(pulls)
-    print(f"pull_bytes: {size}")
-    print(f"plain_download_s: {plain_s:.3f}")
-    print(f"arena_pull_s: {pull_s:.3f}")
-    print(f"pull_ratio: {pull_s / plain_s:.3f}")
+            print(f"pull_bytes: {sum(repo.files[p]['size'] for p in needed)}")
+            for rate, suffix in ((None, ""), (100e6, "_100MBps")):
+                hub.rate = rate
+                plains, pulls = [], []
+                for attempt in range(3):
+                    plain_out = scratch / f"plain{suffix}-{attempt}"
+                    plains.append(timed([sys.executable, "-c", PLAIN, f"{hub.url}/{REPO}/resolve/main",
+                                         str(plain_out), *needed], base))
+                    env = base | hub_environment(hub, scratch / f"hf-cache{suffix}-{attempt}")
+                    pulls.append(timed([sys.executable, "-m", "arena", "--catalog", str(catalog), "pull", "big"],
+                                       env))
+                plain_s, pull_s = min(plains), min(pulls)
+                print(f"plain_download{suffix}_s: {plain_s:.3f}")
+                print(f"arena_pull{suffix}_s: {pull_s:.3f}")
+                print(f"pull_ratio{suffix}: {pull_s / plain_s:.3f}")
 
 
 if __name__ == "__main__":
