@@ -3,7 +3,7 @@
 Columns are the X axis's values; rows are the Y axis's values × the models (with no Y axis, one row per model);
 a Z axis gives one block per value, stacked under a band that names it. Every cell is captioned with the seed it
 used and with the axes that do not apply to its model ("steps n/a"). Text answers are drawn as the gallery's text
-cards.
+cards. The page and its tables are templates (arena/templates/sweep_grid.html.j2, sweep_tables.html.j2).
 """
 
 from __future__ import annotations
@@ -12,13 +12,11 @@ import base64
 import io
 import textwrap
 from dataclasses import dataclass
-from html import escape
 from typing import Callable
 
 from PIL import Image, ImageDraw, ImageFont
 
 from arena.pane import PaneSnapshot
-from arena.render import markdown_html
 from arena.store.pictures import text_card
 from arena.sweeps import AXES, Cell, Sweep
 
@@ -150,87 +148,56 @@ def _font(size: int):
 
 # --- HTML ----------------------------------------------------------------------------------------------------
 
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Arena sweep</title>
-<style>
-:root {{ color-scheme: light dark; --ink: #1e293b; --faint: #64748b; --line: #cbd5e1; --card: #fff; --page: #f8fafc; }}
-@media (prefers-color-scheme: dark) {{
-  :root {{ --ink: #e2e8f0; --faint: #94a3b8; --line: #334155; --card: #1e293b; --page: #0f172a; }} }}
-body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: var(--ink); background: var(--page); }}
-.scroll {{ overflow-x: auto; }}
-table {{ border-collapse: separate; border-spacing: 6px; }}
-th {{ text-align: left; vertical-align: top; font-size: 0.9em; min-width: 8rem; }}
-thead th {{ text-align: center; }}
-td {{ vertical-align: top; background: var(--card); border: 1px solid var(--line); border-radius: 8px;
-      padding: 6px; width: 260px; min-width: 220px; max-width: 320px; }}
-td img {{ width: 100%; border-radius: 4px; display: block; }}
-.answer {{ max-height: 18rem; overflow: auto; font-size: 0.88em; overflow-wrap: anywhere; }}
-.answer pre {{ white-space: pre-wrap; }}
-.cap, .meta {{ color: var(--faint); font-size: 0.82em; }} .error {{ color: #dc2626; }}
-</style></head><body>
-<h1>Sweep</h1>
-<p class="meta">{summary}</p>
-<p>{prompt}</p>
-{blocks}
-<p class="meta">Made by Arena {version}.</p>
-</body></html>
-"""
-
 
 def grid_html(sweep: Sweep, outputs: list[PaneSnapshot | None], comparison_id: str | None = None) -> str:
     """The grid as one page with everything inside it (pictures as data URLs); model text rendered safely."""
     from arena import __version__
+    from arena.templates import render
 
     axes = " · ".join(f"{name.upper()}: {AXES[a.kind].label}" for name, a in zip("xyz", sweep.axes, strict=False))
     summary = f"{axes} · {sweep.describe()}" + (f" · comparison {comparison_id}" if comparison_id else "")
-    prompt = "" if any(a.kind == "prompt" for a in sweep.axes) else f"<b>Prompt:</b> {escape(sweep.prompt)}"
-    return _PAGE.format(summary=escape(summary), prompt=prompt, blocks=grid_tables(sweep, outputs),
-                        version=escape(__version__))
+    prompt = None if any(a.kind == "prompt" for a in sweep.axes) else sweep.prompt
+    return render("sweep_grid.html.j2", summary=summary, prompt=prompt, version=__version__,
+                  blocks=_blocks(sweep, outputs, None, data_url))
 
 
 def grid_tables(sweep: Sweep, outputs: list[PaneSnapshot | None], z: int | None = None,
                 picture_url: Callable[[Image.Image], str] | None = None) -> str:
     """The grid as HTML tables: every Z block under its heading, or only block ``z``. ``picture_url`` makes
     a picture's src (default: a PNG data URL at most 512 pixels on a side)."""
+    from arena.templates import render
+
+    return render("sweep_tables.html.j2", blocks=_blocks(sweep, outputs, z, picture_url or data_url))
+
+
+def _blocks(sweep: Sweep, outputs: list[PaneSnapshot | None], z: int | None, picture_url) -> list[dict]:
+    """What the tables show, block by block (arena/templates/sweep_tables.html.j2 lays it out)."""
     x_axis, y_axis, z_axis = (sweep.axis(n) for n in "xyz")
     by_place = {(c.x, c.y, c.z, c.model): c for c in sweep.cells}
     blocks = []
     for block in range(len(z_axis.values) if z_axis else 1):
         if z is not None and block != z:
             continue
-        head = "".join(f"<th scope=col>{escape(label)}</th>" for label in x_axis.labels)
-        body = []
-        for y in range(len(y_axis.values) if y_axis else 1):
-            for model in sweep.models:
-                name = (f"{escape(y_axis.label(y))}<br>" if y_axis else "") + f"<span class=meta>{escape(model)}</span>"
-                cells = "".join(_html_cell(sweep, by_place[(x, y, block, model)], outputs, picture_url or data_url)
-                                for x in range(len(x_axis.values)))
-                body.append(f"<tr><th scope=row>{name}</th>{cells}</tr>")
-        title = f"<h2>{escape(z_axis.label(block))}</h2>" if z_axis and z is None else ""
-        blocks.append(f'<section>{title}<div class="scroll"><table><thead><tr><th></th>{head}</tr></thead>'
-                      f"<tbody>{''.join(body)}</tbody></table></div></section>")
-    return "\n".join(blocks)
+        rows = [{"y_label": y_axis.label(y) if y_axis else None, "model": model,
+                 "cells": [_cell_view(sweep, by_place[(x, y, block, model)], outputs, picture_url)
+                           for x in range(len(x_axis.values))]}
+                for y in range(len(y_axis.values) if y_axis else 1) for model in sweep.models]
+        title = z_axis.label(block) if z_axis and z is None else None
+        blocks.append({"title": title, "head": list(x_axis.labels), "rows": rows})
+    return blocks
 
 
-def _html_cell(sweep: Sweep, cell: Cell, outputs: list[PaneSnapshot | None], picture_url) -> str:
+def _cell_view(sweep: Sweep, cell: Cell, outputs: list[PaneSnapshot | None], picture_url) -> dict:
     output = outputs[cell.run] if cell.run < len(outputs) else None
-    label = f'<div class="cap">{escape(caption(sweep, cell, output))}</div>'
+    view = {"output": output, "caption": caption(sweep, cell, output), "picture": None, "work": None}
     if output is None:
-        return f'<td><p class="meta">not run yet</p>{label}</td>'
-    inner = ""
+        return view
     if output.images:
-        inner += f'<img alt="output of {escape(output.model)}" src="{picture_url(output.images[-1])}">'
+        view["picture"] = picture_url(output.images[-1])
     elif not output.finished and not output.text:
-        work = f"step {output.steps_done}/{output.steps_total}" if output.steps_total else (output.activity or "…")
-        inner += f'<p class="meta">running: {escape(work)}</p>'
-    if output.text:
-        inner += f'<div class="answer">{markdown_html(output.text)}</div>'
-    if output.error:
-        inner += f'<p class="error">{escape(output.error)}</p>'
-    return f"<td>{inner}{label}</td>"
+        view["work"] = (f"step {output.steps_done}/{output.steps_total}" if output.steps_total
+                        else (output.activity or "…"))
+    return view
 
 
 def data_url(image: Image.Image, most: int = 512, fmt: str = "PNG") -> str:

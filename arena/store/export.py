@@ -1,7 +1,8 @@
 """Exports of gallery records: a static HTML page, JSON Lines, and a contact sheet PNG.
 
-File names come from record ids and content hashes, never from prompt text; model text is escaped, answers
-are rendered through arena.render's allowlist (answer_html: no raw HTML, scripts, handlers or external resources).
+File names come from record ids and content hashes, never from prompt text. The page is a template
+(arena/templates/gallery_export.html.j2, autoescaped); answers go through arena.render's allowlist (no raw HTML,
+scripts, handlers or external resources).
 """
 
 from __future__ import annotations
@@ -10,12 +11,10 @@ import json
 import shutil
 import tempfile
 import zipfile
-from html import escape
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from arena.render import markdown_html
 from arena.store import OutputRecord, Store, labels
 from arena.store.pictures import text_card
 
@@ -71,83 +70,18 @@ def _write_jsonl(store: Store, records: list[OutputRecord], folder: Path) -> Non
             out.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
 
 
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src 'self'; style-src 'unsafe-inline'">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Arena gallery</title>
-<style>
-:root {{ color-scheme: light dark; --fg: #1e293b; --muted: #64748b; --bg: #f8fafc; --card: #ffffff;
-  --border: #cbd5e1; --code: #f1f5f9; --bad: #b91c1c; }}
-@media (prefers-color-scheme: dark) {{
-  :root {{ --fg: #e5e7eb; --muted: #9ca3af; --bg: #0b0f19; --card: #1f2937; --border: #4b5563; --code: #111827;
-    --bad: #f87171; }}
-}}
-body {{ font-family: system-ui, sans-serif; margin: 2rem; color: var(--fg); background: var(--bg); }}
-a {{ color: inherit; }}
-section {{ margin-bottom: 2.5rem; border-top: 1px solid var(--border); padding-top: 1rem; }}
-.asked {{ display: flex; gap: 1rem; align-items: flex-start; margin-bottom: 0.8rem; }}
-.asked h2 {{ margin: 0 0 0.3rem; font-size: 1.1rem; white-space: pre-wrap; overflow-wrap: anywhere; }}
-.input {{ width: 160px; max-width: 35vw; border-radius: 6px; flex: none; }}
-.outputs {{ display: grid; grid-auto-flow: column; grid-auto-columns: minmax(260px, 1fr); gap: 1rem;
-  overflow-x: auto; padding-bottom: 0.4rem; align-items: start; }}
-.card {{ background: var(--card); border: 1px solid var(--border); border-radius: 10px; padding: 0.8rem;
-  min-width: 0; }}
-.card img {{ width: 100%; border-radius: 6px; }}
-.model {{ font-weight: 700; overflow-wrap: anywhere; }} .meta {{ color: var(--muted); font-size: 0.85em; }}
-.error {{ color: var(--bad); }} pre {{ white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.9em; }}
-.answer {{ overflow-wrap: anywhere; font-size: 0.95em; }} .answer pre {{ background: var(--code); padding: 6px; }}
-.arena-table {{ overflow-x: auto; }} .answer table {{ border-collapse: collapse; }}
-.answer th, .answer td {{ border: 1px solid var(--border); padding: 2px 6px; overflow-wrap: normal; }}
-@media (max-width: 640px) {{ body {{ margin: 0.6rem; }} .outputs {{ grid-auto-columns: minmax(240px, 85vw); }} }}
-</style></head><body>
-<h1>Arena gallery</h1>
-<p class="meta">{count} outputs in {groups} comparisons · exported by Arena {version}</p>
-{sections}
-</body></html>
-"""
-
-
 def _write_html(store: Store, records: list[OutputRecord], folder: Path) -> None:
     """One block per comparison: what was asked (the prompt and input image, once), then its outputs side by side."""
     from arena import __version__
+    from arena.templates import render
 
     _copy_pictures(store, records, folder)
-    sections = []
-    groups = _by_comparison(records)
-    for comparison_id, group in groups.items():
-        first = group[0]
-        cards = "".join(_card(record) for record in group)
-        picture = (f'<img class="input" alt="input image" src="images/{first.input_image}.png">'
-                   if first.input_image else "")
-        sections.append(
-            f'<section id="c-{escape(comparison_id)}"><div class="asked">{picture}<div>'
-            f'<h2>{escape(first.prompt)}</h2><p class="meta">{escape(first.created)} · {len(group)} '
-            f'output{"s" if len(group) != 1 else ""}</p></div></div><div class="outputs">{cards}</div></section>'
-        )
-    (folder / "index.html").write_text(
-        _PAGE.format(count=len(records), groups=len(groups), version=escape(__version__),
-                     sections="\n".join(sections)), encoding="utf-8")
-
-
-def _card(record: OutputRecord) -> str:
-    pictures = "".join(f'<img alt="output of {escape(record.model)}" src="images/{sha}.png">' for sha in record.images)
-    return (
-        f'<div class="card" id="o-{escape(record.id)}"><div class="model">{escape(record.model)}</div>'
-        f'<div class="meta">{escape(record.kind)} · {escape(record.status)}</div>{pictures}'
-        + (f'<div class="answer">{answer_html(record.text)}</div>' if record.text else "")
-        + (f'<p class="error">{escape(record.error)}</p>' if record.error else "")
-        + (f'<p class="meta">made from <a href="#o-{escape(record.parent_id)}">output {escape(record.parent_id)}</a>'
-           "</p>" if record.parent_id else "")
-        + (f'<p class="meta">note: {escape(record.note)}</p>' if record.note else "")
-        + f'<p class="meta">{escape(labels.line(record, record.used | record.metrics))}</p></div>'
-    )
-
-
-def answer_html(text: str) -> str:
-    """Model text as HTML, the one place exports turn it into markup: Markdown through arena.render's allowlist
-    (no raw HTML, scripts, handlers or outside resources)."""
-    return markdown_html(text)
+    comparisons = [
+        {"id": comparison_id, "cards": [(record, labels.line(record, record.used | record.metrics)) for record in rows]}
+        for comparison_id, rows in _by_comparison(records).items()
+    ]
+    page = render("gallery_export.html.j2", count=len(records), comparisons=comparisons, version=__version__)
+    (folder / "index.html").write_text(page, encoding="utf-8")
 
 
 def _by_comparison(records: list[OutputRecord]) -> dict[str, list[OutputRecord]]:
