@@ -212,3 +212,19 @@ def test_two_users_pressing_download_share_one_download(online):
     assert first.wait(60) and first.state == "done", first.error
     unet = [p for p, _ in online.downloads() if p.endswith("unet/diffusion_pytorch_model.safetensors")]
     assert len(unet) == 1
+
+
+def test_a_16_bit_diffusers_entry_fetches_only_the_fp16_files_and_loads_them(online, engine_factory):
+    """What a GPU gets (bfloat16/float16 there): the fp16 variant, not the fp32 files beside it."""
+    spec = ENTRIES[2] | {"name": "sd-half", "dtype": "float16", "device": "cpu"}
+    download, _ = pull(ModelEntry.model_validate(spec))
+    assert download.state == "done", download.error
+    fetched = [p.split("/resolve/", 1)[1].split("/", 1)[1] for p, _ in online.downloads()]
+    weights = sorted(p for p in fetched if p.endswith(".safetensors"))
+    assert weights == ["text_encoder/model.fp16.safetensors", "unet/diffusion_pytorch_model.fp16.safetensors",
+                       "vae/diffusion_pytorch_model.fp16.safetensors"]
+    engine = engine_factory([spec])
+    [picture] = engine.start(Request("a charming spider at work", params=GenerationParams(seed=1)), ["sd-half"]).wait()
+    assert picture.status == "done", picture.error
+    [key] = engine.local.loaded()
+    assert str(engine.local.peek(key).unet.dtype) == "torch.float16"
