@@ -228,3 +228,24 @@ def test_a_16_bit_diffusers_entry_fetches_only_the_fp16_files_and_loads_them(onl
     assert picture.status == "done", picture.error
     [key] = engine.local.loaded()
     assert str(engine.local.peek(key).unet.dtype) == "torch.float16"
+
+
+def test_out_of_memory_while_generating_ends_that_pane_and_lets_the_weights_go(online, engine_factory):
+    import torch
+
+    pull(entry("smolvlm-tiny"))
+    engine = engine_factory(ENTRIES[:1])
+    [first] = engine.start(Request("hi"), ["smolvlm-tiny"]).wait()
+    assert first.status == "done", first.error
+    [key] = engine.local.loaded()
+    model, _ = engine.local.peek(key)
+
+    def out_of_memory(**kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    model.generate = out_of_memory
+    [pane] = engine.start(Request("hi"), ["smolvlm-tiny"]).wait()
+    assert pane.status == "error" and pane.error == "out of memory while running the model"
+    assert engine.local.loaded() == []
+    [again] = engine.start(Request("hi"), ["smolvlm-tiny"]).wait()  # loaded afresh next time
+    assert again.status == "done", again.error

@@ -71,11 +71,20 @@ class LocalBackend(Backend):
             key = f"{self.entry.kind}:{source}:{device}"
             if local.peek(key) is None:
                 check_fit(self.entry, source, device, local.held_bytes())
-            yield local.get(
+            loaded = local.get(
                 key,
                 lambda: self.load(source, local_only, device, pick_dtype(self.entry, device)),
                 estimate=weights_size(source),
-            ), device
+            )
+            try:
+                yield loaded, device
+            except (MemoryError, RuntimeError) as error:
+                # Out of memory while generating: this pane ends, and the weights are let go for the others.
+                if isinstance(error, MemoryError) or "OutOfMemory" in type(error).__name__ \
+                        or "out of memory" in str(error).lower():
+                    del loaded
+                    local.unload(key)
+                raise
 
 
 class LocalModels:
