@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import pytest
 from PIL import Image
 
-from arena.store import Filter, OutputRecord, Store, labels, new_id
+from arena.store import Filter, OutputRecord, Run, Store, labels, new_id
 from arena.store.export import CELL, LABEL, SHEET_COLUMNS, _sheet_label, export
 from arena.suites import report
 from arena.suites.results import Cell, Matrix
@@ -185,8 +185,25 @@ def test_the_matrix_keeps_columns_readable_and_long_tokens_inside_their_cell():
     assert "overflow-x: auto" in css and "var(--body-text-color" in css and "#fef2f2" not in css
 
 
-def test_the_report_follows_the_readers_colour_scheme():
-    assert "prefers-color-scheme: dark" in report.REPORT_CSS
+def test_the_report_is_one_page_in_the_readers_colours_that_loads_nothing(store):
+    matrix = _matrix()
+    matrix.run = Run(id="r", suite="<b>s</b>", version="1", source="", models=["m1", "m2"], judge=None,
+                     started_at=0, finished_at=None, status="finished")
+    page = report.report_page(store, matrix)
+    assert "prefers-color-scheme: dark" in page and "default-src 'none'; img-src data:" in page
+    assert "<title>&lt;b&gt;s&lt;/b&gt; v1</title>" in page and '<body class="sx">' in page
+    assert ".sx .sx-diff > div" in page  # the stylesheet is not escaped, only what fills the page
+    assert page.count('class="sx-cell') == 6 and "data-cell" not in page  # nothing to click in a file
+    assert "--sx-bg: var(--card)" in page  # the matrix takes the page's colours, light or dark
+
+
+def test_the_gallery_export_and_the_sweep_grid_share_one_page():
+    from arena.templates import environment
+
+    for name in ("gallery_export.html.j2", "sweep_grid.html.j2", "suite_report.html.j2"):
+        source = environment().loader.get_source(environment(), name)[0]
+        assert '{% extends "page.html.j2" %}' in source, name
+    assert environment().autoescape is True
 
 
 def test_the_text_diff_marks_words_and_escapes_everything():

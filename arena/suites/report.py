@@ -1,8 +1,9 @@
 """Suite results as HTML: the run matrix, one case's history, run A against run B, and the static report.
 
 The same markup serves the app (pictures from its file route) and the self-contained report (pictures inlined).
-All model text is escaped or rendered through arena.render's allowlist; answers that are web pages
-are previewed only in sandboxed frames (arena.sandbox).
+This module decides what each table shows; the markup is Jinja2 templates, autoescaped
+(arena/templates/suite_views.html.j2, suite_report.html.j2), where model text is escaped or rendered through
+arena.render's allowlist. Answers that are web pages are previewed only in sandboxed frames (arena.sandbox).
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ import base64
 import difflib
 import re
 from datetime import datetime, timezone
-from html import escape
 from pathlib import Path
 from typing import Callable
 from urllib.parse import quote
 
-from arena.render import markdown_html
+from markupsafe import Markup
+
 from arena.store import OutputRecord, Store
 from arena.suites.results import Cell, Change, HistoryRow, Matrix
 
@@ -73,17 +74,6 @@ CSS = """
 .sx details > summary { cursor: pointer; }
 """
 
-# The report is read outside the app: no theme variables there, so it follows the reader's system colours.
-REPORT_CSS = """
-:root { color-scheme: light dark; }
-body { margin: 2rem; background: #f8fafc; }
-@media (prefers-color-scheme: dark) {
-  body { background: #0b0f19; }
-  .sx { --sx-fg: #e5e7eb; --sx-muted: #9ca3af; --sx-bg: #1f2937; --sx-bg2: #111827; --sx-border: #4b5563; }
-}
-@media (max-width: 640px) { body { margin: 0.6rem; } }
-"""
-
 # The smallest width a model's column gets; past it the matrix scrolls sideways instead of squeezing.
 COLUMN_EM = 15
 CASE_EM = 13
@@ -120,12 +110,8 @@ def summary_table(matrix: Matrix) -> str:
             continue
         rate = ("—" if s.refusal_rate is None
                 else f"{s.refusal_rate:.0%} ({s.refused_when_should_answer}/{s.should_answer})")
-        rows.append(f"<tr><td>{escape(model)}</td><td>{s.cells}</td><td>{s.errors}</td><td>{s.checks_passed}</td>"
-                    f"<td>{s.checks_failed}</td><td>{rate}</td><td>{s.cached}</td></tr>")
-    return ('<div class="sx sx-scroll"><table class="sx-summary" style="min-width: 48em">'
-            "<tr><th>model</th><th>cells</th><th>errors</th>"
-            "<th>checks passed</th><th>checks failed</th><th>refused when it should answer</th><th>cached</th></tr>"
-            + "".join(rows) + "</table></div>")
+        rows.append((model, s.cells, s.errors, s.checks_passed, s.checks_failed, rate, s.cached))
+    return _html("summary_table", rows)
 
 
 def matrix_table(matrix: Matrix, picture: PictureURL, show: str = "all", clickable: bool = True,
@@ -136,50 +122,41 @@ def matrix_table(matrix: Matrix, picture: PictureURL, show: str = "all", clickab
                 "disagreements": "no case where the models disagree"}[show]
         if search.strip() and matrix.shown(show):
             what = f"no case matches {search.strip()!r}"
-        return f'<div class="sx"><p class="sx-empty">{escape(what)}</p></div>'
-    head = '<th class="sx-case">case</th>' + "".join(f"<th>{escape(m)}</th>" for m in matrix.models)
-    rows = []
-    for case in cases:
-        badge = '<span class="sx-badge sx-warn">models disagree</span>' if matrix.disagrees(case) else ""
-        prompt = matrix.prompts.get(case, "")
-        cells = "".join(
-            "<td>" + ("".join(cell_html(cell, picture, clickable, full_text)
-                              for cell in matrix.cells.get((case, model), []))
-                      or '<span class="sx-empty">—</span>') + "</td>"
-            for model in matrix.models
-        )
-        rows.append(f'<tr data-case="{escape(case)}"><td><b class="sx-case-id">{escape(case)}</b> {badge}'
-                    f'<div class="sx-prompt">{escape(_cut(prompt, 160))}</div></td>{cells}</tr>')
-    return _scrolling("sx-matrix", len(matrix.models), f"<tr>{head}</tr>{''.join(rows)}")
+        return _html("empty", what)
+    rows = [{"case": case, "disagrees": matrix.disagrees(case), "prompt": _cut(matrix.prompts.get(case, ""), 160),
+             "cells": [[_cell_view(cell, picture, clickable, full_text) for cell in matrix.cells.get((case, model), [])]
+                       for model in matrix.models]}
+            for case in cases]
+    return _html("matrix_table", matrix.models, rows, _least(len(matrix.models)))
 
 
-def _scrolling(kind: str, columns: int, rows: str, column_em: int = COLUMN_EM) -> str:
-    """A table whose model columns keep a readable width: on a narrow screen it scrolls sideways."""
-    least = CASE_EM + columns * column_em
-    return (f'<div class="sx sx-scroll"><table class="{kind}" style="min-width: {least}em">{rows}</table></div>')
+def _least(columns: int, column_em: int = COLUMN_EM) -> int:
+    """The smallest width of a table whose model columns keep a readable width: narrower, it scrolls sideways."""
+    return CASE_EM + columns * column_em
 
 
 def text_diff(a: str, b: str, label_a: str, label_b: str) -> str:
     """Two answers side by side, word by word: what only A says struck through, what only B says marked.
     Every piece of text is escaped; nothing in the answers is read as markup."""
+    return _html("text_diff", _diff_view(a, b, label_a, label_b))
+
+
+def _diff_view(a: str, b: str, label_a: str, label_b: str) -> dict:
     words_a, words_b = _tokens(a), _tokens(b)
     left, right = [], []
     matcher = difflib.SequenceMatcher(None, words_a, words_b, autojunk=False)
     for op, a0, a1, b0, b1 in matcher.get_opcodes():
-        old, new = escape("".join(words_a[a0:a1])), escape("".join(words_b[b0:b1]))
+        old, new = "".join(words_a[a0:a1]), "".join(words_b[b0:b1])
         if op == "equal":
-            left.append(old)
-            right.append(new)
+            left.append((False, old))
+            right.append((False, new))
             continue
         if old:
-            left.append(f"<del>{old}</del>")
+            left.append((True, old))
         if new:
-            right.append(f"<ins>{new}</ins>")
+            right.append((True, new))
     same = f"{matcher.ratio():.0%} the same" if words_a or words_b else "both empty"
-    return (f'<div class="sx"><div class="sx-meta">{escape(same)} · <del>only in {escape(label_a)}</del> · '
-            f'<ins>only in {escape(label_b)}</ins></div><div class="sx-diff">'
-            f'<div><b>{escape(label_a)}</b><pre>{"".join(left)}</pre></div>'
-            f'<div><b>{escape(label_b)}</b><pre>{"".join(right)}</pre></div></div></div>')
+    return {"same": same, "label_a": label_a, "label_b": label_b, "left": left, "right": right}
 
 
 def _tokens(text: str) -> list[str]:
@@ -187,20 +164,25 @@ def _tokens(text: str) -> list[str]:
 
 
 def cell_html(cell: Cell, picture: PictureURL, clickable: bool = True, full_text: bool = False) -> str:
+    return _html("cell", _cell_view(cell, picture, clickable, full_text))
+
+
+def _cell_view(cell: Cell, picture: PictureURL, clickable: bool = True, full_text: bool = False) -> dict:
+    """What a cell shows (arena/templates/suite_views.html.j2 lays it out): its state, badges, body and footer."""
     record = cell.record
-    state = "sx-error" if cell.errored else ("sx-fail" if cell.failed else ("sx-pass" if cell.checks else ""))
-    badges = _badges(cell)
+    view = {"state": "sx-error" if cell.errored else ("sx-fail" if cell.failed else ("sx-pass" if cell.checks else "")),
+            "badges": _badges(cell), "body": "text", "short": "", "meta": "",
+            "key": f"{cell.run_id}|{cell.case_id}|{cell.model}|{cell.sample}" if clickable else None}
     if record is None:
-        body = '<span class="sx-empty">output deleted</span>'
+        view["body"] = "deleted"
     elif record.images:
-        body = f'<img alt="{escape(cell.model)} for {escape(cell.case_id)}" src="{escape(picture(record) or "")}">'
+        view |= {"body": "picture", "alt": f"{cell.model} for {cell.case_id}", "src": picture(record) or ""}
     elif record.error:
-        body = f'<div class="sx-text">{escape(_cut(record.error, 300))}</div>'
+        view["short"] = _cut(record.error, 300)
     elif full_text:
-        body = (f"<details><summary class=\"sx-text\">{escape(_cut(record.text, 200))}</summary>"
-                f'<div class="sx-answer">{markdown_html(record.text)}</div></details>')  # arena.render
+        view |= {"body": "answer", "short": _cut(record.text, 200), "text": record.text}
     else:
-        body = f'<div class="sx-text">{escape(_cut(record.text, 300))}</div>'
+        view["short"] = _cut(record.text, 300)
     meta = []
     if record is not None:
         total = record.metrics.get("total_s")
@@ -210,16 +192,11 @@ def cell_html(cell: Cell, picture: PictureURL, clickable: bool = True, full_text
             meta.append(f"seed {record.used['seed']}")
     if cell.sample:
         meta.append(f"sample {cell.sample + 1}")
-    footer = f'<div class="sx-meta">{escape(" · ".join(meta))}</div>' if meta else ""
-    inner = f"{badges}{body}{footer}"
-    if not clickable:
-        return f'<div class="sx-cell {state}">{inner}</div>'
-    key = escape(f"{cell.run_id}|{cell.case_id}|{cell.model}|{cell.sample}")
-    return (f'<button type="button" class="sx-cell {state}" data-cell="{key}" '
-            f'title="show this answer in full">{inner}</button>')
+    view["meta"] = " · ".join(meta)
+    return view
 
 
-def _badges(cell: Cell) -> str:
+def _badges(cell: Cell) -> list[tuple[str, str]]:
     badges = []
     if cell.errored:
         badges.append(("sx-warn", cell.status))
@@ -236,7 +213,7 @@ def _badges(cell: Cell) -> str:
         badges.append(("sx-bad" if any(c["check"] == "expects_answer" for c in cell.checks) else "", "refused"))
     if cell.cached:
         badges.append(("", "cached"))
-    return "".join(f'<span class="sx-badge {kind}">{escape(text)}</span>' for kind, text in badges)
+    return badges
 
 
 # --- one case across runs -----------------------------------------------------------------------------------
@@ -244,21 +221,13 @@ def _badges(cell: Cell) -> str:
 
 def history_table(case_id: str, history: list[HistoryRow], picture: PictureURL) -> str:
     if not history:
-        return f'<div class="sx"><p class="sx-empty">no run has a case {escape(case_id)}</p></div>'
+        return _html("empty", f"no run has a case {case_id}")
     models = list(dict.fromkeys(model for row in history for model in row.cells))
-    head = '<th class="sx-case">run</th>' + "".join(f"<th>{escape(m)}</th>" for m in models)
-    rows = []
-    for row in history:
-        edited = '<span class="sx-badge sx-warn">case edited since the run before</span>' if row.edited else ""
-        label = (f"<b>{escape(_day(row.run.started_at))}</b> {edited}<div class=\"sx-meta\">"
-                 f"{escape(row.run.suite)} v{escape(str(row.run.version))} · {escape(row.run.id)}</div>")
-        cells = "".join(
-            "<td>" + ("".join(cell_html(c, picture) for c in row.cells.get(model, []))
-                      or '<span class="sx-empty">—</span>') + "</td>"
-            for model in models
-        )
-        rows.append(f"<tr><td>{label}</td>{cells}</tr>")
-    return _scrolling("sx-history", len(models), f"<tr>{head}</tr>{''.join(rows)}")
+    rows = [{"day": _day(row.run.started_at), "edited": row.edited, "suite": row.run.suite,
+             "version": row.run.version, "run_id": row.run.id,
+             "cells": [[_cell_view(c, picture) for c in row.cells.get(model, [])] for model in models]}
+            for row in history]
+    return _html("history_table", models, rows, _least(len(models)))
 
 
 # --- run A against run B -------------------------------------------------------------------------------------
@@ -266,23 +235,18 @@ def history_table(case_id: str, history: list[HistoryRow], picture: PictureURL) 
 
 def changes_table(changes: list[Change], picture: PictureURL) -> str:
     if not changes:
-        return '<div class="sx"><p class="sx-empty">no cell changed between the two runs</p></div>'
+        return _html("empty", "no cell changed between the two runs")
     rows = []
     for change in changes:
-        sides = "".join(
-            cell_html(cell, picture) if cell is not None else '<span class="sx-empty">not in this run</span>'
-            for cell in (change.a, change.b)
-        )
-        what = "".join(f'<span class="sx-badge {_tone(w)}">{escape(w)}</span>' for w in change.what)
-        sample = f" · sample {change.sample + 1}" if change.sample else ""
-        diff = ""
-        if _texts(change.a, change.b):
-            diff = ("<details class=\"sx-diff-box\"><summary class=\"sx-meta\">text diff, run A → run B</summary>"
-                    + text_diff(change.a.record.text, change.b.record.text, "run A", "run B") + "</details>")
-        rows.append(f"<tr><td><b>{escape(change.case_id)}</b><div class=\"sx-meta\">{escape(change.model)}"
-                    f"{escape(sample)}</div>{what}</td><td><div class=\"sx-side\">{sides}</div>{diff}</td></tr>")
-    return _scrolling("sx-changes", 2, '<tr><th class="sx-case">what changed</th><th>run A · run B</th></tr>'
-                      + "".join(rows), column_em=12)
+        rows.append({
+            "case": change.case_id, "model": change.model,
+            "sample": f" · sample {change.sample + 1}" if change.sample else "",
+            "what": [(_tone(w), w) for w in change.what],
+            "sides": [_cell_view(cell, picture) if cell is not None else None for cell in (change.a, change.b)],
+            "diff": (_diff_view(change.a.record.text, change.b.record.text, "run A", "run B")
+                     if _texts(change.a, change.b) else None),
+        })
+    return _html("changes_table", rows, _least(2, column_em=12))
 
 
 def _texts(a: Cell | None, b: Cell | None) -> bool:
@@ -301,26 +265,11 @@ def _tone(what: str) -> str:
 
 # --- the static report ---------------------------------------------------------------------------------------
 
-_REPORT = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
-<title>{title}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>{css}</style></head><body class="sx">
-<h1>{title}</h1>
-<p class="sx-meta">{meta}</p>
-<h2>Per model</h2>
-{summary}
-<h2>Cases × models</h2>
-{matrix}
-<p class="sx-meta">Judge verdicts are a model's grading, marked automatic. Exported by Arena {version}.</p>
-</body></html>
-"""
-
 
 def report_page(store: Store, matrix: Matrix) -> str:
     """One self-contained HTML file: no script, pictures inlined, model text escaped, a CSP that loads nothing."""
     from arena import __version__
+    from arena.templates import render
 
     run = matrix.run
     counts = matrix.counts()
@@ -328,12 +277,16 @@ def report_page(store: Store, matrix: Matrix) -> str:
             f"{counts['errors']} errors, {counts['failures']} with a failed check, {counts['cached']} cached")
     if run.judge:
         meta += f" · judge {run.judge}"
-    return _REPORT.format(
-        title=escape(f"{run.suite} v{run.version}"), meta=escape(meta), css=CSS + REPORT_CSS,
-        summary=summary_table(matrix),
-        matrix=matrix_table(matrix, inline_url(store), clickable=False, full_text=True),
-        version=escape(__version__),
-    )
+    return render("suite_report.html.j2", title=f"{run.suite} v{run.version}", meta=meta, css=Markup(CSS),
+                  summary=Markup(summary_table(matrix)), version=__version__,
+                  matrix=Markup(matrix_table(matrix, inline_url(store), clickable=False, full_text=True)))
+
+
+def _html(name: str, *args) -> str:
+    """A macro of arena/templates/suite_views.html.j2, filled."""
+    from arena.templates import macro
+
+    return str(macro(name, "suite_views.html.j2")(*args))
 
 
 def _cut(text: str, limit: int) -> str:
