@@ -334,6 +334,8 @@ def describe_hub_error(error: BaseException, repo_id: str) -> str:
     )
 
     page = f"{endpoint()}/{repo_id}"
+    if isinstance(error, OSError) and getattr(error, "errno", None) == 28:
+        return f"the disk is full: {cache_dir()} has no room left for {repo_id}"
     names = {type(e).__name__ for e in _chain(error)}
     if isinstance(error, GatedRepoError):
         if os.environ.get("HF_TOKEN"):
@@ -345,8 +347,6 @@ def describe_hub_error(error: BaseException, repo_id: str) -> str:
         return f"{repo_id} on the Hub lacks a file the loader needs ({_last_line(error)})"
     if isinstance(error, OfflineModeIsEnabled) or hub_offline():
         return OFFLINE_SENTENCE
-    if isinstance(error, OSError) and getattr(error, "errno", None) == 28:
-        return f"the disk is full: {cache_dir()} has no room left for {repo_id}"
     if any("Timeout" in n for n in names):
         return f"the Hub ({endpoint()}) did not answer in time"
     if any(w in n for n in names for w in ("RemoteProtocol", "ReadError", "IncompleteRead", "ChunkedEncoding")):

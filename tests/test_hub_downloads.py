@@ -249,3 +249,22 @@ def test_out_of_memory_while_generating_ends_that_pane_and_lets_the_weights_go(o
     assert engine.local.loaded() == []
     [again] = engine.start(Request("hi"), ["smolvlm-tiny"]).wait()  # loaded afresh next time
     assert again.status == "done", again.error
+
+
+def test_no_room_on_the_disk_is_said_before_anything_is_fetched(online, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 50_000_000, 50_000_000))
+    download, _ = pull(entry("sd-tiny"))
+    assert download.state == "failed"
+    assert download.error == (f"not enough disk space for {REPOS['sd-turbo']}: the download needs 5 MB, "
+                              f"{hub.cache_dir()} has 50 MB free")
+    assert not online.downloads()
+
+
+def test_a_disk_filling_up_mid_download_is_one_sentence():
+    error = OSError(28, "No space left on device")
+    assert hub.describe_hub_error(error, "org/model") == \
+        f"the disk is full: {hub.cache_dir()} has no room left for org/model"
