@@ -23,7 +23,7 @@ CSS = """
                    background: var(--block-background-fill); gap: 6px; }
 #arena-first-run p, #arena-first-run ol { margin: 0 0 4px 0; }
 #arena-first-run ol { padding-left: 1.4em; }
-#arena-first-run code { white-space: nowrap; }
+#arena-first-run code { overflow-wrap: anywhere; }
 #arena-first-run-buttons { gap: 8px; flex-wrap: wrap; }
 #arena-first-run-buttons button { flex: 0 1 auto; min-width: 0; }
 .arena-download { display: grid; grid-template-columns: minmax(7em, auto) minmax(6em, 1fr); gap: 2px 10px;
