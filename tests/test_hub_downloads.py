@@ -268,3 +268,22 @@ def test_a_disk_filling_up_mid_download_is_one_sentence():
     error = OSError(28, "No space left on device")
     assert hub.describe_hub_error(error, "org/model") == \
         f"the disk is full: {hub.cache_dir()} has no room left for org/model"
+
+
+def test_the_pulled_stand_ins_render_prompts_as_the_real_checkpoints_do(online):
+    from transformers import AutoProcessor
+
+    from arena.backends.transformers_vlm import chat_messages
+
+    request = Request("Describe this picture.", SCENE)
+    expected = {
+        "smolvlm-tiny": "<|im_start|>User:<image>Describe this picture.<end_of_utterance>\nAssistant:",
+        "qwen2.5-vl-tiny": "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
+                           "<|vision_start|><|image_pad|><|vision_end|>Describe this picture.<|im_end|>\n"
+                           "<|im_start|>assistant\n",
+    }
+    for name, prompt in expected.items():
+        pull(entry(name))
+        processor = AutoProcessor.from_pretrained(hub.local_snapshot(entry(name)))
+        assert processor.apply_chat_template(chat_messages(request), add_generation_prompt=True,
+                                             tokenize=False) == prompt
