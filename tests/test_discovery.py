@@ -17,8 +17,8 @@ from arena.paths import DEFAULT_CATALOG
 from arena.request import Request
 from tests.apprunner import write_catalog
 from tests.conftest import make_engine
+from tests.helpers import arena
 from tests.ollama_loopback import LlamaCppServer, LMStudioServer, LocalServer, OllamaServer
-from tests.test_cli import arena
 
 SCENE = InputImage(Image.new("RGB", (32, 32), (200, 40, 40)))
 OLLAMA_MODELS = {
@@ -189,3 +189,20 @@ def test_arena_models_lists_what_the_servers_offer(tmp_path, ollama):
     lines = result.stdout.splitlines()
     assert [line.split()[0] for line in lines] == ["ollama-llava-7b", "ollama-qwen3"]
     assert all("available" in line and "unavailable" not in line for line in lines)
+
+
+def test_the_check_availability_again_button_lists_a_new_model(ollama):
+    import gradio as gr
+
+    from arena.ui.compare import CompareView
+
+    engine = make_engine([source("ollama", ollama.v1)])
+    try:
+        view = CompareView(engine)
+        with gr.Blocks():
+            view.build()
+        ollama.models["moondream:latest"] = ["completion", "vision"]
+        models = view.refresh()[0]  # the handler behind "Check availability again": the model choices first
+        assert ("ollama-moondream · OpenAI-compatible chat", "ollama-moondream") in models.choices
+    finally:
+        engine.close()
