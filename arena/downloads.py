@@ -188,7 +188,7 @@ def pull(download: Download) -> None:
             download.state = "done"
             return
         if status.state != "not-downloaded" or status.plan is None:
-            raise hub.HubError(status.sentence)
+            raise hub.HubError(status.sentence, status.state)
         plan = status.plan
         todo = [f for f in plan.files if not hub.cached(plan.repo_id, plan.commit, f.path)]
         download.total_bytes = sum(f.size for f in todo)

@@ -86,7 +86,12 @@ class WeightsStatus:
 
 
 class HubError(RuntimeError):
-    """A hub problem said in one sentence (gated, missing, offline, no disk space…): shown as is."""
+    """A hub problem said in one sentence (gated, missing, offline, no disk space…): shown as is. ``state`` is the
+    WeightsStatus state it means for the entry."""
+
+    def __init__(self, sentence: str, state: str = "failed"):
+        super().__init__(sentence)
+        self.state = state
 
 
 # --- which entries, which device -----------------------------------------------------------------------------
@@ -306,7 +311,7 @@ def remote_plan(entry: "ModelEntry", device: str) -> Plan:
     except HubError:
         raise
     except Exception as error:  # noqa: BLE001  (said in one sentence below)
-        raise HubError(describe_hub_error(error, entry.model)) from None
+        raise hub_error(error, entry.model) from None
 
 
 def _parameters(info) -> int | None:
@@ -325,6 +330,11 @@ def _check_access(plan: Plan) -> None:
 
 def describe_hub_error(error: BaseException, repo_id: str) -> str:
     """One sentence for a failed hub call: gated, missing, offline, lost connection, disk full…"""
+    return str(hub_error(error, repo_id))
+
+
+def hub_error(error: BaseException, repo_id: str) -> HubError:
+    """A failed hub call as a HubError: its sentence, and what it means for the entry (gated, missing, offline)."""
     from huggingface_hub.errors import (
         EntryNotFoundError,
         GatedRepoError,
@@ -333,30 +343,33 @@ def describe_hub_error(error: BaseException, repo_id: str) -> str:
         RevisionNotFoundError,
     )
 
+    if isinstance(error, HubError):
+        return error
     page = f"{endpoint()}/{repo_id}"
-    if isinstance(error, OSError) and getattr(error, "errno", None) == 28:
-        return f"the disk is full: {cache_dir()} has no room left for {repo_id}"
     names = {type(e).__name__ for e in _chain(error)}
+    if isinstance(error, OSError) and getattr(error, "errno", None) == 28:
+        return HubError(f"the disk is full: {cache_dir()} has no room left for {repo_id}")
     if isinstance(error, GatedRepoError):
         if os.environ.get("HF_TOKEN"):
-            return f"gated: HF_TOKEN has no access to {repo_id} yet; accept the licence on {page}"
-        return f"gated: accept the licence on {page}, then set HF_TOKEN"
+            return HubError(f"gated: HF_TOKEN has no access to {repo_id} yet; accept the licence on {page}", "gated")
+        return HubError(f"gated: accept the licence on {page}, then set HF_TOKEN", "gated")
     if isinstance(error, RepositoryNotFoundError):
-        return f"no repository {repo_id} on the Hub (check the name; a private one needs HF_TOKEN)"
+        return HubError(f"no repository {repo_id} on the Hub (check the name; a private one needs HF_TOKEN)",
+                        "missing")
     if isinstance(error, (RevisionNotFoundError, EntryNotFoundError)):
-        return f"{repo_id} on the Hub lacks a file the loader needs ({_last_line(error)})"
+        return HubError(f"{repo_id} on the Hub lacks a file the loader needs ({_last_line(error)})", "missing")
     if isinstance(error, OfflineModeIsEnabled) or hub_offline():
-        return OFFLINE_SENTENCE
+        return HubError(OFFLINE_SENTENCE, "offline")
     if any("Timeout" in n for n in names):
-        return f"the Hub ({endpoint()}) did not answer in time"
+        return HubError(f"the Hub ({endpoint()}) did not answer in time", "offline")
     if any(w in n for n in names for w in ("RemoteProtocol", "ReadError", "IncompleteRead", "ChunkedEncoding")):
-        return "the connection to the Hub was lost; Download again resumes where it stopped"
+        return HubError("the connection to the Hub was lost; Download again resumes where it stopped", "offline")
     if any("Connect" in n for n in names) or isinstance(error, ConnectionError):
-        return f"the Hub ({endpoint()}) cannot be reached"
+        return HubError(f"the Hub ({endpoint()}) cannot be reached", "offline")
     status = getattr(getattr(error, "response", None), "status_code", None)
     if status:
-        return secrets.scrub(f"the Hub refused {repo_id} (HTTP {status}): {_last_line(error)}")
-    return secrets.scrub(f"{type(error).__name__}: {_last_line(error)}")
+        return HubError(secrets.scrub(f"the Hub refused {repo_id} (HTTP {status}): {_last_line(error)}"))
+    return HubError(secrets.scrub(f"{type(error).__name__}: {_last_line(error)}"))
 
 
 def _reachable(url: str) -> bool:
@@ -387,29 +400,26 @@ def _last_line(error: BaseException) -> str:
 
 def estimate_load_bytes(entry: "ModelEntry", device: str, plan: Plan | None = None,
                         folder: Path | None = None) -> int:
-    """About how many bytes the loaded weights take, from the Hub's parameter count or the files' sizes and
-    dtypes (safetensors headers when the files are here), in the dtype the loader will use."""
+    """About how many bytes the loaded weights take in the dtype the loader will use: transformers from the
+    parameter count (the Hub's summary, or the safetensors headers once the files are here), diffusers from the
+    files' sizes (fp32 files, or the fp16 variant's)."""
     target = dtype_bytes(entry, device)
     if entry.kind != "diffusers":
-        if plan is not None and plan.parameters:
-            return int(plan.parameters * target * LOAD_OVERHEAD)
-        if folder is not None:
-            counted = _header_parameters(sorted(folder.glob("*.safetensors")))
-            if counted:
-                return int(counted * target * LOAD_OVERHEAD)
+        parameters = plan.parameters if plan is not None else None
+        if parameters is None and folder is not None:
+            parameters = _header_parameters(sorted(folder.glob("*.safetensors")))
+        if parameters:
+            return int(parameters * target * LOAD_OVERHEAD)
     if folder is not None:
-        weights = [p for p in folder.rglob("*.safetensors")]
-        counted = _header_parameters(weights) if entry.kind != "diffusers" else None
-        if counted:
-            return int(counted * target * LOAD_OVERHEAD)
+        weights = list(folder.rglob("*.safetensors"))
         size = sum(p.stat().st_size for p in weights)
-        stored = 2 if any(_variant_of(p.name) == "fp16" for p in weights) else 4
-        return int(size * target / stored * LOAD_OVERHEAD) if entry.kind == "diffusers" else int(size * LOAD_OVERHEAD)
-    if plan is not None:
-        stored = 2 if plan.variant == "fp16" else 4
-        factor = target / stored if entry.kind == "diffusers" else 1
-        return int(plan.weight_bytes * factor * LOAD_OVERHEAD)
-    return 0
+        fp16 = any(_variant_of(p.name) == "fp16" for p in weights)
+    elif plan is not None:
+        size, fp16 = plan.weight_bytes, plan.variant == "fp16"
+    else:
+        return 0
+    factor = target / (2 if fp16 else 4) if entry.kind == "diffusers" else 1
+    return int(size * factor * LOAD_OVERHEAD)
 
 
 def _header_parameters(paths: list[Path]) -> int | None:
@@ -484,10 +494,7 @@ def _status(entry: "ModelEntry") -> WeightsStatus:
     try:
         plan = remote_plan(entry, device)
     except HubError as error:
-        sentence = str(error)
-        state = ("gated" if sentence.startswith("gated") else "missing" if sentence.startswith("no repository")
-                 else "offline" if "cannot be reached" in sentence or "in time" in sentence else "missing")
-        return WeightsStatus(state, sentence)
+        return WeightsStatus(error.state if error.state != "failed" else "missing", str(error))
     missing = sum(f.size for f in plan.files if not cached(plan.repo_id, plan.commit, f.path))
     need = estimate_load_bytes(entry, device, plan=plan)
     free, where = free_memory(device)
