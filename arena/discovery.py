@@ -37,24 +37,26 @@ class ServedModel:
     vision: bool | None  # None: the server cannot say
 
 
-def served_models(base_url: str, api_key: str | None = None) -> list[ServedModel]:
-    """The chat models a server offers now; [] when nothing answers there or the answer makes no sense."""
+def served_models(base_url: str, api_key: str | None = None) -> list[ServedModel] | None:
+    """The chat models a server offers now; None when nothing answers there or the answer makes no sense."""
     if not _listening(base_url):
-        return []
+        return None
     try:
         ids = _model_ids(base_url, api_key)
-    except Exception:  # noqa: BLE001 (a server that answers something else is a server with no models for us)
-        return []
-    if not ids:
-        return []
-    return _with_capabilities(_server_root(base_url), ids)
+    except Exception:  # noqa: BLE001 (a server that answers something else is no model server for us)
+        return None
+    return _with_capabilities(_server_root(base_url), ids) if ids else []
 
 
-def discovered_entries(source: "ModelEntry") -> list["ModelEntry"]:
-    """One catalog entry per model that ``source``'s server offers, named ``SOURCE-MODEL``."""
+def discovered_entries(source: "ModelEntry") -> list["ModelEntry"] | None:
+    """One catalog entry per model that ``source``'s server offers, named ``SOURCE-MODEL``; None when no server
+    answers."""
     key = secrets.api_key(source.api_key_env) if source.api_key_env else None
+    served_now = served_models(source.base_url or "", key)
+    if served_now is None:
+        return None
     entries, names = [], set()
-    for served in served_models(source.base_url or "", key):
+    for served in served_now:
         name = entry_name(source.name, served.id, names)
         names.add(name)
         vision = source.image_input if served.vision is None else served.vision
@@ -89,6 +91,7 @@ class Discovery:
         self._found: list["ModelEntry"] = []
         self._at: float | None = None
         self._refreshing = False
+        self._answers: dict[str, int | None] = {}  # source name -> models found, None when no server answered
         self.known: dict[str, "ModelEntry"] = {}  # every entry ever found: a pane started on one keeps it
 
     def entries(self) -> list["ModelEntry"]:
@@ -106,26 +109,32 @@ class Discovery:
         with self._lock:
             self._at = None
 
+    def report(self) -> list[tuple["ModelEntry", int | None]]:
+        """Each discovering entry with the number of models its server offered when last asked (None: no server
+        answered, or not asked yet)."""
+        with self._lock:
+            return [(source, self._answers.get(source.name)) for source in self.sources]
+
     def _refresh(self) -> None:
         try:
-            found = self._ask_all()
+            answers = self._ask_all()
             with self._lock:
                 if self._at is not None:  # a forget() meanwhile asks again itself
-                    self._store(found)
+                    self._store(answers)
         finally:
             self._refreshing = False
 
-    def _store(self, found: list["ModelEntry"]) -> None:
-        self._found, self._at = found, time.monotonic()
-        self.known.update((e.name, e) for e in found)
-
-    def _ask_all(self) -> list["ModelEntry"]:
-        with ThreadPoolExecutor(max_workers=len(self.sources), thread_name_prefix="discover") as pool:
-            found = [e for entries in pool.map(discovered_entries, self.sources) for e in entries]
+    def _store(self, answers: list[list["ModelEntry"] | None]) -> None:
         unique: dict[str, "ModelEntry"] = {}
-        for entry in found:
+        for entry in (e for entries in answers for e in entries or ()):
             unique.setdefault(entry.name, entry)
-        return list(unique.values())
+        self._found, self._at = list(unique.values()), time.monotonic()
+        self._answers = {s.name: None if a is None else len(a) for s, a in zip(self.sources, answers, strict=True)}
+        self.known.update(unique)
+
+    def _ask_all(self) -> list[list["ModelEntry"] | None]:
+        with ThreadPoolExecutor(max_workers=len(self.sources), thread_name_prefix="discover") as pool:
+            return list(pool.map(discovered_entries, self.sources))
 
 
 def _listening(url: str) -> bool:

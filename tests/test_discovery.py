@@ -206,3 +206,17 @@ def test_the_check_availability_again_button_lists_a_new_model(ollama):
         assert ("ollama-moondream · OpenAI-compatible chat", "ollama-moondream") in models.choices
     finally:
         engine.close()
+
+
+def test_the_catalog_table_says_what_each_server_answered(ollama):
+    from arena.ui.compare import CompareView
+
+    engine = make_engine([source("ollama", ollama.v1), source("llamacpp", f"http://127.0.0.1:{closed_port()}/v1")])
+    try:
+        table = CompareView(engine)._catalog_markdown()
+    finally:
+        engine.close()
+    assert "| ollama-llava-7b |" in table and "| ollama-qwen3 |" in table
+    row = f"| ollama | models found on a local server | `{ollama.v1}` | asked of the server | 2 models found |"
+    assert row in table
+    assert "| llamacpp |" in table and "no server answers" in table

@@ -506,6 +506,10 @@ class CompareView:
                 f"| {_cell(entry.name)} | {_cell(entry.kind_label)} | `{_cell(entry.model)}` | "
                 f"{'yes' if entry.image_input else 'no'} | {_cell(status)} |"
             )
+        for source, found in self.engine.catalog.discovery.report():  # discover: true, its models listed above
+            status = "no server answers" if found is None else f"{found} model{'' if found == 1 else 's'} found"
+            rows.append(f"| {_cell(source.name)} | models found on a local server | `{_cell(source.base_url)}` | "
+                        f"asked of the server | {_cell(status)} |")
         return f"Catalog: `{_cell(self.engine.catalog.source)}`\n\n" + "\n".join(rows)
 
 
