@@ -4,7 +4,10 @@ With no network and no keys the app still needs something to compare. These buil
 Pixtral-style VLM (Llava + Pixtral vision tower), a Llama-3.2-Vision-style VLM (Mllama) and a
 Stable Diffusion pipeline from configs, with tokenizers trained on a few sentences, and save them with
 ``save_pretrained``. The backends then load them through the same ``from_pretrained`` code that hub ids use.
-Their words and pictures are noise; every code path is real.
+Their words and pictures are noise; every code path is real. Only the networks and vocabularies are small: the
+chat templates, special tokens, processor settings and scheduler are those of the checkpoints they stand for
+(mistral-community/pixtral-12b, meta-llama/Llama-3.2-11B-Vision-Instruct, stabilityai/sd-turbo), so a prompt
+reaches them as it would reach the real weights (tests/test_offline_templates.py).
 
 A catalog entry selects one with ``model: offline:NAME``.
 """
