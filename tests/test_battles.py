@@ -449,3 +449,16 @@ def test_a_follow_up_from_the_page_keeps_both_sides_anonymous(view):
     assert all(frames[-1][b].interactive for b in view.vote_buttons.values())
     refused = list(view.send("x", request=Visitor("nobody")))
     assert "Start a battle first" in refused[-1][view.message]
+
+
+def test_stop_on_the_page_ends_the_battle_without_a_vote(view):
+    visitor = Visitor("page-5")
+    frames = view.start("text", "Count slowly.", None, ["slowpoke", "alpha"], None, "", "", "", "", "",
+                        request=visitor)
+    first = next(frames)
+    assert first[view.stop_button].interactive and not first[view.start_button].interactive
+    view.stop(visitor)
+    rest = list(frames)
+    assert "stopped before it finished" in rest[-1][view.message]
+    assert not any(rest[-1][b].interactive for b in view.vote_buttons.values())
+    assert rest[-1][view.start_button].interactive and not rest[-1][view.stop_button].interactive
