@@ -10,6 +10,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from tests.apprunner import environment, running_app, write_catalog
 from tests.browser import CHROMIUM
 from tests.conftest import ARTIFACTS, LOOPBACK_KEY, OFFLINE_ENTRIES, ROOT, openai_entry
+from tests.helpers import pick
 
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is not installed")
 
@@ -37,10 +38,6 @@ def open_page(browser, url):
     page.goto(url)
     page.wait_for_selector("#arena-run")
     return page
-
-
-def pick(page, name):
-    page.locator("#arena-models label", has_text=f"{name} ·").click()
 
 
 def test_spider_prompt_with_an_image_fills_every_pane(browser, app_url):

@@ -11,8 +11,8 @@ from arena import hub
 from tests.apprunner import running_app, write_catalog
 from tests.browser import CHROMIUM
 from tests.conftest import ARTIFACTS
+from tests.helpers import pick
 from tests.hub import REPOS, build_all, hub_environment, standard_hub
-from tests.test_browser import pick
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
 

@@ -9,7 +9,7 @@ import pytest
 from tests.apprunner import environment, running_app, write_catalog
 from tests.browser import CHROMIUM
 from tests.conftest import ARTIFACTS, OFFLINE_ENTRIES
-from tests.test_browser import pick
+from tests.helpers import pick
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
 

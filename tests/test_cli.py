@@ -11,12 +11,7 @@ from PIL import Image
 
 from tests.apprunner import write_catalog
 from tests.conftest import LOOPBACK_KEY, OFFLINE_ENTRIES, ROOT, openai_entry
-
-
-def arena(*args, env_extra=None, timeout=180):
-    env = {**os.environ, **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "arena", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=env, timeout=timeout)
+from tests.helpers import arena
 
 
 def test_models_lists_every_entry_with_its_availability(tmp_path, loopback):

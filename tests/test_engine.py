@@ -12,6 +12,7 @@ from arena.errors import InputError
 from arena.images import InputImage
 from arena.request import GenerationParams, Request
 from tests.conftest import openai_entry
+from tests.helpers import wait_until
 
 IMAGE = InputImage(Image.new("RGB", (32, 32), "white"))
 
@@ -98,7 +99,7 @@ def test_stop_cancels_every_running_pane_quickly(loopback, keys, engine_factory)
         openai_entry(loopback, "b", model="stall"),
     ])
     comparison = engine.start(Request("hi"), ["a", "b"])
-    time.sleep(0.3)
+    wait_until(lambda: comparison.panes[0].snapshot().text, timeout=20, what="a's first words")
     stopped = time.monotonic()
     comparison.cancel()
     panes = comparison.wait()

@@ -1,5 +1,5 @@
 """Gallery exports and the suite report, read back: every output on the contact sheet, the HTML page laid out by
-comparison, model text rendered safely, the report's layout rules, and the text diff."""
+comparison, model text rendered safely, a chain kept as one strip, the report's layout rules, and the text diff."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from arena.store import Filter, OutputRecord, Run, Store, labels, new_id
 from arena.store.export import CELL, LABEL, SHEET_COLUMNS, _sheet_label, export
 from arena.suites import report
 from arena.suites.results import Cell, Matrix
+from tests.helpers import chat_engine
 
 COLOURS = [(200, 30 * i % 256, 255 - 20 * i) for i in range(12)]
 
@@ -220,3 +221,17 @@ def test_run_a_against_run_b_shows_a_text_diff_of_a_changed_answer():
     html = report.changes_table([Change("greet", "m1", 0, before, after, ["a different answer"])], lambda r: None)
     assert "text diff, run A → run B" in html and "<ins>&lt;i&gt;spider&lt;/i&gt;</ins>" in html
     assert "<del>there</del>" in html and "<i>" not in html
+
+
+def test_a_chain_is_exported_as_one_strip_with_its_links(loopback, keys, engine_factory, tmp_path):
+    from arena.chains import DescribeThenDraw
+
+    engine = chat_engine(engine_factory, loopback, tmp_path)
+    describe, draw = DescribeThenDraw(engine, "a charming spider at work", ["seer"], ["painter"]).run()
+    store = engine.store
+    picture = store.get(draw.snapshots()[0].record_id)
+    strip = store.chain(picture)
+    html = (export(store, strip, tmp_path / "page", "html") / "index.html").read_text()
+    assert f'href="#o-{describe.snapshots()[0].record_id}"' in html and "made from" in html
+    lines = (export(store, strip, tmp_path / "lines", "jsonl") / "records.jsonl").read_text().splitlines()
+    assert '"parent_id": "' + describe.snapshots()[0].record_id in lines[1]

@@ -9,7 +9,9 @@ from arena.request import Request
 from arena.store import OutputRecord
 from arena.suites.checks import evaluate
 from arena.suites.model import Check, SuiteError, load_suite
-from tests.conftest import mistral_entry, openai_entry
+from tests.apprunner import environment, running_app, write_catalog
+from tests.conftest import LOOPBACK_KEY, ROOT, mistral_entry, openai_entry
+from tests.helpers import arena
 
 # --- 13: a stream that ends without a finish reason is not "done" ------------------------------------------------
 
@@ -182,10 +184,6 @@ def test_describe_then_draw_too_large_is_refused_before_any_model_runs(tmp_path,
 
 
 def test_compare_out_at_a_file_or_an_unwritable_place_is_refused_before_models_run(tmp_path, loopback):
-    from tests.apprunner import write_catalog
-    from tests.conftest import LOOPBACK_KEY
-    from tests.test_cli import arena
-
     catalog = write_catalog(tmp_path / "c.yaml", [openai_entry(loopback, "early", model="echo-out-check")])
     env = {"OPENAI_API_KEY": LOOPBACK_KEY}
     taken = tmp_path / "taken.md"
@@ -198,10 +196,6 @@ def test_compare_out_at_a_file_or_an_unwritable_place_is_refused_before_models_r
 
 
 def test_compare_out_writes_a_file_for_every_model_errors_included(tmp_path, loopback):
-    from tests.apprunner import write_catalog
-    from tests.conftest import LOOPBACK_KEY
-    from tests.test_cli import arena
-
     catalog = write_catalog(tmp_path / "c.yaml", [
         openai_entry(loopback, "fine", model="echo"),
         openai_entry(loopback, "silent", model="emptystream", max_retries=0),
@@ -224,19 +218,11 @@ def test_compare_out_writes_a_file_for_every_model_errors_included(tmp_path, loo
 def api_app(tmp_path_factory, loopback):
     from gradio_client import Client
 
-    from tests.apprunner import running_app, write_catalog
-    from tests.conftest import LOOPBACK_KEY
-
     folder = tmp_path_factory.mktemp("api")
-    environ = __import__("os").environ
-    environ["ARENA_DATA_DIR"] = str(folder / "data")
-    environ["OPENAI_API_KEY"] = LOOPBACK_KEY
     catalog = write_catalog(folder / "catalog.yaml", [openai_entry(loopback, "lb-echo", model="echo")])
-    try:
-        with running_app(catalog) as (url, engine):
-            yield url, Client(url, verbose=False), loopback
-    finally:
-        environ.pop("OPENAI_API_KEY", None)
+    with environment(ARENA_DATA_DIR=str(folder / "data"), OPENAI_API_KEY=LOOPBACK_KEY), \
+            running_app(catalog) as (url, engine):
+        yield url, Client(url, verbose=False), loopback
 
 
 def _raw_call(url: str, *data) -> str:
@@ -281,8 +267,6 @@ def test_an_image_given_as_a_server_path_or_url_is_refused_and_never_read(api_ap
 
 def test_an_uploaded_image_still_reaches_the_models(api_app):
     from gradio_client import handle_file
-
-    from tests.conftest import ROOT
 
     _, client, _ = api_app
     result = client.predict(prompt="hi", models=["lb-echo"], image=handle_file(str(ROOT / "assets" / "scene.png")),

@@ -15,6 +15,7 @@ from arena.backends.local import LocalModels
 from arena.images import InputImage
 from arena.request import GenerationParams, Request
 from tests.conftest import OFFLINE_ENTRIES, ROOT
+from tests.helpers import wait_until
 
 SCENE = InputImage(Image.open(ROOT / "assets" / "scene.png").convert("RGB"))
 
@@ -73,9 +74,7 @@ def test_stop_interrupts_local_diffusion_within_a_second(offline_engine):
     comparison = offline_engine.start(
         Request("a spider", params=GenerationParams(steps=200, width=128, height=128)), ["offline-sd"]
     )
-    deadline = time.monotonic() + 60
-    while comparison.panes[0].snapshot().steps_done < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: comparison.panes[0].snapshot().steps_done >= 2, timeout=60, what="two diffusion steps")
     stopped = time.monotonic()
     comparison.cancel()
     [pane] = comparison.wait()
@@ -91,9 +90,7 @@ def test_stop_interrupts_local_text_generation(offline_engine, engine_factory):
     engine = engine_factory([{**OFFLINE_ENTRIES[0], "params": {"max_tokens": 4000},
                               "extra": {"min_new_tokens": 4000}}])
     comparison = engine.start(Request("go on"), ["offline-pixtral"])
-    deadline = time.monotonic() + 60
-    while (comparison.panes[0].snapshot().tokens or 0) < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: (comparison.panes[0].snapshot().tokens or 0) >= 3, timeout=60, what="three tokens")
     comparison.cancel()
     [pane] = comparison.wait()
     assert comparison.join_backends(5.0)
@@ -126,7 +123,7 @@ def test_one_generation_at_a_time_per_device(tmp_path):
             with lock:
                 inside[0] += 1
                 most[0] = max(most[0], inside[0])
-            time.sleep(0.02)
+            time.sleep(0.02)  # the work done holding the device, while the others queue
             with lock:
                 inside[0] -= 1
 

@@ -17,8 +17,8 @@ from arena import secrets
 from tests.apprunner import running_app, write_catalog
 from tests.browser import CHROMIUM, launch
 from tests.conftest import mistral_entry, openai_entry
+from tests.helpers import arena
 from tests.loopback import LoopbackServer
-from tests.test_cli import arena
 
 CANARY = "lbc-Zq7xK2mP9vR4tY8wN3bH6jL1"
 FRAGMENTS = {CANARY[i:i + secrets.FRAGMENT] for i in range(len(CANARY) - secrets.FRAGMENT + 1)}

@@ -151,7 +151,7 @@ def test_pages_in_answers_are_found_and_framed_without_same_origin():
 
 
 def test_cli_runs_report_history_and_diff(drift, tmp_path, loopback):
-    from tests.test_cli import arena
+    from tests.helpers import arena
 
     store, _, run_a, run_b, _ = drift
     env = {"ARENA_DATA_DIR": str(store.folder), "OPENAI_API_KEY": LOOPBACK_KEY}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import pytest
 
@@ -12,7 +11,9 @@ from arena.errors import InputError
 from arena.store import Filter, Store
 from arena.suites.model import SuiteError, load_suite
 from arena.suites.runner import SuiteRun, resume, summarise
-from tests.conftest import OFFLINE_ENTRIES, ROOT, openai_entry
+from tests.apprunner import write_catalog
+from tests.conftest import LOOPBACK_KEY, OFFLINE_ENTRIES, ROOT, openai_entry
+from tests.helpers import arena, wait_until
 
 SEED = ROOT / "prompts" / "seed.yaml"
 
@@ -132,9 +133,7 @@ def test_an_interrupted_run_keeps_what_finished_and_resumes_the_rest(suite_engin
     runner = SuiteRun(engine, suite, ["slow"], concurrency=2)
     worker = threading.Thread(target=runner.run)
     worker.start()
-    deadline = time.monotonic() + 20
-    while len(runner.cells()) - len(runner.pending()) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: len(runner.cells()) - len(runner.pending()) >= 2, timeout=20, what="two finished cells")
     runner.stop()
     worker.join(20)
     done_before = len(runner.cells()) - len(runner.pending())
@@ -152,10 +151,6 @@ def test_an_interrupted_run_keeps_what_finished_and_resumes_the_rest(suite_engin
 
 
 def test_cli_suite_run_and_show(tmp_path, loopback):
-    from tests.apprunner import write_catalog
-    from tests.conftest import LOOPBACK_KEY
-    from tests.test_cli import arena
-
     catalog = write_catalog(tmp_path / "c.yaml", [openai_entry(loopback, "helpful", model="echo-cli"),
                                                   openai_entry(loopback, "flaky", model="fail500", max_retries=0)])
     env = {"ARENA_CATALOG": str(catalog), "OPENAI_API_KEY": LOOPBACK_KEY, "ARENA_DATA_DIR": str(tmp_path / "d")}
