@@ -6,6 +6,7 @@ import json
 
 import pytest
 from gradio_client import Client
+from gradio_client.exceptions import AppError
 
 from tests.apprunner import environment, running_app, write_catalog
 from tests.conftest import LOOPBACK_KEY, openai_entry
@@ -45,7 +46,7 @@ def test_a_battle_streams_two_anonymous_panes_and_takes_one_vote(app):
     shown_a = next(p for p in final["panes"] if p["side"] == "A")
     assert len(shown_a["text"].split()) == (6 if voted["models"]["A"] == "alpha" else 4)
     assert engine.store.get(voted["outputs"]["A"]).model == voted["models"]["A"]
-    with pytest.raises(Exception, match="has a vote already"):
+    with pytest.raises(AppError, match="has a vote already"):
         client.predict(battle_id=final["battle_id"], outcome="b", reason="", api_name="/vote")
 
 
@@ -54,7 +55,7 @@ def test_a_vote_on_an_errored_battle_is_refused(app):
     final = client.predict(prompt="Fail.", kind="text", models=["broken", "alpha"], api_name="/battle")
     assert final["state"] == "errored" and final["vote_allowed"] is False
     assert "ends without a vote" in final["why_no_vote"] and "broken" not in json.dumps(final)
-    with pytest.raises(Exception, match="ends without a vote"):
+    with pytest.raises(AppError, match="ends without a vote"):
         client.predict(battle_id=final["battle_id"], outcome="tie", reason="", api_name="/vote")
 
 
@@ -74,16 +75,16 @@ def test_generators_battle_with_the_same_seed(app):
 ])
 def test_bad_battles_are_refused_in_a_sentence(app, kwargs, message):
     client, _ = app
-    with pytest.raises(Exception, match=message):
+    with pytest.raises(AppError, match=message):
         client.predict(**kwargs, api_name="/battle")
 
 
 def test_bad_votes_are_refused_in_a_sentence(app):
     client, _ = app
-    with pytest.raises(Exception, match="No battle with id"):
+    with pytest.raises(AppError, match="No battle with id"):
         client.predict(battle_id="nope", outcome="a", reason="", api_name="/vote")
     final = client.predict(prompt="Hi.", kind="text", models=["alpha", "bravo"], api_name="/battle")
-    with pytest.raises(Exception, match='The outcome is one of "a", "b", "tie" or "bothbad"'):
+    with pytest.raises(AppError, match='The outcome is one of "a", "b", "tie" or "bothbad"'):
         client.predict(battle_id=final["battle_id"], outcome="maybe", reason="", api_name="/vote")
 
 
