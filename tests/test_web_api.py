@@ -9,6 +9,7 @@ import urllib.request
 
 import pytest
 from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError, AuthenticationError
 from PIL import Image
 
 from arena.settings import Settings
@@ -82,7 +83,7 @@ def test_bad_api_input_gets_a_clear_message_and_the_server_stays_up(app, kwargs,
     if message is None:
         assert client.predict(**kwargs, api_name="/compare")["panes"][0]["status"] == "done"
         return
-    with pytest.raises(Exception, match=message):
+    with pytest.raises(AppError, match=message):
         client.predict(**kwargs, api_name="/compare")
     assert client.predict(prompt="still up?", models=["echo"], api_name="/compare")["finished"]
 
@@ -91,7 +92,7 @@ def test_uploads_that_are_not_images_are_refused(app, tmp_path):
     url, client, engine = app
     fake = tmp_path / "fake.png"
     fake.write_text("<html><script>alert(1)</script></html>")
-    with pytest.raises(Exception, match="not an image"):
+    with pytest.raises(AppError, match="not an image"):
         client.predict(prompt="hi", models=["echo"], image=handle_file(str(fake)), api_name="/compare")
 
 
@@ -125,7 +126,7 @@ def test_describe_draw_then_critique_through_the_api(app):
                                api_name="/critique")["critiques"]
     assert [c["model"] for c in critiques] == ["critic", "offline-pixtral"]
     assert critiques[0]["score"] == 7.0 and critiques[1]["status"] == "done"
-    with pytest.raises(Exception, match="Only image generators can draw"):
+    with pytest.raises(AppError, match="Only image generators can draw"):
         client.predict(prompt="x", describe=["echo"], draw=["echo"], api_name="/describe_draw")
 
 
@@ -156,7 +157,7 @@ def test_safe_defaults():
 def test_login_is_required_when_auth_is_set(tmp_path, loopback):
     catalog = write_catalog(tmp_path / "c.yaml", [openai_entry(loopback, "echo")])
     with running_app(catalog, "--auth", "ana:s3cret") as (url, engine):
-        with pytest.raises(Exception):
+        with pytest.raises(AuthenticationError, match="credentials were not provided"):
             Client(url, verbose=False)
         client = Client(url, auth=("ana", "s3cret"), verbose=False)
         assert client.view_api(return_format="dict", print_info=False)["named_endpoints"]
