@@ -10,7 +10,7 @@ import pytest
 
 from tests.apprunner import write_catalog
 from tests.conftest import ROOT
-from tests.hub import REPOS, build_all, hub_environment, standard_hub
+from tests.hub import PADDING, REPOS, build_all, hub_environment, standard_hub
 
 CATALOG = [
     {"name": "smolvlm-tiny", "kind": "transformers", "model": REPOS["smolvlm"],
@@ -95,3 +95,37 @@ def test_pull_says_why_it_cannot_in_one_line_each(arena, hub_server):
     assert offline.returncode == 1
     assert offline.stderr.strip() == ("arena: smolvlm-tiny: weights not in the Hugging Face cache (not downloaded), "
                                       "and HF_HUB_OFFLINE is set")
+
+
+def test_ctrl_c_then_pull_again_goes_on_from_where_it_stopped(hub_server, tmp_path):
+    import signal
+    import time
+
+    catalog = write_catalog(tmp_path / "catalog.yaml", [
+        {"name": "padded", "kind": "transformers", "model": REPOS["smolvlm-padded"]}])
+    cache = tmp_path / "hf-cache"
+    env = {name: value for name, value in os.environ.items() if name != "HF_HUB_OFFLINE"}
+    env |= hub_environment(hub_server, cache)
+    command = [sys.executable, "-m", "arena", "--catalog", str(catalog), "pull", "padded"]
+    hub_server.rate = 4_000_000  # the 25 MB model takes several seconds
+    try:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
+        deadline = time.monotonic() + 120
+        while not any(p.stat().st_size > 2_000_000 for p in cache.glob("models--*/blobs/*.incomplete")):
+            assert time.monotonic() < deadline and process.poll() is None, "the pull never got going"
+            time.sleep(0.05)  # polling for the partial file to grow, not timing the test
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        hub_server.rate = None
+    assert process.returncode == 130
+    assert "arena: padded: stopped; `pull padded` again goes on from where it stopped" in stderr
+    [partial] = cache.glob("models--*/blobs/*.incomplete")
+    kept = partial.stat().st_size
+
+    again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    ranges = [h.get("range") for p, h in hub_server.downloads(REPOS["smolvlm-padded"]) if p.endswith(PADDING)]
+    assert ranges[-1] == f"bytes={kept}-"
+    assert not list(cache.glob("models--*/blobs/*.incomplete"))
