@@ -20,6 +20,7 @@ from arena.web import launch, parse_args
 from tests.apprunner import environment, write_catalog
 from tests.browser import needs_chromium
 from tests.conftest import LOOPBACK_KEY, OFFLINE_ENTRIES, ROOT, openai_entry
+from tests.helpers import wait_until
 
 OFFLINE = {entry["name"]: entry for entry in OFFLINE_ENTRIES}
 
@@ -233,10 +234,7 @@ def test_closing_the_tab_forgets_its_board_in_the_running_app(browser, loopback,
             page.locator("#arena-message", has_text="Finished").wait_for(timeout=60_000)
             assert len(view.boards) == 1
             page.close()
-            deadline = time.monotonic() + 30
-            while len(view.boards) and time.monotonic() < deadline:
-                time.sleep(0.1)  # polling the condition, not a pause before an action
-            assert len(view.boards) == 0
+            wait_until(lambda: len(view.boards) == 0, timeout=30, what="the closed tab's board let go")
         finally:
             demo.close()
             engine.close()

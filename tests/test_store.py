@@ -20,11 +20,12 @@ from PIL import Image
 
 from arena.images import InputImage
 from arena.request import GenerationParams, Request
-from arena.store import Filter, OutputRecord, Store, new_id
+from arena.store import Filter, Store
 from arena.store.export import CELL, LABEL, export
 from arena.store.pictures import read_record
 from arena.ui.gallery import rerun_request
 from tests.conftest import OFFLINE_ENTRIES, ROOT, mistral_entry, openai_entry
+from tests.helpers import new_record, wait_until
 
 SCENE = InputImage(Image.open(ROOT / "assets" / "scene.png").convert("RGB"))
 HOSTILE = "<script>alert('x')</script> a charming spider at work"
@@ -63,8 +64,8 @@ def test_filters_pages_favourites_and_notes(store):
     base = time.time() - 10 * 86400
     for day in range(10):
         for model in ("a", "b"):
-            record = _record(store, model=model, prompt=f"spider number {day}" if day % 2 else f"cat {day}",
-                             created_at=base + day * 86400, output="image" if model == "b" else "text")
+            record = new_record(store, model=model, prompt=f"spider number {day}" if day % 2 else f"cat {day}",
+                                created_at=base + day * 86400, output="image" if model == "b" else "text")
             store.save(record, [Image.new("RGB", (8, 8), (day, 0, 0))] if model == "b" else [])
     records, total = store.query(Filter(), page=1, per_page=5)
     assert total == 20 and len(records) == 5
@@ -85,9 +86,9 @@ def test_filters_pages_favourites_and_notes(store):
 
 
 def test_delete_keeps_files_another_record_shares(store):
-    first = store.save(_record(store, text="same words"))
-    second = store.save(_record(store, text="same words"))
-    picture = store.save(_record(store, output="image"), [Image.new("RGB", (8, 8), "red")])
+    first = store.save(new_record(store, text="same words"))
+    second = store.save(new_record(store, text="same words"))
+    picture = store.save(new_record(store, output="image"), [Image.new("RGB", (8, 8), "red")])
     assert first.thumb is None  # a text card is drawn when first shown
     assert store.thumb_paths([first, second])[0] == store.thumb_paths([second])[0]
     assert store.get(first.id).thumb == first.thumb
@@ -109,7 +110,7 @@ def test_exports_round_trip(loopback, keys, engine_factory, store, tmp_path):
 
     folder = export(store, records, tmp_path / "html", "html")
     page = (folder / "index.html").read_text()
-    assert "<script>alert" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "<script>alert" not in page and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
     cards = _ids_of_cards(page)
     assert cards == {f"o-{r.id}" for r in records}
     for source in _image_sources(page):
@@ -158,7 +159,7 @@ def test_many_threads_save_at_once_without_losing_a_record(store):
     def writer(number: int) -> None:
         try:
             for i in range(200):
-                store.save(_record(store, model=f"m{number}", text=f"answer {number}-{i}"))
+                store.save(new_record(store, model=f"m{number}", text=f"answer {number}-{i}"))
         except Exception as error:  # noqa: BLE001 - reported below
             failures.append(error)
 
@@ -179,13 +180,13 @@ import sys, time
 from PIL import Image
 sys.path.insert(0, sys.argv[2])
 from arena.store import Store
-from tests.test_store import _record
+from tests.helpers import new_record
 store = Store(sys.argv[1])
 i = 0
 while True:
     i += 1
     picture = Image.effect_noise((96, 96), 60 + i % 40).convert("RGB")
-    store.save(_record(store, output="image", prompt=f"crash {i}"), [picture])
+    store.save(new_record(store, output="image", prompt=f"crash {i}"), [picture])
 """
 
 
@@ -194,12 +195,7 @@ def test_a_killed_writer_leaves_a_whole_database_and_no_orphans(tmp_path):
     Store(folder).close()
     writer = subprocess.Popen([sys.executable, "-c", CRASH_WRITER, str(folder), str(ROOT)], cwd=ROOT)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with sqlite3.connect(folder / "arena.db", timeout=30) as db:
-                if db.execute("SELECT COUNT(*) FROM outputs").fetchone()[0] >= 25:
-                    break
-            time.sleep(0.05)
+        wait_until(lambda: _count(folder) >= 25, timeout=60, what="25 records saved by the writer")
     finally:
         writer.send_signal(signal.SIGKILL)
         writer.wait(10)
@@ -263,19 +259,6 @@ def test_no_key_reaches_the_database_pictures_exports_or_logs(loopback, monkeypa
         loopback.api_key = saved_key
 
 
-def _record(store: Store, *, model="m", text="an answer", prompt="a prompt", output="text",
-            created_at=None, status="done") -> OutputRecord:
-    comparison_id = new_id()
-    created_at = created_at or time.time()
-    store.ensure_comparison(comparison_id, prompt, created_at)
-    return OutputRecord(
-        id=new_id(), comparison_id=comparison_id, created_at=created_at, model=model, kind="openai-chat",
-        output=output, status=status, prompt=prompt, input_image=None, text=text if output == "text" else "",
-        error=None, images=[], thumb=None, entry={"name": model}, params={}, used={}, versions={}, metrics={},
-        notices=[],
-    )
-
-
 class _Collector(HTMLParser):
     def __init__(self):
         super().__init__()
@@ -288,6 +271,11 @@ class _Collector(HTMLParser):
             self.ids.add(attributes["id"])
         if tag == "img":
             self.sources.append(attributes["src"])
+
+
+def _count(folder) -> int:
+    with sqlite3.connect(folder / "arena.db", timeout=30) as db:
+        return db.execute("SELECT COUNT(*) FROM outputs").fetchone()[0]
 
 
 def _ids_of_cards(page: str) -> set[str]:
