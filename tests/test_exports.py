@@ -3,6 +3,7 @@ comparison, model text rendered safely, a chain kept as one strip, the report's 
 
 from __future__ import annotations
 
+import re
 import time
 from html.parser import HTMLParser
 
@@ -205,6 +206,21 @@ def test_the_gallery_export_and_the_sweep_grid_share_one_page():
         source = environment().loader.get_source(environment(), name)[0]
         assert '{% extends "page.html.j2" %}' in source, name
     assert environment().autoescape is True
+
+
+def test_templates_escape_everything_and_ship_with_the_package():
+    import fnmatch
+    import tomllib
+
+    from tests.conftest import ROOT
+
+    templates = sorted((ROOT / "arena" / "templates").glob("*.j2"))
+    for template in templates:
+        source = template.read_text(encoding="utf-8")
+        assert not re.search(r"\|\s*safe\b|autoescape", source), template.name  # no way around escaping
+    shipped = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"]["arena.templates"]
+    assert templates and all(any(fnmatch.fnmatch(t.name, glob) for glob in shipped) for t in templates)
 
 
 def test_the_text_diff_marks_words_and_escapes_everything():
