@@ -10,6 +10,7 @@ import pytest
 
 from tests.apprunner import write_catalog
 from tests.conftest import ROOT
+from tests.helpers import wait_until
 from tests.hub import PADDING, REPOS, build_all, hub_environment, standard_hub
 
 CATALOG = [
@@ -99,7 +100,6 @@ def test_pull_says_why_it_cannot_in_one_line_each(arena, hub_server):
 
 def test_ctrl_c_then_pull_again_goes_on_from_where_it_stopped(hub_server, tmp_path):
     import signal
-    import time
 
     catalog = write_catalog(tmp_path / "catalog.yaml", [
         {"name": "padded", "kind": "transformers", "model": REPOS["smolvlm-padded"]}])
@@ -111,10 +111,11 @@ def test_ctrl_c_then_pull_again_goes_on_from_where_it_stopped(hub_server, tmp_pa
     try:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True)
-        deadline = time.monotonic() + 120
-        while not any(p.stat().st_size > 2_000_000 for p in cache.glob("models--*/blobs/*.incomplete")):
-            assert time.monotonic() < deadline and process.poll() is None, "the pull never got going"
-            time.sleep(0.05)  # polling for the partial file to grow, not timing the test
+        def under_way() -> bool:
+            assert process.poll() is None, "the pull ended before it was stopped"
+            return any(p.stat().st_size > 2_000_000 for p in cache.glob("models--*/blobs/*.incomplete"))
+
+        wait_until(under_way, timeout=120, interval=0.05, what="2 MB of the pull")
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
     finally:
