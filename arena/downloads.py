@@ -59,14 +59,15 @@ class Download:
         return not self.finished.is_set()
 
     def advance(self, count: int, resumed: bool = False) -> None:
-        """``count`` more bytes are here; ``resumed``: found on disk from an earlier try (not a speed)."""
-        if self.cancel_event.is_set():
-            raise Cancelled()
+        """``count`` more bytes are written; ``resumed``: found on disk from an earlier try (not a speed). Raises
+        Cancelled once Cancel is pressed, so the download stops at the next piece."""
         with self._lock:
             self.done_bytes += count
             if resumed:
                 self._samples.clear()
             self._samples.append((time.monotonic(), self.done_bytes))
+        if self.cancel_event.is_set():
+            raise Cancelled()
         for listener in self.listeners:
             listener(self)
 
@@ -192,7 +193,7 @@ def pull(download: Download) -> None:
         plan = status.plan
         todo = [f for f in plan.files if not hub.cached(plan.repo_id, plan.commit, f.path)]
         download.total_bytes = sum(f.size for f in todo)
-        check_disk(download.total_bytes, entry.model)
+        check_disk(download.total_bytes - sum(hub.partial_bytes(plan.repo_id, f) for f in todo), entry.model)
         download.state = "downloading"
         download.advance(0)
         for repo_file in todo:
@@ -224,9 +225,7 @@ def check_disk(needed: int, repo_id: str) -> None:
 
 
 def _storage(repo_id: str) -> Path:
-    from huggingface_hub.file_download import repo_folder_name
-
-    return hub.cache_dir() / repo_folder_name(repo_id=repo_id, repo_type="model")
+    return hub.blobs_dir(repo_id).parent
 
 
 def fetch(plan: hub.Plan, repo_file: hub.RepoFile, download: Download) -> None:

@@ -47,6 +47,7 @@ _BYTES_PER_DTYPE = {"F64": 8, "F32": 4, "BF16": 2, "F16": 2, "F8_E4M3": 1, "F8_E
 class RepoFile:
     path: str
     size: int
+    sha256: str | None = None  # an LFS file's hash, which names its blob (and a partial download of it)
 
 
 @dataclass(frozen=True)
@@ -286,6 +287,20 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
+def blobs_dir(repo_id: str) -> Path:
+    from huggingface_hub.file_download import repo_folder_name
+
+    return cache_dir() / repo_folder_name(repo_id=repo_id, repo_type="model") / "blobs"
+
+
+def partial_bytes(repo_id: str, repo_file: RepoFile) -> int:
+    """Bytes of this file an interrupted download left in the cache (``blobs/<sha256>.incomplete``)."""
+    if not repo_file.sha256:
+        return 0
+    partial = blobs_dir(repo_id) / f"{repo_file.sha256}.incomplete"
+    return min(partial.stat().st_size, repo_file.size) if partial.exists() else 0
+
+
 def cached(repo_id: str, commit: str, path: str) -> bool:
     from huggingface_hub import try_to_load_from_cache
 
@@ -302,9 +317,10 @@ def remote_plan(entry: "ModelEntry", device: str) -> Plan:
     try:
         info = HfApi(endpoint=endpoint()).model_info(entry.model, files_metadata=True, timeout=10)
         files = {s.rfilename: int(s.size or 0) for s in info.siblings or []}
+        hashes = {s.rfilename: s.lfs.sha256 for s in info.siblings or [] if s.lfs is not None}
         variant = choose_variant(entry.kind, files, device, entry)
-        plan = Plan(entry.model, info.sha or "main", tuple(needed_files(entry.kind, files, variant)), variant,
-                    _parameters(info))
+        needed = tuple(RepoFile(f.path, f.size, hashes.get(f.path)) for f in needed_files(entry.kind, files, variant))
+        plan = Plan(entry.model, info.sha or "main", needed, variant, _parameters(info))
         if info.gated and plan.files:
             _check_access(plan)
         return plan
@@ -495,11 +511,16 @@ def _status(entry: "ModelEntry") -> WeightsStatus:
         plan = remote_plan(entry, device)
     except HubError as error:
         return WeightsStatus(error.state if error.state != "failed" else "missing", str(error))
-    missing = sum(f.size for f in plan.files if not cached(plan.repo_id, plan.commit, f.path))
+    todo = [f for f in plan.files if not cached(plan.repo_id, plan.commit, f.path)]
+    kept = sum(partial_bytes(plan.repo_id, f) for f in todo)
+    missing = sum(f.size for f in todo) - kept
     need = estimate_load_bytes(entry, device, plan=plan)
     free, where = free_memory(device)
     if need > free:
         return WeightsStatus("wont-fit", fit_sentence(need, free, where), download_bytes=missing, need_bytes=need,
                              free_bytes=free, plan=plan)
-    return WeightsStatus("not-downloaded", f"not downloaded: {human_bytes(missing)} to download",
-                         download_bytes=missing, need_bytes=need, free_bytes=free, plan=plan)
+    sentence = f"not downloaded: {human_bytes(missing)} to download"
+    if kept:
+        sentence = f"partly downloaded ({human_bytes(kept)} kept): {human_bytes(missing)} more to download"
+    return WeightsStatus("not-downloaded", sentence, download_bytes=missing, need_bytes=need, free_bytes=free,
+                         plan=plan)

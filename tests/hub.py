@@ -75,6 +75,14 @@ def _count_parameters(folder: Path | None) -> dict[str, int]:
     return counts
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):  # a client that hung up
+            super().handle_error(request, client_address)
+
+
 class LoopbackHub:
     def __init__(self):
         self.repos: dict[str, Repo] = {}
@@ -83,7 +91,7 @@ class LoopbackHub:
         self.down = False  # every connection dropped unanswered, as when the network goes away
         self._cuts: dict[str, list] = {}  # path -> [offset, times left]
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

@@ -123,6 +123,11 @@ def test_cancel_keeps_the_partial_file_and_the_next_pull_goes_on_from_it(online)
     [partial] = (downloads._storage(padded.model) / "blobs").glob("*.incomplete")
     kept = partial.stat().st_size
     assert 0 < kept < PADDED_BYTES
+    status = hub.status(padded)
+    left = first.total_bytes - first.done_bytes  # the small files came whole before it; the large one in part
+    assert status.state == "not-downloaded" and status.download_bytes == left
+    assert status.sentence == (f"partly downloaded ({hub.human_bytes(kept)} kept): "
+                               f"{hub.human_bytes(left)} more to download")
     line = first.progress_line()
     assert line.startswith("cancelled at ") and line.endswith("Download again resumes")
     assert not check_availability(padded).ok  # never available half-downloaded

@@ -139,8 +139,8 @@ class CatalogPanel:
         download = self._download(name)
         status = hub.status(self.engine.catalog[name])
         size = f" ({hub.human_bytes(status.download_bytes)})" if status.download_bytes else ""
-        verb = "Resume download" if download is not None and download.state in ("cancelled", "failed") else "Download"
-        return f"⬇ {verb}{size}"
+        partly = status.sentence.startswith("partly") or (download is not None and download.state == "cancelled")
+        return f"⬇ {'Resume download' if partly else 'Download'}{size}"
 
     def _row_html(self, name: str) -> str:
         return row_html(self.engine.catalog[name], self._download(name))
