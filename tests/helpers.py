@@ -36,6 +36,19 @@ def new_record(store: Store, *, model="m", text="an answer", prompt="a prompt", 
     )
 
 
+def output_record(comparison_id: str, *, model="painter", prompt="a red fox", seed=None, text="", output="image",
+                  created_at=None, input_image=None) -> OutputRecord:
+    """A finished output of ``comparison_id`` (a picture by default), not saved anywhere."""
+    return OutputRecord(
+        id=new_id(), comparison_id=comparison_id, created_at=created_at or time.time(), model=model,
+        kind="diffusers" if output == "image" else "openai-chat", output=output, status="done", prompt=prompt,
+        input_image=input_image, text=text, error=None, images=[], thumb=None, entry={"name": model}, params={},
+        used={"seed": seed} if seed is not None else {}, versions={},
+        metrics={"total_s": 1.25, "ttft_s": 0.2, "steps": 4} if output == "image" else {"ttft_s": 0.2, "tokens": 9},
+        notices=[],
+    )
+
+
 def pick(page, name: str) -> None:
     """Tick (or untick) a model in the Compare view's model list (a playwright page)."""
     page.locator("#arena-models label", has_text=f"{name} ·").click()
