@@ -185,7 +185,12 @@ def test_enter_sends_shift_enter_breaks_the_line_and_the_last_message_can_be_edi
 
 
 def pane_boxes(page):
-    return [page.locator(f"#arena-pane-{i}").bounding_box() for i in range(page.locator(".arena-pane:visible").count())]
+    """The visible panes' boxes in page coordinates, all read at one instant (the page may still be scrolling
+    smoothly to the results, which moves viewport boxes between one read and the next)."""
+    return page.evaluate("""() => [...document.querySelectorAll('.arena-pane')]
+      .filter((pane) => pane.offsetParent !== null)
+      .map((pane) => { const r = pane.getBoundingClientRect();
+                       return {x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height}; })""")
 
 
 def test_results_first_three_panes_in_three_columns_widen_and_scroll(browser, app):

@@ -47,8 +47,8 @@ def build_app(engine: Engine) -> gr.Blocks:
                                   show_progress="hidden")
         # A server started after the app (Ollama, llama.cpp) shows up at the next page load.
         demo.load(view.availability, outputs=view.availability_outputs,
-                  api_visibility="private", show_progress="hidden")
-        demo.load(guide.refresh, outputs=guide.outputs, api_visibility="private", show_progress="hidden")
+                  api_visibility="private", show_progress="hidden"
+                  ).then(guide.refresh, outputs=guide.outputs, api_visibility="private", show_progress="hidden")
         demo.load(None, js=KEYS_JS)  # Enter sends, Shift+Enter makes a new line, in both prompt boxes
         for view_of_session in (view, view_sweep):  # a closed tab's panes, conversation and sweep are let go
             demo.unload(view_of_session.forget)

@@ -79,7 +79,7 @@ class FirstRunGuide:
         self.names = [n for n in SMALL_MODELS if n in engine.catalog and hub.is_hub_entry(engine.catalog[n])]
 
     def build(self) -> None:
-        shown = nothing_real(self.engine)
+        self.shown_at_start = shown = nothing_real(self.engine)
         with gr.Column(visible=shown, elem_id="arena-first-run") as self.box:
             self.text = gr.Markdown(guide_markdown(self.engine, bool(self.names)) if shown else "",
                                     elem_id="arena-first-run-text")
@@ -115,6 +115,8 @@ class FirstRunGuide:
     def refresh(self):
         """The box as the checks see things now (page load, Check availability again, a download's end)."""
         shown = nothing_real(self.engine)
+        if not shown and not self.shown_at_start:
+            return {}  # hidden from the start and still: sending nothing spares the page a re-layout
         update = {self.box: gr.Column(visible=shown)}
         if shown:
             update[self.text] = guide_markdown(self.engine, bool(self.names))
