@@ -198,10 +198,22 @@ def needed_files(kind: str, files: dict[str, int], variant: str | None) -> list[
             chosen += _weights(inside, variant)
     else:
         top = [p for p in files if "/" not in p]
-        chosen = [p for p in top if p.endswith(_CONFIG_SUFFIXES) and ".safetensors.index" not in p]
-        chosen += _weights(top, None)
+        chosen = [p for p in top if p.endswith(_CONFIG_SUFFIXES) and ".index.json" not in p]
+        chosen += _transformers_weights(top)
     weights_last = sorted(chosen, key=lambda p: (p.endswith(_WEIGHT_SUFFIXES), p))
     return [RepoFile(p, files[p]) for p in weights_last]
+
+
+def _transformers_weights(paths: list[str]) -> list[str]:
+    """Exactly what transformers reads: model.safetensors, or the index and its model-0000N-of-0000M shards (not a
+    consolidated.safetensors beside them); .bin only where there are no safetensors."""
+    for stem, suffix in (("model", "safetensors"), ("pytorch_model", "bin")):
+        if f"{stem}.{suffix}.index.json" in paths:
+            shards = [p for p in paths if re.fullmatch(rf"{stem}-\d+-of-\d+\.{suffix}", p)]
+            return [f"{stem}.{suffix}.index.json", *shards]
+        if f"{stem}.{suffix}" in paths:
+            return [f"{stem}.{suffix}"]
+    return []
 
 
 def _weights(paths: list[str], variant: str | None) -> list[str]:

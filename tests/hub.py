@@ -329,13 +329,31 @@ def build_smolvlm(folder: Path, padding_bytes: int = 0) -> None:
         image_token_id=tokenizer.convert_tokens_to_ids("<image>"), scale_factor=2,
     )
     _save(Idefics3ForConditionalGeneration, config, processor, folder)
-    if padding_bytes:  # a big model for the pull benchmark: the same files, one large extra weights shard
-        import numpy as np
-        from safetensors.numpy import save_file
-
-        save_file({"padding": np.random.default_rng(0).integers(0, 255, padding_bytes, dtype=np.uint8)},
-                  folder / "model-padding.safetensors")
+    if padding_bytes:
+        _pad(folder, padding_bytes)
     _decoys(folder)
+
+
+def _pad(folder: Path, padding_bytes: int) -> None:
+    """A larger model of the same weights: sharded as transformers shards, the second shard one extra tensor
+    (loaded and left unused), and a consolidated.safetensors beside them as Mistral's repositories have."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    first, second = "model-00001-of-00002.safetensors", PADDING
+    (folder / "model.safetensors").rename(folder / first)
+    save_file({"padding": np.random.default_rng(0).integers(0, 255, padding_bytes, dtype=np.uint8)}, folder / second)
+    names = _tensor_names(folder / first)
+    index = {"metadata": {"total_size": sum((folder / f).stat().st_size for f in (first, second))},
+             "weight_map": {name: first for name in names} | {"padding": second}}
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index, indent=2))
+    save_file({"decoy": np.zeros(50_000, dtype=np.float32)}, folder / "consolidated.safetensors")
+
+
+def _tensor_names(path: Path) -> list[str]:
+    with open(path, "rb") as handle:
+        header = json.loads(handle.read(int.from_bytes(handle.read(8), "little")))
+    return [name for name in header if name != "__metadata__"]
 
 
 def build_qwen2_5_vl(folder: Path) -> None:
@@ -418,7 +436,7 @@ BUILDERS = {"smolvlm": build_smolvlm, "qwen2.5-vl": build_qwen2_5_vl, "sd-turbo"
             "smolvlm-padded": lambda folder: build_smolvlm(folder, padding_bytes=PADDED_BYTES)}
 REPOS = {"smolvlm": "HuggingFaceTB/SmolVLM-tiny", "qwen2.5-vl": "Qwen/Qwen2.5-VL-tiny",
          "sd-turbo": "stabilityai/sd-turbo-tiny", "smolvlm-padded": "HuggingFaceTB/SmolVLM-padded"}
-PADDING = "model-padding.safetensors"
+PADDING = "model-00002-of-00002.safetensors"
 GATED_TOKEN = "hf_T3stG4tedAcc3ssT0ken"
 
 

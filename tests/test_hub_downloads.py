@@ -111,6 +111,8 @@ def test_a_cut_connection_resumes_mid_file(online):
     assert download.state == "done", download.error
     ranges = [headers.get("range") for p, headers in online.downloads() if p.endswith(PADDING)]
     assert ranges == [None, "bytes=15000000-"]  # asked again from the byte where the connection dropped
+    fetched = [p.rsplit("/", 1)[1] for p, _ in online.downloads()]
+    assert "model.safetensors.index.json" in fetched and "consolidated.safetensors" not in fetched
     assert download.done_bytes == download.total_bytes
 
 

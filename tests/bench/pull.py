@@ -17,6 +17,7 @@ from pathlib import Path
 
 from _common import ROOT
 
+from arena.hub import needed_files
 from tests.apprunner import write_catalog
 from tests.hub import LoopbackHub, build_smolvlm, hub_environment
 
@@ -53,7 +54,8 @@ def main() -> None:
         catalog = write_catalog(scratch / "catalog.yaml", [{"name": "big", "kind": "transformers", "model": REPO}])
         with LoopbackHub() as hub:
             repo = hub.add(REPO, model)
-            needed = [p for p in repo.files if not p.endswith((".bin", ".onnx", ".md"))]
+            sizes = {path: info["size"] for path, info in repo.files.items()}
+            needed = [f.path for f in needed_files("transformers", sizes, None)]  # what the pull fetches too
             base = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}
             print(f"pull_bytes: {sum(repo.files[p]['size'] for p in needed)}")
             for rate, suffix in ((None, ""), (100e6, "_100MBps")):
