@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from urllib.parse import urlparse
 
 import pytest
@@ -17,7 +15,7 @@ from arena.paths import DEFAULT_CATALOG
 from arena.request import Request
 from tests.apprunner import write_catalog
 from tests.conftest import make_engine
-from tests.helpers import arena
+from tests.helpers import arena, wait_until
 from tests.ollama_loopback import LlamaCppServer, LMStudioServer, LocalServer, OllamaServer
 
 SCENE = InputImage(Image.new("RGB", (32, 32), (200, 40, 40)))
@@ -140,10 +138,7 @@ def test_a_stale_list_serves_at_once_while_the_server_is_asked_again(ollama):
     ollama.models["moondream:latest"] = ["completion", "vision"]
     asked = len(ollama.requests)
     assert "ollama-moondream" not in catalog.names()  # the old list, not a wait for the server
-    deadline = time.monotonic() + 30
-    while "ollama-moondream" not in catalog.names():  # the refresh, done in the background, lands
-        assert time.monotonic() < deadline, "the background refresh never landed"
-        threading.Event().wait(0.02)
+    wait_until(lambda: "ollama-moondream" in catalog.names(), what="the background refresh")
     assert len(ollama.requests) > asked
 
 
