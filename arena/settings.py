@@ -23,6 +23,7 @@ class Settings(BaseModel):
     suites_dirs: list[Path] = Field(
         default_factory=list, description="folders the Suites tab may read suites from, besides prompts/"
     )
+    vote_cap_per_day: int = Field(500, ge=1, description="the most votes one voter may cast in 24 hours")
     local_memory_bytes: int | None = Field(
         None, ge=0, description="memory cap for loaded local models; default: 90% of the GPU, or half the RAM"
     )
@@ -36,6 +37,7 @@ class Settings(BaseModel):
             "max_upload_bytes": _mb(os.environ.get("ARENA_MAX_UPLOAD_MB")),
             "local_memory_bytes": _mb(os.environ.get("ARENA_LOCAL_MEMORY_MB")),
             "save_outputs": os.environ.get("ARENA_SAVE_OUTPUTS") or None,
+            "vote_cap_per_day": os.environ.get("ARENA_VOTE_CAP_PER_DAY") or None,
             "suites_dirs": [p for p in os.environ.get("ARENA_SUITES_DIRS", "").split(os.pathsep) if p] or None,
         }
         values = {k: v for k, v in env.items() if v is not None}

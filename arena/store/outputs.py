@@ -131,7 +131,8 @@ class Outputs:
     def _image_used(self, sha: str) -> bool:
         db = self.connection()
         return bool(db.execute("SELECT 1 FROM output_images WHERE sha = ? LIMIT 1", (sha,)).fetchone()
-                    or db.execute("SELECT 1 FROM comparisons WHERE input_image = ? LIMIT 1", (sha,)).fetchone())
+                    or db.execute("SELECT 1 FROM comparisons WHERE input_image = ? LIMIT 1", (sha,)).fetchone()
+                    or db.execute("SELECT 1 FROM vote_images WHERE sha = ? LIMIT 1", (sha,)).fetchone())
 
     # --- reading -------------------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ class Recovery:
         db = self.connection()
         used_images = {r[0] for r in db.execute("SELECT sha FROM output_images")}
         used_images |= {r[0] for r in db.execute("SELECT input_image FROM comparisons WHERE input_image IS NOT NULL")}
+        used_images |= {r[0] for r in db.execute("SELECT sha FROM vote_images")}  # pictures a vote judged
         used_thumbs = {r[0] for r in db.execute("SELECT thumb FROM outputs WHERE thumb IS NOT NULL")}
         orphans = 0
         now = time.time()

@@ -127,7 +127,53 @@ def _run_case_order(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_initial, _suite_runs, _run_case_order]
+def _votes(db: sqlite3.Connection) -> None:
+    """Votes on battles (people blind or named, judge models); vote_images keeps the judged pictures."""
+    _script(
+        db,
+        """
+        CREATE TABLE votes (
+            id TEXT PRIMARY KEY,
+            battle_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            model_a TEXT NOT NULL,
+            model_b TEXT NOT NULL,
+            side_a TEXT NOT NULL,
+            side_b TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            output_a TEXT,
+            output_b TEXT,
+            prompt TEXT NOT NULL DEFAULT '',
+            suite TEXT,
+            case_id TEXT,
+            case_tags TEXT NOT NULL DEFAULT '[]',
+            voter TEXT NOT NULL,
+            voter_kind TEXT NOT NULL,
+            blind INTEGER NOT NULL,
+            leak INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL
+        );
+        CREATE UNIQUE INDEX votes_battle ON votes(battle_id);
+        CREATE INDEX votes_board ON votes(kind, voter_kind, leak, model_a, model_b, outcome);
+        CREATE INDEX votes_voter ON votes(voter, created_at);
+        CREATE INDEX votes_time ON votes(created_at);
+        CREATE TABLE vote_images (
+            vote_id TEXT NOT NULL REFERENCES votes(id) ON DELETE CASCADE,
+            sha TEXT NOT NULL
+        );
+        CREATE INDEX vote_images_vote ON vote_images(vote_id);
+        CREATE INDEX vote_images_sha ON vote_images(sha);
+        CREATE TRIGGER votes_keep_pictures AFTER INSERT ON votes
+        WHEN new.output_a IS NOT NULL OR new.output_b IS NOT NULL BEGIN
+            INSERT INTO vote_images(vote_id, sha)
+            SELECT new.id, sha FROM output_images WHERE output_id IN (new.output_a, new.output_b);
+        END;
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_initial, _suite_runs, _run_case_order, _votes]
 
 
 def migrate(db: sqlite3.Connection) -> None:
