@@ -104,6 +104,17 @@ def find_leaks(texts: Iterable[str | None], names: Iterable[str] = ()) -> list[s
     return found
 
 
+def catalog_names(catalog) -> list[str]:
+    """Every entry's name and model id (a path's last part), for leak detection."""
+    names = []
+    for entry in catalog:
+        names.append(entry.name)
+        model = str(getattr(entry, "model", "") or "").rstrip("/").rsplit("/", 1)[-1]
+        if len(model) >= 3:
+            names.append(model)
+    return names
+
+
 class StoreVotes:
     """The votes of battles, Compare's "Pick the best" and judges, kept in the gallery's database."""
 
@@ -113,6 +124,11 @@ class StoreVotes:
         self.store = VoteStore(store)
         self.cap_per_day = cap_per_day
         self.names = list(names)
+
+    @classmethod
+    def for_engine(cls, engine) -> "StoreVotes":
+        """On the engine's store, with its settings' cap and its catalog's names for leak detection."""
+        return cls(engine.store, engine.settings.vote_cap_per_day, catalog_names(engine.catalog))
 
     def add(self, battle_id: str, kind: str, model_a: str, model_b: str, outcome: str, reason: str = "",
             output_a: str | None = None, output_b: str | None = None, text_a: str | None = "",
