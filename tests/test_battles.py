@@ -462,3 +462,27 @@ def test_stop_on_the_page_ends_the_battle_without_a_vote(view):
     assert "stopped before it finished" in rest[-1][view.message]
     assert not any(rest[-1][b].interactive for b in view.vote_buttons.values())
     assert rest[-1][view.start_button].interactive and not rest[-1][view.stop_button].interactive
+
+
+# --- with the gallery's vote store ------------------------------------------------------------------------------
+
+
+def test_votes_reach_the_database_with_sides_voter_and_case(arena):
+    from arena.battles.battle import Battles, CaseRef
+    from arena.store.votes import VoteFilter, VoteStore
+
+    battles = Battles(arena.engine, rng=random.Random(5))  # the default: the gallery's vote store
+    battle = battles.start("text", "Hello?", eligible=["alpha", "bravo"],
+                           case=CaseRef("seed", "1", "hello", ("greeting",)))
+    battle.current.wait()
+    vote = battles.vote(battle, "B is better", "  clearer  ", voter="ana")
+    [stored] = VoteStore(arena.engine.store).rows(VoteFilter(voter_kind=None))
+    assert (stored.model_a, stored.model_b, stored.outcome, stored.reason) == (*battle.models, "b", "clearer")
+    assert stored.id == vote.id and stored.voter == "ana" and stored.blind and stored.voter_kind == "people_blind"
+    assert (stored.suite, stored.case_id, list(stored.case_tags)) == ("seed", "hello", ["greeting"])
+    assert stored.output_a == battle.snapshots()[0].record_id
+    assert battles.met("text")[pair_key(*battle.models)] == 1
+    with pytest.raises(InputError):
+        battles.vote(battle, "a", voter="ana")
+    battles.undo(battle, "ana")
+    assert VoteStore(arena.engine.store).rows(VoteFilter(voter_kind=None)) == []

@@ -269,7 +269,8 @@ class Battles:
                 outcome=outcome, reason=(reason or "").strip()[:MAX_REASON_CHARS],
                 output_a=panes[0].record_id, output_b=panes[1].record_id, text_a=panes[0].text,
                 text_b=panes[1].text, prompt=battle.prompt, suite=battle.case.suite if battle.case else None,
-                case_id=battle.case.case_id if battle.case else None, voter=voter, voter_kind=voter_kind)
+                case_id=battle.case.case_id if battle.case else None,
+                case_tags=battle.case.tags if battle.case else (), voter=voter, voter_kind=voter_kind)
             battle.voter = voter
         return battle.vote
 
@@ -288,11 +289,9 @@ def default_votes(engine: "Engine"):
     """The vote store on the engine's gallery database, or None where outputs are not kept."""
     if engine.store is None:
         return None
-    try:
-        from arena.battles.votes_adapter import StoreVotes
-    except ImportError:  # the vote store is not there yet
-        return None
-    return StoreVotes(engine.store)
+    from arena.battles.votes import StoreVotes
+
+    return StoreVotes.for_engine(engine)
 
 
 # --- random cases ------------------------------------------------------------------------------------------------
