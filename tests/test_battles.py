@@ -486,3 +486,15 @@ def test_votes_reach_the_database_with_sides_voter_and_case(arena):
         battles.vote(battle, "a", voter="ana")
     battles.undo(battle, "ana")
     assert VoteStore(arena.engine.store).rows(VoteFilter(voter_kind=None)) == []
+
+
+def test_judge_votes_are_stored_with_the_judge_as_voter(judged_run):
+    from arena.battles.judge import RunJudge
+    from arena.store.votes import VoteFilter, VoteStore
+
+    engine, run_id = judged_run
+    RunJudge(engine, run_id, "bee-judge").run_all()
+    stored = VoteStore(engine.store).rows(VoteFilter(voter_kind="judge", voter="bee-judge"))
+    assert len(stored) == 6 and not any(v.blind for v in stored)
+    assert sorted(v.outcome for v in stored) == ["a", "a", "b", "b", "tie", "tie"]
+    assert VoteStore(engine.store).rows(VoteFilter()) == []  # none among the people's blind votes
