@@ -180,6 +180,8 @@ def test_a_suite_runs_live_and_a_page_an_answer_wrote_is_previewed_in_a_sandbox(
     # Chromium leaves an opaque-origin frame blank in a full-page shot; the frame's own shot shows the page.
     page.locator("#suite-preview iframe").screenshot(path=str(ARTIFACTS / "suite-preview.png"))
 
+    page.keyboard.press("Escape")  # the cell's detail lies over the page's right side, the report button among it
+    page.locator("#suite-cell").wait_for(state="hidden", timeout=10_000)
     page.click("#suite-report")
     link = page.locator("#suite-download a").first
     link.wait_for(timeout=10_000)

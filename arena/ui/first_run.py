@@ -116,7 +116,7 @@ class FirstRunGuide:
         """The box as the checks see things now (page load, Check availability again, a download's end)."""
         shown = nothing_real(self.engine)
         if not shown and not self.shown_at_start:
-            return {}  # hidden from the start and still: sending nothing spares the page a re-layout
+            return self._unchanged()  # hidden from the start and still: sending nothing spares a re-layout
         update = {self.box: gr.Column(visible=shown)}
         if shown:
             update[self.text] = guide_markdown(self.engine, bool(self.names))
@@ -128,9 +128,13 @@ class FirstRunGuide:
         """Once no download runs any more, the box as things are (a model downloaded from the Catalog hides it)."""
         running = (downloads.manager().get(e.name) for e in self.engine.catalog if hub.is_hub_entry(e))
         if any(d is not None and d.active for d in running):
-            return {}
+            return self._unchanged()
         self.engine.availability.forget()
         return self.refresh()
+
+    def _unchanged(self) -> dict:
+        # Gradio reads an empty dict as one output value, not as "no updates".
+        return {component: gr.skip() for component in self.outputs}
 
     def _label(self, name: str) -> str:
         entry = self.engine.catalog[name]
