@@ -109,13 +109,14 @@ class Pane:
 
     # --- written by backends -----------------------------------------------------------------------------
 
-    def text(self, delta: str) -> None:
+    def text(self, delta: str, pieces: int = 1) -> None:
+        """``pieces``: how many streamed deltas ``delta`` joins (the token count when the server reports none)."""
         if not delta:
             return
         with self._change():
             self._mark_first_output()
             self._chunks.append(delta)
-            self._deltas += 1
+            self._deltas += pieces
 
     def image(self, image: Image.Image) -> None:
         with self._change():

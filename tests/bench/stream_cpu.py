@@ -9,6 +9,7 @@ The app runs in a child process so that neither the browser driver nor the loopb
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,7 @@ PANES = 12
 TOKENS = 500
 GAP_MS = 20  # 50 tokens a second
 IDEAL_S = TOKENS * GAP_MS / 1000
+PROFILE = os.environ.get("STREAM_CPU_PROFILE")  # a path: py-spy samples the app during run 2 (raw stacks)
 
 APP = (
     "import sys\n"
@@ -54,6 +56,13 @@ def run_once(page, run: int) -> float:
     return wall
 
 
+def profiler(pid: int) -> subprocess.Popen:
+    """py-spy sampling the app (run 2) into PROFILE as collapsed stacks; its own CPU is not the app's."""
+    return subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "200",
+                             "--threads", "--gil", "--output", PROFILE],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def main() -> None:
     os.environ["OPENAI_API_KEY"] = KEY
     with LoopbackProcess(api_key=KEY) as server, tempfile.TemporaryDirectory() as folder:
@@ -76,8 +85,12 @@ def main() -> None:
                 page.fill("#arena-prompt textarea", "count to five hundred")
                 results = []
                 for run in range(2):  # the first run also warms up: SDK import, clients, connections
+                    spy = profiler(app.pid) if run == 1 and PROFILE else None
                     before = process.cpu_times()
                     wall = run_once(page, run)
+                    if spy is not None:
+                        spy.send_signal(signal.SIGINT)
+                        spy.wait(30)
                     after = process.cpu_times()
                     cpu = (after.user - before.user) + (after.system - before.system)
                     results.append((cpu / wall * 100, wall / IDEAL_S))
