@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from arena.catalog import CatalogError
-from arena.cli import chain, compare, gallery, pull, serve, suite
+from arena.cli import battle, chain, compare, gallery, pull, serve, suite
 from arena.cli.common import CliError, exit_without_teardown, load_catalog, load_settings, say
 from arena.errors import InputError
 
@@ -28,7 +28,7 @@ def build_parser(prog: str = "python -m arena") -> argparse.ArgumentParser:
     parser.add_argument("--catalog", help="models catalog YAML (default: ARENA_CATALOG, else the built-in one)")
     parser.add_argument("--data-dir", help="data folder (default: ARENA_DATA_DIR, else ~/.arena)")
     commands = parser.add_subparsers(dest="command", required=True)
-    for group in (compare, pull, gallery, suite, chain, serve):
+    for group in (compare, pull, gallery, suite, chain, battle, serve):
         group.add_commands(commands)
     return parser
 
@@ -61,6 +61,8 @@ def _run(args: argparse.Namespace) -> int:
     settings = load_settings(args)
     if args.command == "gallery":
         return gallery.run_command(args, settings)
+    if args.command == "battle":
+        return battle.run_command(args, settings)
     if args.command == "suite" and args.action == "show":
         return suite.run_command(args, None, settings)
     catalog = load_catalog(settings)

@@ -1,0 +1,112 @@
+"""``python -m arena battle leaderboard|export|import`` (and ``battle judge``, from the battles' side).
+
+Each action's parser is added by one function in ``SUBCOMMANDS`` and sets ``run(args, settings) -> exit code``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+from arena.battles.ratings import ROUNDS
+from arena.inputs import parse_day
+from arena.settings import Settings
+
+
+def add_commands(commands) -> None:
+    actions = commands.add_parser("battle", help="votes on blind battles and the leaderboard they make"
+                                  ).add_subparsers(dest="action", required=True)
+    for add in SUBCOMMANDS:
+        add(actions)
+
+
+def run_command(args: argparse.Namespace, settings: Settings) -> int:
+    return args.run(args, settings)
+
+
+def _add_leaderboard(actions) -> None:
+    sub = actions.add_parser("leaderboard", help="Bradley–Terry ratings with 95%% bootstrap intervals")
+    sub.add_argument("--kind", choices=["text", "image"], default="text", help="text models or image generators")
+    sub.add_argument("--voter", default="people",
+                     help="people (blind votes, the default), named (Compare's picks) or a judge model's name")
+    sub.add_argument("--suite", help="only votes on cases of this suite")
+    sub.add_argument("--tag", help="only votes on cases with this tag")
+    sub.add_argument("--since", help="from this date (YYYY-MM-DD)")
+    sub.add_argument("--until", help="up to this date, inclusive (YYYY-MM-DD)")
+    sub.add_argument("--with-leaks", action="store_true",
+                     help="count blind votes whose answers named a model or vendor")
+    sub.add_argument("--rounds", type=int, default=ROUNDS, help="bootstrap rounds (default %(default)s)")
+    sub.add_argument("--seed", type=int, default=0, help="bootstrap seed (the same votes and seed: the same table)")
+    sub.add_argument("--json", action="store_true", help="a JSON list of the rows")
+    sub.set_defaults(run=leaderboard_command)
+
+
+def _add_export(actions) -> None:
+    sub = actions.add_parser("export", help="write every vote as JSON Lines, or CSV when --out ends in .csv")
+    sub.add_argument("--out", type=Path, required=True)
+    sub.set_defaults(run=export_command)
+
+
+def _add_import(actions) -> None:
+    sub = actions.add_parser("import", help="read votes: our JSON Lines, or FastChat battles (JSON list or lines)")
+    sub.add_argument("file", type=Path)
+    sub.add_argument("--kind", choices=["text", "image"], default="text",
+                     help="what FastChat battles are of (they do not say; default %(default)s)")
+    sub.set_defaults(run=import_command)
+
+
+# Add a function here to give ``battle`` another action.
+SUBCOMMANDS = [_add_leaderboard, _add_export, _add_import]
+
+
+def leaderboard_command(args: argparse.Namespace, settings: Settings) -> int:
+    from arena.battles.leaderboard import board, vote_filter
+    from arena.store import Store
+
+    if args.rounds < 0 or args.rounds > 10_000:
+        from arena.cli.common import CliError
+        raise CliError("--rounds is between 0 and 10000.")
+    where = vote_filter(kind=args.kind, voter=args.voter, suite=args.suite, case_tag=args.tag,
+                        since=parse_day(args.since), until=parse_day(args.until, end_of_day=True),
+                        include_leaks=args.with_leaks)
+    table = board(Store(settings.data_dir), where, rounds=args.rounds, seed=args.seed)
+    if args.json:
+        print(json.dumps([_rounded(row.to_dict()) for row in table.rows], indent=2, ensure_ascii=False))
+        return 0
+    if not table.rows:
+        print(f"No votes yet for {args.kind} models from {args.voter}.")
+        return 0
+    width = max(len(row.model) for row in table.rows)
+    print(f"{'rank':>4}  {'model':<{width}}  {'rating':>7}  {'95% interval':>15}  {'votes':>6}  {'win rate':>8}  note")
+    for row in table.rows:
+        interval = f"{row.lower:.0f} – {row.upper:.0f}" if row.lower is not None else "—"
+        rating = f"{row.rating:.0f}" if row.rating is not None else "—"
+        rate = f"{row.win_rate:.0%}" if row.win_rate is not None else "—"
+        print(f"{row.rank or '—':>4}  {row.model:<{width}}  {rating:>7}  {interval:>15}  {row.votes:>6}  {rate:>8}  "
+              f"{row.note}")
+    print(f"{table.votes} votes, {table.rounds} bootstrap rounds (seed {table.seed})")
+    return 0
+
+
+def export_command(args: argparse.Namespace, settings: Settings) -> int:
+    from arena.battles.leaderboard import export_votes
+    from arena.store import Store
+
+    count = export_votes(Store(settings.data_dir), args.out)
+    print(f"{count} votes -> {args.out}")
+    return 0
+
+
+def import_command(args: argparse.Namespace, settings: Settings) -> int:
+    from arena.battles.leaderboard import import_votes
+    from arena.store import Store
+
+    stored, skipped = import_votes(Store(settings.data_dir), args.file, kind=args.kind)
+    print(f"{stored} votes imported" + (f", {skipped} already there" if skipped else "") + f" from {args.file}")
+    return 0
+
+
+def _rounded(row: dict) -> dict:
+    return {k: (round(v, 2) if isinstance(v, float) and math.isfinite(v) else v) for k, v in row.items()}
