@@ -498,3 +498,34 @@ def test_judge_votes_are_stored_with_the_judge_as_voter(judged_run):
     assert len(stored) == 6 and not any(v.blind for v in stored)
     assert sorted(v.outcome for v in stored) == ["a", "a", "b", "b", "tie", "tie"]
     assert VoteStore(engine.store).rows(VoteFilter()) == []  # none among the people's blind votes
+
+
+def test_battle_judge_from_the_shell(loopback, keys, tmp_path, monkeypatch, capsys):
+    import tests.loopback as server
+    from arena.catalog import Catalog
+    from arena.cli import main
+    from arena.engine import Engine
+    from arena.settings import Settings
+    from arena.store.votes import VoteFilter, VoteStore
+    from arena.suites.model import Suite
+    from arena.suites.runner import SuiteRun
+    from tests.apprunner import write_catalog
+
+    monkeypatch.setattr(server, "answer_words", scripted_judges(server.answer_words))
+    catalog = write_catalog(tmp_path / "catalog.yaml", [
+        openai_entry(loopback, "ant", model="echo-ant"), openai_entry(loopback, "bee", model="echo-bee"),
+        openai_entry(loopback, "bee-judge", model="judge-likes-echo-bee")])
+    monkeypatch.setenv("ARENA_CATALOG", str(catalog))
+    settings = Settings.from_env()
+    store = Store(settings.data_dir)
+    engine = Engine(Catalog.load(catalog), settings, store)
+    suite = Suite.model_validate({"name": "tiny", "version": 1, "cases": [{"id": "hello", "prompt": "Hi."}]})
+    runner = SuiteRun(engine, suite, ["ant", "bee"])
+    runner.run()
+    engine.close()
+    assert main(["battle", "judge", runner.run_id, "--judge", "bee-judge"]) == 0
+    out = capsys.readouterr().out
+    assert "hello: ant vs bee: bee wins" in out and "1 vote(s) stored (1 with a winner, 0 ties)" in out
+    assert [v.outcome for v in VoteStore(store).rows(VoteFilter(voter_kind="judge"))] == ["b"]
+    assert main(["battle", "judge", "no-such-run", "--judge", "bee-judge"]) == 2
+    assert "No suite run with id no-such-run" in capsys.readouterr().err

@@ -57,8 +57,16 @@ def _add_import(actions) -> None:
     sub.set_defaults(run=import_command)
 
 
+def _add_judge(actions) -> None:
+    sub = actions.add_parser("judge", help="a judge model votes on each pair of a suite run's outputs, per case")
+    sub.add_argument("run_id", help="a finished suite run (python -m arena suite runs)")
+    sub.add_argument("--judge", required=True, help="the judging model (a text model; one that takes images for "
+                                                    "pictures)")
+    sub.set_defaults(run=judge_command)
+
+
 # Add a function here to give ``battle`` another action.
-SUBCOMMANDS = [_add_leaderboard, _add_export, _add_import]
+SUBCOMMANDS = [_add_leaderboard, _add_export, _add_import, _add_judge]
 
 
 def leaderboard_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -105,6 +113,22 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
 
     stored, skipped = import_votes(Store(settings.data_dir), args.file, kind=args.kind)
     print(f"{stored} votes imported" + (f", {skipped} already there" if skipped else "") + f" from {args.file}")
+    return 0
+
+
+def judge_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Each pair asked in both orders; one line per pair as it is judged, then the summary."""
+    from arena.battles.judge import RunJudge
+    from arena.cli.common import load_catalog, open_engine, open_store
+
+    with open_engine(load_catalog(settings), settings, open_store(settings)) as engine:
+        judging = RunJudge(engine, args.run_id, args.judge)
+        words = {"a": "{a} wins", "b": "{b} wins", "tie": "tie", None: "no readable verdict"}
+        report = judging.run_all(on_pair=lambda pair: print(
+            f"{pair.case_id}: {pair.model_a} vs {pair.model_b}: "
+            + words[pair.outcome].format(a=pair.model_a, b=pair.model_b)
+            + (f" ({pair.problem})" if pair.problem else ""), flush=True))
+    print(report.summary())
     return 0
 
 
