@@ -529,3 +529,35 @@ def test_battle_judge_from_the_shell(loopback, keys, tmp_path, monkeypatch, caps
     assert [v.outcome for v in VoteStore(store).rows(VoteFilter(voter_kind="judge"))] == ["b"]
     assert main(["battle", "judge", "no-such-run", "--judge", "bee-judge"]) == 2
     assert "No suite run with id no-such-run" in capsys.readouterr().err
+
+
+def test_pick_the_best_row_lists_finished_answers_and_records_named_votes(arena):
+    from types import SimpleNamespace
+
+    import gradio as gr
+
+    from arena.request import Request
+    from arena.store.votes import VoteFilter, VoteStore
+    from arena.ui.board import Shown
+    from arena.ui.pick_best import GOOD, PickBest
+
+    boards = {}
+    with gr.Blocks():
+        row = PickBest(arena.engine, lambda request: boards.get(request.session_hash))
+        row.build()
+    visitor = Visitor("page-9")
+    choice, button, message = row.open(visitor)
+    assert "Run a comparison" in message and choice.visible is False
+    comparison = arena.engine.start(Request("Hello all."), ["alpha", "bravo", "broken"])
+    comparison.wait()
+    boards["page-9"] = SimpleNamespace(slots=[Shown(comparison, i) for i in range(3)])
+    choice, button, message = row.open(visitor)
+    labels = [label for label, _ in choice.constructor_args["choices"]]
+    assert labels == ["1 · alpha", "2 · bravo", "All equally good", "All equally bad"] and button.visible
+    assert "Choose the best" in row.record(None, "", visitor)[2]
+    _, _, said, voter = row.record(1, "", visitor)
+    assert said.startswith("Recorded 1 named vote as anon") and voter.startswith("anon-")
+    [vote] = VoteStore(arena.engine.store).rows(VoteFilter(voter_kind="people_named"))
+    assert (vote.model_a, vote.model_b, vote.outcome, vote.blind) == ("bravo", "alpha", "a", False)
+    assert "Not recorded" in row.record(1, voter, visitor)[2]  # the same pick again
+    assert "Recorded 1 named vote" in row.record(GOOD, voter, Visitor("page-9", username="ana"))[2]
