@@ -5,13 +5,14 @@ from __future__ import annotations
 import gradio as gr
 
 from arena.engine import Engine
-from arena.ui import battle, catalog_panel, first_run, gallery, panes, suites, sweep
+from arena.ui import battle, catalog_panel, first_run, gallery, leaderboard, panes, suites, sweep
 from arena.ui.api import ApiEndpoints
 from arena.ui.compare import KEYS_JS, CompareView
 from arena.ui.gallery import GalleryView
 from arena.ui.suites import SuitesView
 
 CSS = panes.CSS + panes.BODY_CSS + gallery.CSS + suites.CSS + sweep.CSS + battle.CSS + first_run.CSS + catalog_panel.CSS
+CSS += leaderboard.CSS
 
 __all__ = ["CSS", "build_app"]
 
@@ -45,6 +46,7 @@ def build_app(engine: Engine) -> gr.Blocks:
                     view_suites.build()
                 suites_tab.select(view_suites.on_open, None, view_suites.open_outputs, api_visibility="private",
                                   show_progress="hidden")
+                leaderboard.LeaderboardView(engine.store).build_tab()
         # A server started after the app (Ollama, llama.cpp) shows up at the next page load.
         demo.load(view.availability, outputs=view.availability_outputs,
                   api_visibility="private", show_progress="hidden"
