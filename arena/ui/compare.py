@@ -178,7 +178,11 @@ class CompareView:
         outputs = [self.message, self.prompt, self.follow_up, self.follow_image, self.draw_text, *run_state,
                    *pane_outputs]
         self.frames = Frames(self.slots, self.message, run_state, outputs)
-        streaming = dict(outputs=outputs, show_progress="hidden", concurrency_limit=8, concurrency_id="compare",
+        # The boxes one types in are outputs only of the events that set them: an output a frame leaves out costs
+        # Gradio a new component at every frame (an Image or Textbox: about a millisecond each).
+        boxes = [self.prompt, self.follow_up, self.follow_image, self.draw_text]
+        shown = [c for c in outputs if c not in boxes]
+        streaming = dict(outputs=shown, show_progress="hidden", concurrency_limit=8, concurrency_id="compare",
                          api_visibility="private")
         # A set of inputs: each handler gets one dict (component → value) and reads it with ask().
         self.ask_inputs = {self.prompt, self.image, self.models, *self.params.components, self.save}
@@ -188,7 +192,8 @@ class CompareView:
                                         **streaming)
         for button in (self.run_button, self.describe_draw_button):
             button.click(None, js=SCROLL_TO_RESULTS_JS)
-        self.send_button.click(self.send, [self.follow_up, self.follow_image], **streaming)
+        self.send_button.click(self.send, [self.follow_up, self.follow_image],
+                               **{**streaming, "outputs": [*shown, self.follow_up, self.follow_image]})
         self.edit_button.click(self.edit_last, None, outputs, api_visibility="private")
         self.new_button.click(self.new_conversation, None, outputs, api_visibility="private")
         for box, note in ((self.image, self.image_note), (self.follow_image, self.follow_image_note)):
@@ -198,7 +203,8 @@ class CompareView:
             again, clear, chain = self._slot_handlers(index)
             slot.again.click(again, None, **streaming)
             slot.clear.click(clear, None, outputs, api_visibility="private")
-            slot.chain.click(chain, [self.drawers, self.critics, self.critique_template], **streaming)
+            slot.chain.click(chain, [self.drawers, self.critics, self.critique_template],
+                             **{**streaming, "outputs": [*shown, self.draw_text]})
             slot.widen.click(None, js=WIDEN_JS.replace("INDEX", str(index)))
         self.draw_text_button.click(self.draw_edited, [self.draw_text, self.drawers], **streaming)
         self.stop_button.click(self.stop, inputs=None, outputs=None, queue=False, api_visibility="private")

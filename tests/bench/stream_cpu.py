@@ -3,18 +3,24 @@
 
 stream_cpu_pct: the app process's CPU time over the wall time, in percent of one core (goal ≤ 25).
 stream_wall_ratio: the wall time from Run to the last pane done in the page, over the ideal 10 s (goal ≤ 1.05).
+stream_server_ratio: the same-run baseline: the same 12 streams read straight from the server, no app and no browser,
+over the same 10 s (the loopback server sleeps 20 ms after each chunk it writes, so it alone runs past 10 s).
 The app runs in a child process so that neither the browser driver nor the loopback server is counted.
 """
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import _common  # noqa: F401
 import psutil
@@ -45,15 +51,40 @@ def run_once(page, run: int) -> float:
     old = page.locator(".arena-saved").all_inner_texts()
     started = time.monotonic()
     page.click("#arena-run")
+    page.wait_for_function("() => [...document.querySelectorAll('.arena-text.prose')].some("
+                           "(el) => el.innerText.includes('word0'))", timeout=60_000, polling="raf")
+    first = time.monotonic() - started
     page.wait_for_function(
         """([old, count]) => {
           const kept = [...document.querySelectorAll('.arena-pane-foot[data-status=done] .arena-saved')];
           return kept.filter((el) => !old.includes(el.innerText)).length === count;
         }""", arg=[old, PANES], timeout=120_000, polling="raf")
     wall = time.monotonic() - started
+    print(f"run {run + 1}: the first word in the page {first:.2f} s after Run")
     words = page.locator("#arena-pane-11 .arena-text.prose").inner_text().split()
     assert f"word{TOKENS - 1}" in words, words[-3:]
     return wall
+
+
+def server_alone(v1: str) -> float:
+    """The same 12 streams read straight from the server (no app): the seconds until the last one ends."""
+    address = urlsplit(v1)
+
+    def read(pane: int) -> None:
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+        body = json.dumps({"model": f"drip{GAP_MS}-words{TOKENS}-pane{pane}", "stream": True,
+                           "messages": [{"role": "user", "content": "count to five hundred"}]})
+        connection.request("POST", address.path + "/chat/completions", body,
+                           {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
+        response = connection.getresponse()
+        while response.read(65536):
+            pass
+        connection.close()
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(PANES) as pool:
+        list(pool.map(read, range(PANES)))
+    return time.monotonic() - started
 
 
 def profiler(pid: int) -> subprocess.Popen:
@@ -97,6 +128,8 @@ def main() -> None:
                     print(f"run {run + 1}: wall {wall:.2f} s, app CPU {cpu:.2f} s "
                           f"({cpu / wall * 100:.0f}% of a core)")
                 browser.close()
+            alone = server_alone(server.v1)
+            print(f"the server alone: {alone:.2f} s for the same 12 streams (no app, no browser)")
         finally:
             app.stdin.close()
             app.terminate()
@@ -104,6 +137,7 @@ def main() -> None:
     cpu_pct, wall_ratio = results[-1]
     print(f"stream_cpu_pct: {cpu_pct:.1f}")
     print(f"stream_wall_ratio: {wall_ratio:.3f}")
+    print(f"stream_server_ratio: {alone / IDEAL_S:.3f}")
 
 
 if __name__ == "__main__":
