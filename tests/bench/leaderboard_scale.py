@@ -15,8 +15,9 @@ import _common  # noqa: F401
 import numpy as np
 
 from arena.battles.leaderboard import board, vote_filter
+from arena.battles.ratings import leaderboard
 from arena.store import Store
-from arena.store.votes import COLUMNS
+from arena.store.votes import COLUMNS, VoteStore
 
 MODELS = 40
 OUTCOMES = np.array(["a", "b", "tie", "bothbad"])
@@ -49,10 +50,17 @@ def main() -> None:
         start = time.perf_counter()
         table = board(store, vote_filter(kind="text"), rounds=100, seed=0)
         took = time.perf_counter() - start
+        start = time.perf_counter()
+        counts = VoteStore(store).counts(vote_filter(kind="text"))
+        read = time.perf_counter() - start
+        start = time.perf_counter()
+        leaderboard(counts, rounds=100, seed=0)
+        fitted = time.perf_counter() - start
         store.close()
     expected = [f"model-{i:02d}" for i in np.argsort(-strength)]
     print(f"votes: {table.votes}")
     print(f"models: {len(table.rows)}, rank order matches the strengths: {table.models == expected}")
+    print(f"counts_read_s: {read:.3f} ({len(counts)} aggregated rows), fit_and_bootstrap_s: {fitted:.3f} (again)")
     print(f"leaderboard_s: {took:.3f}")
 
 
