@@ -216,3 +216,21 @@ def test_bad_files_are_refused_in_a_sentence(store, tmp_path, content, words):
         import_votes(store, path)
     assert VoteStore(store).count() == 0
 
+
+
+def test_the_cap_is_a_setting_and_the_engine_store_takes_it(engine_factory, tmp_path, monkeypatch):
+    from arena.settings import Settings
+
+    monkeypatch.setenv("ARENA_VOTE_CAP_PER_DAY", "2")
+    assert Settings.from_env().vote_cap_per_day == 2
+    assert Settings().vote_cap_per_day == 500
+    engine = engine_factory([{"name": "pic-one", "kind": "openai-image", "model": "gpt-image-one",
+                              "base_url": "http://127.0.0.1:9/v1"}], vote_cap_per_day=2)
+    engine.store = Store(tmp_path / "engine-store")
+    votes = StoreVotes.for_engine(engine)
+    assert votes.cap_per_day == 2 and "pic-one" in votes.names
+    cast(votes, "b1", text_a="made by pic-one")
+    cast(votes, "b2")
+    with pytest.raises(InputError, match="2 votes a day"):
+        cast(votes, "b3")
+    assert VoteStore(store=engine.store).rows()[0].leak
