@@ -130,3 +130,28 @@ def test_an_image_battle_and_fewer_than_two_generators(browser, app):
     page.click("#battle-start")
     page.locator("#battle-message", has_text="A battle needs two image generators").wait_for()
     page.close()
+
+
+def test_pick_the_best_under_a_comparison(browser, app):
+    url, engine = app
+    from arena.store.votes import VoteFilter, VoteStore
+
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(url)
+    page.wait_for_selector("#arena-models label")
+    for label in page.locator("#arena-models label").all():
+        wanted = label.inner_text().split(" ·")[0] in NAMES
+        if label.locator("input").is_checked() != wanted:
+            label.click()
+    page.fill("#arena-prompt textarea", "Which is best?")
+    page.click("#arena-run")
+    page.locator("#arena-message", has_text="Finished").wait_for(timeout=60_000)
+    page.click("#pick-best-open")
+    page.locator("#pick-best-choice label", has_text="All equally good").wait_for()
+    page.locator("#pick-best-choice label", has_text="bravo").click()
+    page.click("#pick-best-record")
+    page.locator("#pick-best-message", has_text="Recorded 1 named vote").wait_for()
+    [vote] = VoteStore(engine.store).rows(VoteFilter(voter_kind="people_named"))
+    assert (vote.model_a, vote.model_b, vote.outcome) == ("bravo", "alpha", "a")
+    shot(page, "pick-best")
+    page.close()

@@ -26,11 +26,12 @@ from arena.ui.compare_boards import Boards
 from arena.ui.compare_frames import Frames, PaneSlot, progress, summary
 from arena.ui.compare_inputs import Ask, image_upload, read_image
 from arena.ui.forms import ParamsForm
+from arena.ui.pick_best import PickBest
 from arena.ui.words import session_of
 
 # Steady redraws: every pane that changed since the last frame, at most this often (one redraw per streamed chunk
 # costs the app a core at 12 panes). Running panes' timers move at least every TICK_S.
-FRAME_S = 0.12
+FRAME_S = 0.2
 TICK_S = 0.5
 
 KEYS_HINT = "<small>**Enter** sends · **Shift+Enter** starts a new line</small>"
@@ -132,6 +133,7 @@ class CompareView:
                         chain = gr.Button("Draw this", size="sm", visible=False, elem_classes=["arena-chain"])
                         widen = gr.Button("⤢ Widen", size="sm", elem_classes=["arena-widen"])
                 self.slots.append(PaneSlot(column, header, image, text, footer, again, clear, chain, widen))
+        PickBest(self.engine, self._board).build()  # named votes on a finished comparison
         with gr.Row(equal_height=True, elem_id="arena-follow-row"):
             self.follow_up = gr.Textbox(
                 label="Follow-up (to every text pane; each model answers with its own history)", lines=1,
