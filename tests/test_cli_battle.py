@@ -63,3 +63,18 @@ def test_bad_input_is_one_sentence(tmp_path):
     assert missing.returncode == 2 and "Cannot read none.json" in missing.stderr
     day = arena("battle", "leaderboard", "--since", "yesterday", env_extra=env)
     assert day.returncode == 2 and "dates look like 2026-11-26" in day.stderr
+
+
+def test_scipy_and_matplotlib_load_only_when_a_board_is_computed():
+    import subprocess
+    import sys
+
+    import arena.battles.leaderboard
+    import arena.battles.ratings
+    import arena.cli.battle
+
+    assert arena.cli.battle.ROUNDS == arena.battles.leaderboard.ROUNDS == arena.battles.ratings.ROUNDS
+    loaded = subprocess.run([sys.executable, "-c", "import sys, arena.cli, arena.ui.leaderboard; "
+                             "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'matplotlib'}))"],
+                            capture_output=True, text=True, timeout=120)
+    assert loaded.stdout.strip() == "[]", loaded.stderr

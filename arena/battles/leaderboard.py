@@ -13,12 +13,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from arena.battles.ratings import ROUNDS, Leaderboard, leaderboard
 from arena.battles.votes import KINDS, OUTCOMES, VOTER_KINDS, Vote
 from arena.errors import InputError
 
 if TYPE_CHECKING:
+    from arena.battles.ratings import Leaderboard
     from arena.store import Store
+
+ROUNDS = 100  # arena.battles.ratings.ROUNDS (imported on first use: scipy takes a second to load)
 
 MAX_IMPORT_BYTES = 512 * 1024 * 1024
 FASTCHAT_WINNERS = {"model_a": "a", "model_b": "b", "tie": "tie", "tie (bothbad)": "bothbad"}
@@ -45,6 +47,7 @@ def vote_filter(kind: str | None = None, voter: str = "people", suite: str | Non
 
 def board(store: "Store", where=None, rounds: int = ROUNDS, seed: int = 0) -> Leaderboard:
     """The ratings of the votes ``where`` picks (default: blind people's votes without leaks)."""
+    from arena.battles.ratings import leaderboard
     from arena.store.votes import VoteStore
 
     return leaderboard(VoteStore(store).counts(where or vote_filter()), rounds=rounds, seed=seed)

@@ -13,9 +13,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterable
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import minimize
-from scipy.special import expit, log_expit
 
 SCALE = 400.0
 BASE = 10.0
@@ -67,6 +64,9 @@ class Leaderboard:
 
 def fit(wins: np.ndarray, l2: float = L2, start: np.ndarray | None = None) -> np.ndarray:
     """Strengths θ (natural log-odds, mean-free) maximising Σ wins[i, j]·log σ(θi − θj) / Σ wins − l2/2·|θ|²."""
+    from scipy.optimize import minimize
+    from scipy.special import expit, log_expit
+
     n = wins.shape[0]
     total = wins.sum()
     if n == 0 or total <= 0:
@@ -96,6 +96,8 @@ def leaderboard(counts: Iterable[tuple[str, str, str, int]], rounds: int = ROUND
                 models: Iterable[str] = (), min_votes: int = MIN_VOTES, scale: float = SCALE, base: float = BASE,
                 anchor: float = ANCHOR) -> Leaderboard:
     """The ranked table from (model_a, model_b, outcome, n) rows; ``models`` adds ones without votes."""
+    from scipy import sparse
+
     rows = [(a, b, o, int(n)) for a, b, o, n in counts if int(n) > 0 and a != b and o in SCORE_OF_A]
     voted = sorted({a for a, *_ in rows} | {b for _, b, *_ in rows})
     names = voted + sorted(set(models) - set(voted))
@@ -161,6 +163,7 @@ def leaderboard(counts: Iterable[tuple[str, str, str, int]], rounds: int = ROUND
 
 def _groups(battles: np.ndarray) -> np.ndarray:
     """For each model, the number of the group of models linked to it by a chain of votes."""
+    from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
     if battles.shape[0] == 0:

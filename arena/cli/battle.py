@@ -10,9 +10,10 @@ import json
 import math
 from pathlib import Path
 
-from arena.battles.ratings import ROUNDS
 from arena.inputs import parse_day
 from arena.settings import Settings
+
+ROUNDS = 100  # arena.battles.ratings.ROUNDS, without importing numpy and scipy for every command
 
 
 def add_commands(commands) -> None:

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from arena.battles.leaderboard import board, vote_filter
-from arena.battles.ratings import Leaderboard
 from arena.errors import InputError
 from arena.inputs import parse_day
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from arena.battles.ratings import Leaderboard
     from arena.store import Store
 
 KINDS = [("Text models (vision-language)", "text"), ("Image generators", "image")]
