@@ -159,9 +159,10 @@ def board_figure(table: Leaderboard) -> "Figure | None":
         return None
     n = len(ranked)
     names = [_short(row.model) for row in ranked]
-    figure = Figure(figsize=(6.4, 1.2 + 0.32 * n + 1.0 + 0.42 * n), layout="constrained")
+    line, cell = (0.32, 0.42) if n <= 12 else (0.2, 0.2)  # inches per model: many models, smaller rows
+    figure = Figure(figsize=(6.4, 2.2 + (line + cell) * n), layout="constrained")
     figure.patch.set_alpha(0)
-    top, bottom = figure.subplots(2, 1, height_ratios=[0.4 + 0.32 * n, 0.8 + 0.42 * n])
+    top, bottom = figure.subplots(2, 1, height_ratios=[0.4 + line * n, 0.8 + cell * n])
     ys = list(range(n))[::-1]
     ratings = [row.rating for row in ranked]
     colours = ["#9aa0a6" if row.too_few else "#e8590c" for row in ranked]
@@ -169,11 +170,11 @@ def board_figure(table: Leaderboard) -> "Figure | None":
         top.errorbar([row.rating], [y], xerr=[[row.rating - row.lower], [row.upper - row.rating]], fmt="none",
                      ecolor=colour, elinewidth=2, capsize=4)
     top.scatter(ratings, ys, c=colours, zorder=3, s=28)
-    top.set_yticks(ys, names)
+    top.set_yticks(ys, names, fontsize=8 if n <= 12 else 6)
     top.set_xlabel("rating (95% interval)")
     top.axvline(1000, color=INK, linewidth=0.8, linestyle=":")
     heat = bottom.imshow(table.win_rates, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
-    bottom.set_xticks(range(n), names, rotation=40, ha="right")
+    bottom.set_xticks(range(n), names, rotation=40 if n <= 12 else 90, ha="right" if n <= 12 else "center")
     bottom.set_yticks(range(n), names)
     bottom.set_title("share of battles the row's model won against the column's (ties half)", fontsize=9,
                      color=INK)
