@@ -41,6 +41,10 @@ def test_import_rank_and_export_from_the_shell(tmp_path):
     exported = arena("battle", "export", "--out", str(out), env_extra=env)
     assert exported.returncode == 0 and "19 votes" in exported.stdout
     assert len(out.read_text().splitlines()) == 19
+    named = tmp_path / "named.jsonl"
+    assert "1 votes" in arena("battle", "export", "--out", str(named), "--voter", "named", env_extra=env).stdout
+    assert json.loads(named.read_text())["voter_kind"] == "people_named"
+    assert "0 votes" in arena("battle", "export", "--out", str(named), "--kind", "image", env_extra=env).stdout
     csv_out = tmp_path / "votes.csv"
     assert arena("battle", "export", "--out", str(csv_out), env_extra=env).returncode == 0
     assert csv_out.read_text().startswith("id,battle_id,kind,model_a,model_b")

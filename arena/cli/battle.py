@@ -47,6 +47,8 @@ def _add_leaderboard(actions) -> None:
 def _add_export(actions) -> None:
     sub = actions.add_parser("export", help="write every vote as JSON Lines, or CSV when --out ends in .csv")
     sub.add_argument("--out", type=Path, required=True)
+    sub.add_argument("--kind", choices=["text", "image"], help="only votes on text models or on image generators")
+    sub.add_argument("--voter", help="only people (blind), named, or this judge's votes (flagged ones included)")
     sub.set_defaults(run=export_command)
 
 
@@ -103,7 +105,14 @@ def export_command(args: argparse.Namespace, settings: Settings) -> int:
     from arena.battles.leaderboard import export_votes
     from arena.store import Store
 
-    count = export_votes(Store(settings.data_dir), args.out)
+    where = None
+    if args.kind or args.voter:
+        from arena.battles.leaderboard import vote_filter
+        from arena.store.votes import VoteFilter
+
+        where = (vote_filter(kind=args.kind, voter=args.voter, include_leaks=True) if args.voter
+                 else VoteFilter(kind=args.kind, voter_kind=None))
+    count = export_votes(Store(settings.data_dir), args.out, where)
     print(f"{count} votes -> {args.out}")
     return 0
 
