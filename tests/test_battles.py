@@ -561,3 +561,20 @@ def test_pick_the_best_row_lists_finished_answers_and_records_named_votes(arena)
     assert (vote.model_a, vote.model_b, vote.outcome, vote.blind) == ("bravo", "alpha", "a", False)
     assert "Not recorded" in row.record(1, voter, visitor)[2]  # the same pick again
     assert "Recorded 1 named vote" in row.record(GOOD, voter, Visitor("page-9", username="ana"))[2]
+
+
+def test_an_answer_naming_a_vendor_is_flagged_and_the_reveal_says_so(engine_factory, loopback, keys, tmp_path):
+    import gradio as gr
+
+    from arena.ui.battle import BattleView
+
+    engine = engine_factory([openai_entry(loopback, "delta", model="echo-mistral-delta"),
+                             openai_entry(loopback, "alpha", model="words6-alpha")])
+    engine.store = Store(tmp_path / "store")
+    with gr.Blocks():
+        view = BattleView(engine)
+        view.build()
+    battle, frames = start_battle(view, ["delta", "alpha"])
+    assert "Hello from echo-mistral-delta" in shown_text(frames)  # the answer itself gives the name away
+    after = view.vote("tie", "", "", Visitor())
+    assert battle.vote.leak and "left out of the blind leaderboard" in after[view.reveal]

@@ -19,9 +19,9 @@ from arena.battles.battle import OUTCOMES, SIDES, Battle, Battles, case_request,
 from arena.battles.pairs import parse_kind
 from arena.engine import Engine
 from arena.errors import InputError
+from arena.pane_export import metrics_line
 from arena.paths import PROMPTS
 from arena.request import GenerationParams
-from arena.results import metrics_line
 from arena.ui import battle_api
 from arena.ui import panes as look
 from arena.ui.api_files import ServerPath
@@ -388,8 +388,10 @@ def reveal_html(battle: Battle) -> str:
         items.append(f'<li><span class="battle-side">Model {side}</span> was <b>{escape(pane.model)}</b> '
                      f'({escape(pane.kind_label)})' + (f' · <span class="arena-metrics">{escape(metrics)}</span>'
                                                        if metrics else "") + "</li>")
+    leak = ('<div class="arena-metrics">An answer named a model or a vendor: this vote is kept, flagged, and left '
+            "out of the blind leaderboard.</div>" if getattr(battle.vote, "leak", False) else "")
     return f'<div class="battle-reveal">Your vote: <b>{escape(OUTCOMES[parse_vote(battle)])}</b><ul>' \
-           f'{"".join(items)}</ul></div>'
+           f'{"".join(items)}</ul>{leak}</div>'
 
 
 def _progress(battle: Battle, started: float) -> str:
