@@ -10,7 +10,7 @@ from arena.catalog import Catalog
 from arena.chains import DESCRIBE_PROMPT, DescribeThenDraw, critique_jobs, critique_prompt, parse_score
 from arena.cli.common import load_picture, open_engine, open_store, say
 from arena.engine import Engine
-from arena.results import png_bytes
+from arena.pane_export import png_bytes
 from arena.settings import Settings
 from arena.store.pictures import read_record
 

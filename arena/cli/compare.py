@@ -17,8 +17,8 @@ from arena.cli.common import load_picture, open_engine, open_store, say
 from arena.cli.sweep import SWEEP_HELP
 from arena.errors import InputError
 from arena.pane import PaneSnapshot
+from arena.pane_export import metrics_line, write_outputs
 from arena.request import GenerationParams, Request
-from arena.results import metrics_line, write_outputs
 from arena.settings import Settings
 
 

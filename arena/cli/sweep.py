@@ -12,8 +12,8 @@ import sys
 from arena.catalog import Catalog
 from arena.cli.common import open_engine, open_store, say
 from arena.errors import InputError
+from arena.pane_export import metrics_line, png_bytes
 from arena.request import Request
-from arena.results import metrics_line, png_bytes
 from arena.settings import Settings
 from arena.sweeps import Sweep, SweepRun, parse_axis, plan
 

@@ -12,8 +12,8 @@ import gradio as gr
 from arena.chains import DescribeThenDraw, critique_jobs, critique_prompt, parse_score
 from arena.engine import Comparison, Engine
 from arena.errors import InputError
+from arena.pane_export import pane_dict
 from arena.request import Request
-from arena.results import pane_dict
 from arena.ui.api_files import api_file
 from arena.ui.compare_inputs import api_params, model_names, read_image
 

@@ -14,8 +14,8 @@ import gradio as gr
 from arena.battles.battle import SIDES, Battle
 from arena.battles.pairs import parse_kind
 from arena.errors import InputError
+from arena.pane_export import pane_dict
 from arena.request import GenerationParams
-from arena.results import pane_dict
 from arena.ui.api_files import SERVER_PATH_REFUSED, api_file
 
 if TYPE_CHECKING:

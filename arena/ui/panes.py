@@ -5,9 +5,9 @@ from __future__ import annotations
 from html import escape
 
 from arena.pane import PaneSnapshot
+from arena.pane_export import metrics_line
 from arena.render import markdown_html, plain_html, streaming_html
 from arena.request import Turn
-from arena.results import metrics_line
 
 _STATUS_WORDS = {
     "queued": "queued",
