@@ -578,3 +578,27 @@ def test_an_answer_naming_a_vendor_is_flagged_and_the_reveal_says_so(engine_fact
     assert "Hello from echo-mistral-delta" in shown_text(frames)  # the answer itself gives the name away
     after = view.vote("tie", "", "", Visitor())
     assert battle.vote.leak and "left out of the blind leaderboard" in after[view.reveal]
+
+
+def test_judge_votes_carry_the_cases_tags_from_the_suite_file(engine_factory, loopback, keys, tmp_path, monkeypatch):
+    import tests.loopback as server
+    from arena.battles.judge import RunJudge
+    from arena.store.votes import VoteFilter, VoteStore
+    from arena.suites.model import load_suite
+    from arena.suites.runner import SuiteRun
+
+    monkeypatch.setattr(server, "answer_words", scripted_judges(server.answer_words))
+    entries = [openai_entry(loopback, name, model=f"echo-{name}") for name in ("ant", "bee")]
+    entries.append(openai_entry(loopback, "bee-judge", model="judge-likes-echo-bee"))
+    engine = engine_factory(entries)
+    engine.store = Store(tmp_path / "store")
+    path = tmp_path / "tagged.yaml"
+    path.write_text("name: tagged\nversion: 1\ncases:\n  - {id: hello, prompt: Say hello., tags: [greeting]}\n"
+                    "  - {id: count, prompt: Count to three., tags: [maths]}\n")
+    runner = SuiteRun(engine, load_suite(path), ["ant", "bee"], source=str(path))
+    runner.run()
+    RunJudge(engine, runner.run_id, "bee-judge").run_all()
+    votes = VoteStore(engine.store)
+    greeting = votes.rows(VoteFilter(voter_kind="judge", voter="bee-judge", case_tag="greeting"))
+    assert [(v.case_id, list(v.case_tags)) for v in greeting] == [("hello", ["greeting"])]
+    assert len(votes.rows(VoteFilter(voter_kind="judge", case_tag="maths"))) == 1

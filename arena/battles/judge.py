@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Callable
 
 from PIL import Image, ImageDraw
@@ -180,8 +181,22 @@ class RunJudge:
                 battle_id=f"judge-{new_id()}", kind=first.output, model_a=first.model, model_b=second.model,
                 outcome=judged.outcome, reason=f"judge verdicts: {verdicts[0]} / {verdicts[1]} (both orders)",
                 output_a=first.id, output_b=second.id, text_a=first.text, text_b=second.text, prompt=first.prompt,
-                suite=self.run.suite, case_id=first.case_id, voter=self.judge, voter_kind="judge")
+                suite=self.run.suite, case_id=first.case_id, case_tags=self.case_tags.get(first.case_id or "", ()),
+                voter=self.judge, voter_kind="judge")
         return judged
+
+    @cached_property
+    def case_tags(self) -> dict[str, tuple[str, ...]]:
+        """Each case's tags, read from the run's suite file while it is there and still that suite."""
+        from arena.suites.model import load_suite
+
+        try:
+            suite = load_suite(self.run.source) if self.run.source else None
+        except (OSError, ValueError):
+            return {}
+        if suite is None or suite.name != self.run.suite:
+            return {}
+        return {case.id: tuple(case.tags) for case in suite.cases}
 
     def _request(self, a: "OutputRecord", b: "OutputRecord") -> Request:
         if a.output == "image":
