@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 # Files at least this large are fetched resumably; smaller ones go straight through hf_hub_download.
 RESUMABLE_BYTES = 1024 * 1024
+# A large file is read, written and counted (progress, Cancel) this many bytes at a time.
+PIECE_BYTES = 1024 * 1024
 # A dropped connection is asked again this many times, this long apart, before the download fails.
 RETRIES, RETRY_WAIT_S = 5, 1.0
 # Room kept free on the disk besides the download itself.
@@ -246,8 +248,11 @@ def _fetch_blob(plan: hub.Plan, repo_file: hub.RepoFile, download: Download) -> 
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
 
     url = hf_hub_url(plan.repo_id, repo_file.path, revision=plan.commit, endpoint=hub.endpoint())
-    meta = get_hf_file_metadata(url, timeout=10)
-    etag = (meta.etag or "").strip('"').removeprefix("W/").strip('"')
+    if repo_file.sha256:  # model_info gave the LFS hash (the blob's name) and the size: no HEAD needed
+        etag, size, location = repo_file.sha256, repo_file.size, url
+    else:
+        meta = get_hf_file_metadata(url, timeout=10)
+        etag, size, location = (meta.etag or "").strip('"').removeprefix("W/").strip('"'), meta.size, meta.location
     if not etag:
         return  # hf_hub_download fetches it whole
     blobs = _storage(plan.repo_id) / "blobs"
@@ -263,18 +268,18 @@ def _fetch_blob(plan: hub.Plan, repo_file: hub.RepoFile, download: Download) -> 
         if blob.exists():
             return
         resumed = partial.exists() and partial.stat().st_size > 0
-        with open(partial, "r+b" if partial.exists() else "wb") as handle:
+        with open(partial, "r+b" if partial.exists() else "wb", buffering=PIECE_BYTES) as handle:
             handle.seek(0, os.SEEK_END)
             have = handle.tell()
-            if have > meta.size:
+            if have > size:
                 handle.truncate(0)
                 handle.seek(0)
                 have = 0
             if have:
                 download.advance(have, resumed=True)
-            if have < meta.size:
-                _stream(meta.location, handle, meta.size, download)
-        if partial.stat().st_size != meta.size or (resumed and not _sha256_matches(partial, etag)):
+            if have < size:
+                _stream(location, handle, size, download)
+        if partial.stat().st_size != size or (resumed and not _sha256_matches(partial, etag)):
             partial.unlink(missing_ok=True)
             raise hub.HubError(f"{repo_file.path} from {plan.repo_id} arrived damaged; Download again")
         os.replace(partial, blob)
@@ -283,7 +288,8 @@ def _fetch_blob(plan: hub.Plan, repo_file: hub.RepoFile, download: Download) -> 
 def _stream(url: str, handle, size: int, download: Download) -> None:
     """Append the rest of ``url`` to ``handle`` through huggingface_hub's HTTP session (its headers, token,
     proxies), a Range request from what the file holds; a connection dropped mid-file is asked again from there
-    (at most RETRIES times). Each piece counts as it is written, so progress and Cancel follow closely."""
+    (at most RETRIES times). Bytes count as they are written, PIECE_BYTES at a time, so progress and Cancel
+    follow within a piece."""
     import httpx2
     from huggingface_hub import constants
     from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
@@ -299,9 +305,7 @@ def _stream(url: str, handle, size: int, download: Download) -> None:
                     handle.seek(0)
                     handle.truncate()
                     download.advance(-have, resumed=True)
-                for piece in response.iter_raw():
-                    handle.write(piece)
-                    download.advance(len(piece))
+                _write_counted(response.iter_raw(), handle, download)
             if handle.tell() >= size:
                 return
         except (httpx2.RemoteProtocolError, httpx2.ReadError, httpx2.ConnectError, httpx2.TimeoutException):
@@ -310,6 +314,23 @@ def _stream(url: str, handle, size: int, download: Download) -> None:
         if download.cancel_event.wait(RETRY_WAIT_S):
             raise Cancelled()
     raise hub.HubError("the connection to the Hub was lost; Download again resumes where it stopped")
+
+
+def _write_counted(pieces, handle, download: Download) -> None:
+    """Write the pieces as they arrive (the network's own size: asking httpx for larger ones copies each byte
+    twice) and count them by PIECE_BYTES, so progress listeners and the Cancel check run a few hundred times for
+    a large file rather than once per 64 kB."""
+    pending = 0
+    try:
+        for piece in pieces:
+            handle.write(piece)
+            pending += len(piece)
+            if pending >= PIECE_BYTES:
+                counted, pending = pending, 0
+                download.advance(counted)
+    finally:
+        if pending:
+            download.advance(pending)
 
 
 def _sha256_matches(path: Path, etag: str) -> bool:

@@ -13,24 +13,43 @@ by raising CliError (or InputError / CatalogError for bad input), which ``main``
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from pathlib import Path
 
 from arena.catalog import CatalogError
-from arena.cli import battle, chain, compare, gallery, pull, serve, suite
 from arena.cli.common import CliError, exit_without_teardown, load_catalog, load_settings, say
 from arena.errors import InputError
 
+GROUPS = ("compare", "pull", "gallery", "suite", "chain", "battle", "serve")
+# Commands whose module adds only that command: run alone, the other groups (and what they import) are not loaded.
+ALONE = ("pull",)
 
-def build_parser(prog: str = "python -m arena") -> argparse.ArgumentParser:
+
+def build_parser(prog: str = "python -m arena", only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description="Compare multimodal models side by side.")
     parser.add_argument("--catalog", help="models catalog YAML (default: ARENA_CATALOG, else the built-in one)")
     parser.add_argument("--data-dir", help="data folder (default: ARENA_DATA_DIR, else ~/.arena)")
     commands = parser.add_subparsers(dest="command", required=True)
-    for group in (compare, pull, gallery, suite, chain, battle, serve):
-        group.add_commands(commands)
+    for name in (only,) if only in ALONE else GROUPS:
+        _group(name).add_commands(commands)
     return parser
+
+
+def _group(name: str):
+    return importlib.import_module(f"arena.cli.{name}")
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The command word of a command line (the first word that is neither an option nor an option's value)."""
+    words = iter(argv)
+    for word in words:
+        if word in ("--catalog", "--data-dir"):
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,11 +62,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    parser = build_parser(_prog())
+    parser = build_parser(_prog(), only=_command_in(sys.argv[1:] if argv is None else argv))
     args, rest = parser.parse_known_args(argv)
     if args.command == "serve":
         args.prog = parser.prog
-        return serve.run_command(args, rest)
+        return _group("serve").run_command(args, rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
@@ -59,15 +78,13 @@ def _main(argv: list[str] | None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     settings = load_settings(args)
-    if args.command == "gallery":
-        return gallery.run_command(args, settings)
-    if args.command == "battle":
-        return battle.run_command(args, settings)
+    if args.command in ("gallery", "battle"):
+        return _group(args.command).run_command(args, settings)
     if args.command == "suite" and args.action == "show":
-        return suite.run_command(args, None, settings)
+        return _group("suite").run_command(args, None, settings)
     catalog = load_catalog(settings)
-    group = {"suite": suite, "chain": chain, "pull": pull}.get(args.command, compare)
-    return group.run_command(args, catalog, settings)
+    group = args.command if args.command in ("suite", "chain", "pull") else "compare"
+    return _group(group).run_command(args, catalog, settings)
 
 
 def _prog() -> str:

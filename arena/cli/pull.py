@@ -39,9 +39,10 @@ def run_command(args: argparse.Namespace, catalog: Catalog, settings: Settings) 
             return 130
         if download.state == "done":
             got = hub.human_bytes(download.total_bytes)
-            status = hub.status(entry)
+            snapshot = hub.local_snapshot(entry)
+            disk = hub.folder_bytes(snapshot) if snapshot is not None else 0
             print(f"{name}: {'downloaded ' + got if download.total_bytes else 'already downloaded'} "
-                  f"({entry.model}, {hub.human_bytes(status.disk_bytes)} on disk)")
+                  f"({entry.model}, {hub.human_bytes(disk)} on disk)")
         else:
             say(f"{name}: {download.error}")
             failed += 1
