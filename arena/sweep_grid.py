@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from arena.pane import PaneSnapshot
 from arena.store.pictures import text_card
-from arena.sweeps import AXES, Cell, Sweep
+from arena.sweeps import AXES, Sweep, SweepCell
 
 CELL = 256
 CAPTION = 24
@@ -102,7 +102,7 @@ def block_image(sweep: Sweep, outputs: list[PaneSnapshot | None], z: int = 0) ->
     return whole.crop((0, top, whole.width, bottom))
 
 
-def caption(sweep: Sweep, cell: Cell, output: PaneSnapshot | None) -> str:
+def caption(sweep: Sweep, cell: SweepCell, output: PaneSnapshot | None) -> str:
     """What the cell's label says beyond its row and column: the seed used, and the axes that do not apply."""
     parts = []
     seed = (output.used or {}).get("seed") if output is not None else None
@@ -114,7 +114,7 @@ def caption(sweep: Sweep, cell: Cell, output: PaneSnapshot | None) -> str:
     return " · ".join(parts) or cell.model
 
 
-def _picture(cell: Cell, output: PaneSnapshot | None) -> Image.Image:
+def _picture(cell: SweepCell, output: PaneSnapshot | None) -> Image.Image:
     if output is None:
         return text_card(cell.model, "not run yet", "queued")
     if output.images:
@@ -187,7 +187,7 @@ def _blocks(sweep: Sweep, outputs: list[PaneSnapshot | None], z: int | None, pic
     return blocks
 
 
-def _cell_view(sweep: Sweep, cell: Cell, outputs: list[PaneSnapshot | None], picture_url) -> dict:
+def _cell_view(sweep: Sweep, cell: SweepCell, outputs: list[PaneSnapshot | None], picture_url) -> dict:
     output = outputs[cell.run] if cell.run < len(outputs) else None
     view = {"output": output, "caption": caption(sweep, cell, output), "picture": None, "work": None}
     if output is None:

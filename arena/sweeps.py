@@ -203,7 +203,7 @@ def _check_params(axis: Axis, index: int, params: dict) -> None:
 
 
 @dataclass(frozen=True)
-class Cell:
+class SweepCell:
     """One place in the grid: a value index per axis (x, y, z order), a model, and the run it shows."""
 
     at: tuple[int, ...]
@@ -231,7 +231,7 @@ class Sweep:
     prompt: str
     axes: tuple[Axis, ...]
     models: tuple[str, ...]
-    cells: tuple[Cell, ...]
+    cells: tuple[SweepCell, ...]
     jobs: tuple[Job, ...]
     job_labels: tuple[str, ...] = field(default=())  # the values each job was asked with: "seed 1 · steps 4"
     job_at: tuple[tuple[int | None, ...], ...] = field(default=())  # each job's value index per axis (None: n/a)
@@ -241,7 +241,7 @@ class Sweep:
         index = "xyz".index(name)
         return self.axes[index] if index < len(self.axes) else None
 
-    def cell(self, x: int, y: int, z: int, model: str) -> Cell:
+    def cell(self, x: int, y: int, z: int, model: str) -> SweepCell:
         return self._index[(x, y, z, model)]
 
     @cached_property
@@ -296,7 +296,7 @@ def plan(engine: Engine, base: Request, models: list[str], axes: list[Axis]) -> 
             raise InputError(f"None of the chosen models takes {AXES[axis.kind].label}: "
                              f"{_who_takes(axis.kind)}.")
     base_params = base.params.model_dump(exclude_none=True)
-    cells: list[Cell] = []
+    cells: list[SweepCell] = []
     jobs: list[Job] = []
     labels: list[str] = []
     job_at: list[tuple[int | None, ...]] = []
@@ -322,7 +322,7 @@ def plan(engine: Engine, base: Request, models: list[str], axes: list[Axis]) -> 
                 labels.append(" · ".join(a.label(i) for a, i in zip(axes, applied, strict=True) if i is not None))
                 job_at.append(applied)
             na = tuple(a.kind for a, i in zip(axes, applied, strict=True) if i is None)
-            cells.append(Cell(at, model, runs[key], na))
+            cells.append(SweepCell(at, model, runs[key], na))
     return Sweep(base.prompt, tuple(axes), tuple(models), tuple(cells), tuple(jobs), tuple(labels), tuple(job_at))
 
 
@@ -416,5 +416,5 @@ class SweepRun:
         if self.current is not None:
             self.current.cancel()
 
-    def cell_output(self, cell: Cell) -> "PaneSnapshot | None":
+    def cell_output(self, cell: SweepCell) -> "PaneSnapshot | None":
         return self.outputs[cell.run]

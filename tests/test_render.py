@@ -182,10 +182,10 @@ def test_the_gallery_export_renders_answers_as_safe_markdown(tmp_path):
 def test_the_suite_report_renders_full_answers_as_safe_markdown(tmp_path):
     from arena.store import Store
     from arena.suites import report
-    from arena.suites.results import Cell
+    from arena.suites.results import MatrixCell
 
     store = Store(tmp_path / "data")
-    cell = Cell(run_id="r", case_id="c", model="m", sample=0, case_hash="h", status="done", cached=False,
+    cell = MatrixCell(run_id="r", case_id="c", model="m", sample=0, case_hash="h", status="done", cached=False,
                 refused=None, checks=[], record=_hostile_record(store))
     _assert_inert_with_markdown(report.cell_html(cell, lambda record: None, clickable=False, full_text=True))
 

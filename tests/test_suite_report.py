@@ -7,7 +7,7 @@ import pytest
 
 from arena.store import Run, Store
 from arena.suites import report
-from arena.suites.results import Cell, Change, Matrix
+from arena.suites.results import Change, Matrix, MatrixCell
 from tests.helpers import output_record
 
 
@@ -18,11 +18,11 @@ def store(tmp_path):
     store.close()
 
 
-def _cell(case_id: str, model: str, status="done", text="an answer", passed=True, total=1.0) -> Cell:
+def _cell(case_id: str, model: str, status="done", text="an answer", passed=True, total=1.0) -> MatrixCell:
     record = output_record("c", model=model, output="text", text=text)
     record.metrics = {"total_s": total}
     record.status = status
-    return Cell(run_id="r", case_id=case_id, model=model, sample=0, case_hash="h", status=status, cached=False,
+    return MatrixCell(run_id="r", case_id=case_id, model=model, sample=0, case_hash="h", status=status, cached=False,
                 refused=False, checks=[{"check": "contains", "passed": passed, "detail": ""}], record=record)
 
 

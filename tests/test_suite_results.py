@@ -12,7 +12,7 @@ from arena import sandbox
 from arena.store import Store
 from arena.suites import report
 from arena.suites.model import load_suite
-from arena.suites.results import Cell, Matrix, case_history, compare_runs, load_cell, load_matrix
+from arena.suites.results import Matrix, MatrixCell, case_history, compare_runs, load_cell, load_matrix
 from arena.suites.runner import SuiteRun
 from tests.conftest import LOOPBACK_KEY, OFFLINE_ENTRIES, openai_entry
 
@@ -72,7 +72,8 @@ def test_the_matrix_of_a_run_in_suite_order_with_its_filters(drift):
 
 def test_disagreement_means_models_ended_differently():
     def cell(model, passed, refused=False, status="done"):
-        return Cell("r", "c", model, 0, "h", status, False, refused, [{"check": "contains", "passed": passed}], None)
+        checks = [{"check": "contains", "passed": passed}]
+        return MatrixCell("r", "c", model, 0, "h", status, False, refused, checks, None)
 
     def matrix(*cells):
         return Matrix(run={}, cases=["c"], models=[c.model for c in cells], prompts={},

@@ -19,7 +19,7 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from arena.store import OutputRecord, Store
-from arena.suites.results import Cell, Change, HistoryRow, Matrix
+from arena.suites.results import Change, HistoryRow, Matrix, MatrixCell
 
 # record -> the URL of its thumbnail, or None
 PictureURL = Callable[[OutputRecord], "str | None"]
@@ -163,11 +163,11 @@ def _tokens(text: str) -> list[str]:
     return [token for token in re.split(r"(\s+)", text or "") if token]
 
 
-def cell_html(cell: Cell, picture: PictureURL, clickable: bool = True, full_text: bool = False) -> str:
+def cell_html(cell: MatrixCell, picture: PictureURL, clickable: bool = True, full_text: bool = False) -> str:
     return _html("cell", _cell_view(cell, picture, clickable, full_text))
 
 
-def _cell_view(cell: Cell, picture: PictureURL, clickable: bool = True, full_text: bool = False) -> dict:
+def _cell_view(cell: MatrixCell, picture: PictureURL, clickable: bool = True, full_text: bool = False) -> dict:
     """What a cell shows (arena/templates/suite_views.html.j2 lays it out): its state, badges, body and footer."""
     record = cell.record
     view = {"state": "sx-error" if cell.errored else ("sx-fail" if cell.failed else ("sx-pass" if cell.checks else "")),
@@ -196,7 +196,7 @@ def _cell_view(cell: Cell, picture: PictureURL, clickable: bool = True, full_tex
     return view
 
 
-def _badges(cell: Cell) -> list[tuple[str, str]]:
+def _badges(cell: MatrixCell) -> list[tuple[str, str]]:
     badges = []
     if cell.errored:
         badges.append(("sx-warn", cell.status))
@@ -249,7 +249,7 @@ def changes_table(changes: list[Change], picture: PictureURL) -> str:
     return _html("changes_table", rows, _least(2, column_em=12))
 
 
-def _texts(a: Cell | None, b: Cell | None) -> bool:
+def _texts(a: MatrixCell | None, b: MatrixCell | None) -> bool:
     """Both cells hold a text answer, and the answers differ."""
     return bool(a and b and a.record and b.record and a.record.output == "text" and b.record.output == "text"
                 and (a.record.text or "").strip() != (b.record.text or "").strip())

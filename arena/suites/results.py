@@ -15,7 +15,7 @@ SORT = {"suite order": "suite", "case id": "case", "status (worst first)": "stat
 
 
 @dataclass
-class Cell:
+class MatrixCell:
     """One case × model × sample of a run, with the output it produced (None if that output was deleted)."""
 
     run_id: str
@@ -65,10 +65,10 @@ class Matrix:
     cases: list[str]
     models: list[str]
     prompts: dict[str, str]
-    cells: dict[tuple[str, str], list[Cell]]
+    cells: dict[tuple[str, str], list[MatrixCell]]
     summary: dict[str, ModelSummary] = field(default_factory=dict)
 
-    def row(self, case_id: str) -> list[Cell]:
+    def row(self, case_id: str) -> list[MatrixCell]:
         return [cell for model in self.models for cell in self.cells.get((case_id, model), [])]
 
     def disagrees(self, case_id: str) -> bool:
@@ -148,7 +148,7 @@ def load_matrix(store: Store, run_id: str) -> Matrix | None:
     models, ordered = run.models, run.cases
     seen = list(dict.fromkeys(cell.case_id for cell in cells))
     cases = [case for case in ordered if case in seen] + sorted(set(seen) - set(ordered))
-    grid: dict[tuple[str, str], list[Cell]] = {}
+    grid: dict[tuple[str, str], list[MatrixCell]] = {}
     prompts: dict[str, str] = {}
     for cell in sorted(cells, key=lambda c: c.sample):
         grid.setdefault((cell.case_id, cell.model), []).append(cell)
@@ -158,7 +158,7 @@ def load_matrix(store: Store, run_id: str) -> Matrix | None:
                   prompts=prompts, cells=grid, summary=summarise_cells(run_cells))
 
 
-def load_cell(store: Store, run_id: str, case_id: str, model: str, sample: int) -> Cell | None:
+def load_cell(store: Store, run_id: str, case_id: str, model: str, sample: int) -> MatrixCell | None:
     """One cell of a run, with its output."""
     found = _with_records(store, store.run_cells(run_id, case_id, model, sample))
     return found[0] if found else None
@@ -169,7 +169,7 @@ class HistoryRow:
     run: Run
     case_hash: str | None
     edited: bool  # the case's content differs from the run before
-    cells: dict[str, list[Cell]]
+    cells: dict[str, list[MatrixCell]]
 
 
 def case_history(store: Store, case_id: str, suite: str | None = None) -> list[HistoryRow]:
@@ -178,7 +178,7 @@ def case_history(store: Store, case_id: str, suite: str | None = None) -> list[H
     history: list[HistoryRow] = []
     for run in store.get_runs(sorted({cell.run_id for cell in cells})):
         mine = [cell for cell in cells if cell.run_id == run.id]
-        by_model: dict[str, list[Cell]] = {}
+        by_model: dict[str, list[MatrixCell]] = {}
         for cell in sorted(mine, key=lambda c: (c.model, c.sample)):
             by_model.setdefault(cell.model, []).append(cell)
         case_hash = mine[0].case_hash if mine else None
@@ -192,8 +192,8 @@ class Change:
     case_id: str
     model: str
     sample: int
-    a: Cell | None
-    b: Cell | None
+    a: MatrixCell | None
+    b: MatrixCell | None
     what: list[str]
 
 
@@ -213,7 +213,7 @@ def compare_runs(store: Store, run_a: str, run_b: str) -> list[Change]:
     return changes
 
 
-def differences(a: Cell | None, b: Cell | None) -> list[str]:
+def differences(a: MatrixCell | None, b: MatrixCell | None) -> list[str]:
     if a is None or b is None:
         return ["only in run B" if a is None else "only in run A"]
     what = []
@@ -236,12 +236,12 @@ def differences(a: Cell | None, b: Cell | None) -> list[str]:
     return what
 
 
-def _with_records(store: Store, cells: list[RunCell]) -> list[Cell]:
+def _with_records(store: Store, cells: list[RunCell]) -> list[MatrixCell]:
     """The run cells, each with the output it produced."""
     ids = [cell.output_id for cell in cells if cell.output_id]
     records = {record.id: record for record in store.all(Filter(ids=ids))} if ids else {}
     return [
-        Cell(run_id=cell.run_id, case_id=cell.case_id, model=cell.model, sample=cell.sample,
+        MatrixCell(run_id=cell.run_id, case_id=cell.case_id, model=cell.model, sample=cell.sample,
              case_hash=cell.case_hash, status=cell.status, cached=cell.cached, refused=cell.refused,
              checks=cell.checks, record=records.get(cell.output_id))
         for cell in cells

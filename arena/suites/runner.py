@@ -21,14 +21,18 @@ from arena.suites.model import Case, Suite
 
 
 @dataclass(frozen=True)
-class Cell:
+class PlannedCell:
+    """One case × model × sample a run is to produce."""
+
     case: Case
     model: str
     sample: int
 
 
 @dataclass
-class CellResult:
+class CellOutcome:
+    """What one planned cell came to: its status, the output saved, and its checks."""
+
     case_id: str
     model: str
     sample: int
@@ -82,23 +86,23 @@ class SuiteRun:
 
     # --- public ----------------------------------------------------------------------------------------------
 
-    def cells(self) -> list[Cell]:
+    def cells(self) -> list[PlannedCell]:
         """Every cell the suite asks of these models: text cases for text models, image cases for generators."""
         return [
-            Cell(case, model, sample)
+            PlannedCell(case, model, sample)
             for case in self.suite.cases
             for model in self.models
             if self.engine.catalog[model].output == case.expect
             for sample in range(case.samples)
         ]
 
-    def pending(self) -> list[Cell]:
+    def pending(self) -> list[PlannedCell]:
         done = self.store.done_cells(self.run_id)
         return [c for c in self.cells() if (c.case.id, c.model, c.sample) not in done]
 
-    def run(self, on_cell: Callable[[CellResult], None] | None = None) -> list[CellResult]:
+    def run(self, on_cell: Callable[[CellOutcome], None] | None = None) -> list[CellOutcome]:
         """Run the pending cells; returns their results. ``stop()`` ends it early, keeping what finished."""
-        results: list[CellResult] = []
+        results: list[CellOutcome] = []
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="suite") as pool:
             for future in as_completed([pool.submit(self._cell_or_none, cell) for cell in self.pending()]):
                 result = future.result()
@@ -124,7 +128,7 @@ class SuiteRun:
 
     # --- one cell --------------------------------------------------------------------------------------------
 
-    def _cell_or_none(self, cell: Cell) -> CellResult | None:
+    def _cell_or_none(self, cell: PlannedCell) -> CellOutcome | None:
         if self._stop.is_set():
             return None
         case_hash = self.suite.case_hash(cell.case)
@@ -137,20 +141,20 @@ class SuiteRun:
         judge = self._judge if self.judge_model else None
         results = [checks.evaluate(check, record, judge) for check in cell.case.checks]
         refused = checks.refused(record.text) if record.output == "text" and record.status == "done" else None
-        result = CellResult(cell.case.id, cell.model, cell.sample, record.status, cached, record.id, refused,
+        result = CellOutcome(cell.case.id, cell.model, cell.sample, record.status, cached, record.id, refused,
                             results, record.error)
         self.store.save_cell(RunCell(self.run_id, cell.case.id, case_hash, cell.model, cell.sample, record.id,
                                      record.status, cached, refused, [r.to_dict() for r in results]))
         return result
 
-    def _cacheable(self, cell: Cell) -> bool:
+    def _cacheable(self, cell: PlannedCell) -> bool:
         """Only a fixed seed makes an answer repeatable; sampling without one is never taken from the cache."""
         return self.suite.params(cell.case).seed is not None
 
-    def _cached(self, cell: Cell, case_hash: str) -> OutputRecord | None:
+    def _cached(self, cell: PlannedCell, case_hash: str) -> OutputRecord | None:
         return self.store.cached_answer(cell.model, case_hash, cell.sample)
 
-    def _generate(self, cell: Cell, case_hash: str) -> OutputRecord | None:
+    def _generate(self, cell: PlannedCell, case_hash: str) -> OutputRecord | None:
         params = self.suite.params(cell.case)
         if params.seed is not None and cell.sample:
             params = params.model_copy(update={"seed": params.seed + cell.sample})
