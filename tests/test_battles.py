@@ -602,3 +602,20 @@ def test_judge_votes_carry_the_cases_tags_from_the_suite_file(engine_factory, lo
     greeting = votes.rows(VoteFilter(voter_kind="judge", voter="bee-judge", case_tag="greeting"))
     assert [(v.case_id, list(v.case_tags)) for v in greeting] == [("hello", ["greeting"])]
     assert len(votes.rows(VoteFilter(voter_kind="judge", case_tag="maths"))) == 1
+
+
+def test_opening_the_tab_lists_models_available_now_and_keeps_what_was_unticked(view, monkeypatch):
+    listed = ["alpha", "bravo", "charlie"]
+    monkeypatch.setattr(view.battles, "available", lambda kind: list(listed))
+    listed.append("delta")  # became available since the page was drawn (a server discovered, a download done)
+    update, known = view.refresh_models("text", ["alpha", "charlie"], ["alpha", "bravo", "charlie"])
+    assert [value for value, _ in update.choices] == ["alpha", "bravo", "charlie", "delta"]
+    assert update.value == ["alpha", "charlie", "delta"] and known == listed
+
+
+def test_a_closed_page_lets_its_battle_go(view):
+    visitor = Visitor("closing-page")
+    battle, _ = start_battle(view, ["slowpoke", "alpha"], visitor=visitor)
+    assert view._battle("closing-page") is battle
+    view.forget(visitor)
+    assert view._battle("closing-page") is None

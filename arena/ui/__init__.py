@@ -33,8 +33,10 @@ def build_app(engine: Engine) -> gr.Blocks:
                 ApiEndpoints(engine).build()  # /compare, /describe_draw, /critique: before any handler takes a name
                 view_sweep = sweep.SweepView(engine, view)
                 view_sweep.build()
-            with gr.Tab("Battle", id="battle", elem_id="battle-tab"):
-                battle.BattleView(engine).build()
+            with gr.Tab("Battle", id="battle", elem_id="battle-tab") as battle_tab:
+                view_battle = battle.BattleView(engine)
+                view_battle.build()
+            view_battle.wire_tab(battle_tab)
             if engine.store is not None:
                 with gr.Tab("Gallery", id="gallery", elem_id="gallery-tab") as gallery_tab:
                     view_gallery = GalleryView(engine, engine.store)
@@ -52,6 +54,6 @@ def build_app(engine: Engine) -> gr.Blocks:
                   api_visibility="private", show_progress="hidden"
                   ).then(guide.refresh, outputs=guide.outputs, api_visibility="private", show_progress="hidden")
         demo.load(None, js=KEYS_JS)  # Enter sends, Shift+Enter makes a new line, in both prompt boxes
-        for view_of_session in (view, view_sweep):  # a closed tab's panes, conversation and sweep are let go
+        for view_of_session in (view, view_sweep, view_battle):  # a closed tab's panes, chat, sweep, battle go
             demo.unload(view_of_session.forget)
     return demo

@@ -142,6 +142,7 @@ class BattleView:
             self.send_button = gr.Button("Send", scale=1, elem_id="battle-send")
         self.case_state = gr.State(None)  # {"path", "case_id"} of the case drawn into the prompt box
         self.voter = gr.BrowserState("", storage_key="arena-battle-voter")
+        self.listed = gr.State(self.battles.available("text"))  # the eligible models the page was last shown
         battle_api.register(self)
         self._wire()
 
@@ -165,7 +166,13 @@ class BattleView:
             button.click(self._voter_of(outcome), [self.reason, self.voter], [*self.outputs, self.voter], **private)
         self.undo_button.click(self.undo, [self.voter], self.outputs, **private)
         self.kind.change(self.choose_kind, [self.kind], [self.models, self.case_state, self.case_info,
-                                                         self.follow_row], **private)
+                                                         self.follow_row], **private
+                         ).then(lambda kind: self.battles.available(parse_kind(kind)), [self.kind], self.listed,
+                                **private)
+
+    def wire_tab(self, tab: gr.Tab) -> None:
+        tab.select(self.refresh_models, [self.kind, self.models, self.listed], [self.models, self.listed],
+                   api_visibility="private", show_progress="hidden")
 
     # --- handlers --------------------------------------------------------------------------------------------
 
@@ -174,6 +181,21 @@ class BattleView:
         available = self.battles.available(kind)
         return (gr.CheckboxGroup(choices=self._choices(kind), value=available), None, "",
                 gr.Row(visible=kind == "text"))
+
+    def refresh_models(self, kind, ticked, known):
+        """The eligible list as availability stands now (the tab opened): a model the person unticked stays
+        unticked, one that became available since is ticked."""
+        available = self.battles.available(parse_kind(kind))
+        ticked, known = set(ticked or []), set(known or [])
+        value = [name for name in available if name in ticked or name not in known]
+        return gr.CheckboxGroup(choices=[(name, name) for name in available], value=value), available
+
+    def forget(self, request: gr.Request) -> None:
+        """A closed page's battle is stopped and let go."""
+        with self._lock:
+            battle = self._shown.pop(session_of(request), None)
+        if battle is not None:
+            battle.current.cancel()
 
     def random_case(self, kind):
         try:
