@@ -54,7 +54,7 @@ def fit_context(request: Request, budget_tokens: int) -> tuple[Request, str | No
 
 
 @dataclass
-class Thread:
+class ModelHistory:
     """One model's side of the conversation."""
 
     model: str
@@ -70,7 +70,7 @@ class Conversation:
         self.engine = engine
         self.save = save
         text_models = [m for m in models if m in engine.catalog and engine.catalog[m].output == "text"]
-        self.threads: dict[str, Thread] = {m: Thread(m) for m in dict.fromkeys(text_models)}
+        self.histories: dict[str, ModelHistory] = {m: ModelHistory(m) for m in dict.fromkeys(text_models)}
         self.order = list(models)  # panes keep the order the models were picked in
         self.params = GenerationParams()
         self._lock = threading.Lock()
@@ -80,7 +80,7 @@ class Conversation:
 
     @property
     def models(self) -> list[str]:
-        return list(self.threads)
+        return list(self.histories)
 
     def send(self, prompt: str, image: "InputImage | None" = None, params: GenerationParams | None = None,
              models: list[str] | None = None, also: list[str] = ()) -> Comparison:
@@ -89,7 +89,7 @@ class Conversation:
         ``also`` names models outside the conversation that get the message alone (the image generators of a
         first message draw it)."""
         self._not_busy(models or self.models)
-        targets = [m for m in (models or self.models) if m in self.threads]
+        targets = [m for m in (models or self.models) if m in self.histories]
         if not targets and not also:
             raise InputError("No text model in this conversation: start one with a prompt first.")
         self.params = params or self.params
@@ -98,21 +98,21 @@ class Conversation:
         self._last = message
         with self._lock:
             for model in targets:
-                thread = self.threads[model]
-                thread.asked, thread.answered = message, False
-        return self._ask(targets, [m for m in also if m not in self.threads], message)
+                history = self.histories[model]
+                history.asked, history.answered = message, False
+        return self._ask(targets, [m for m in also if m not in self.histories], message)
 
     def again(self, model: str) -> Comparison:
         """Ask ``model`` its last message again: a new answer replaces the one shown (regenerate), or one that
         failed is tried again (retry). The other models are not asked anything."""
-        thread = self.threads.get(model)
-        if thread is None or thread.asked is None:
+        history = self.histories.get(model)
+        if history is None or history.asked is None:
             raise InputError(f"{model} has no message to answer again.")
         self._not_busy([model])
         with self._lock:
-            if thread.answered:
-                del thread.turns[-2:]
-                thread.answered = False
+            if history.answered:
+                del history.turns[-2:]
+                history.answered = False
         return self._ask([model], fresh=True)
 
     def last_message(self) -> Turn | None:
@@ -125,12 +125,12 @@ class Conversation:
         if busy:
             raise InputError(f"Still answering: {', '.join(sorted(busy))}. Wait, or Stop, first.")
         with self._lock:
-            for thread in self.threads.values():
-                if thread.asked is not self._last:
+            for history in self.histories.values():
+                if history.asked is not self._last:
                     continue
-                if thread.answered:
-                    del thread.turns[-2:]
-                thread.asked, thread.answered = None, False
+                if history.answered:
+                    del history.turns[-2:]
+                history.asked, history.answered = None, False
             last, self._last = self._last, None
             self.sent = max(0, self.sent - 1)
         return last
@@ -138,20 +138,20 @@ class Conversation:
     def clear(self, model: str | None = None) -> None:
         """Forget one model's history, or everyone's (a new conversation)."""
         with self._lock:
-            for thread in [self.threads[model]] if model else self.threads.values():
-                thread.turns.clear()
-                thread.asked, thread.answered, thread.last_output_id = None, False, None
+            for history in [self.histories[model]] if model else self.histories.values():
+                history.turns.clear()
+                history.asked, history.answered, history.last_output_id = None, False, None
 
     def record(self, comparison: Comparison) -> None:
         """Add each model's finished answer to its own history. An error or a stop adds nothing."""
         with self._lock:
             for job, pane in zip(comparison.jobs, comparison.snapshots(), strict=True):
-                thread = self.threads.get(job.name)
-                if thread is None or pane.status != "done" or thread.asked is None or thread.answered:
+                history = self.histories.get(job.name)
+                if history is None or pane.status != "done" or history.asked is None or history.answered:
                     continue
-                thread.turns += [thread.asked, Turn("assistant", pane.text)]
-                thread.answered = True
-                thread.last_output_id = pane.record_id or thread.last_output_id
+                history.turns += [history.asked, Turn("assistant", pane.text)]
+                history.answered = True
+                history.last_output_id = pane.record_id or history.last_output_id
 
     def _not_busy(self, models: list[str]) -> None:
         """A model still answering would get its next message before its answer joins its history."""
@@ -170,7 +170,7 @@ class Conversation:
         return self.params.model_copy(update=update)
 
     def history(self, model: str) -> list[Turn]:
-        return list(self.threads[model].turns)
+        return list(self.histories[model].turns)
 
     def _ask(self, models: list[str], also: list[str] = (), message: Turn | None = None,
              fresh: bool = False) -> Comparison:
@@ -179,10 +179,10 @@ class Conversation:
         jobs = []
         with self._lock:
             for model in models:
-                thread = self.threads[model]
+                history = self.histories[model]
                 params = self._sampling(model) if fresh else self.params
-                request = Request(thread.asked.text, thread.asked.image, params, history=tuple(thread.turns))
-                jobs.append(Job(model, request, {"parent_id": thread.last_output_id}))
+                request = Request(history.asked.text, history.asked.image, params, history=tuple(history.turns))
+                jobs.append(Job(model, request, {"parent_id": history.last_output_id}))
         jobs += [Job(model, Request(message.text, message.image, self.params)) for model in also]
         place = {model: number for number, model in enumerate(self.order)}
         jobs.sort(key=lambda job: place.get(job.name, len(place)))
