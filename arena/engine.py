@@ -17,7 +17,7 @@ from arena import errors
 from arena.backends import Backend, BackendContext
 from arena.backends.local import LocalModels
 from arena.catalog import AvailabilityChecker, Catalog
-from arena.conversation import fit_context
+from arena.context_budget import fit_context
 from arena.errors import InputError
 from arena.pane import Pane, PaneClosed, PaneSnapshot, Status
 from arena.request import Request

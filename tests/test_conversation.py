@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from arena.conversation import Conversation, fit_context
+from arena.context_budget import fit_context
+from arena.conversation import Conversation
 from arena.errors import InputError
 from arena.images import InputImage
 from arena.request import Request, Turn
