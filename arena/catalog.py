@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from arena import discovery, hub, offline, secrets
+from arena import api_keys, discovery, hub, offline
 from arena.backends import KINDS, Backend, backend_class
 from arena.errors import validation_message
 from arena.request import GenerationParams
@@ -118,7 +118,7 @@ class Catalog:
         self.discovery = discovery.Discovery([e for e in entries if e.discover])
         self.source = source
         # Whatever a variable holding a key is called, its value is scrubbed from everything Arena writes.
-        secrets.treat_as_secret(e.api_key_env for e in entries if e.api_key_env)
+        api_keys.treat_as_secret(e.api_key_env for e in entries if e.api_key_env)
 
     @classmethod
     def load(cls, path: Path | str) -> "Catalog":
@@ -188,7 +188,7 @@ class AvailabilityChecker:
 def check_availability(entry: ModelEntry) -> Availability:
     if entry.is_local:
         return _local_availability(entry)
-    if entry.api_key_env and not secrets.api_key(entry.api_key_env):
+    if entry.api_key_env and not api_keys.api_key(entry.api_key_env):
         return Availability(False, f"{entry.api_key_env} is not set (environment or .env)")
     if entry.base_url and not _reachable(entry.base_url):
         return Availability(False, f"no server answers at {entry.base_url}")

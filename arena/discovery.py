@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from arena import secrets
+from arena import api_keys
 
 if TYPE_CHECKING:
     from arena.catalog import ModelEntry
@@ -51,7 +51,7 @@ def served_models(base_url: str, api_key: str | None = None) -> list[ServedModel
 def discovered_entries(source: "ModelEntry") -> list["ModelEntry"] | None:
     """One catalog entry per model that ``source``'s server offers, named ``SOURCE-MODEL``; None when no server
     answers."""
-    key = secrets.api_key(source.api_key_env) if source.api_key_env else None
+    key = api_keys.api_key(source.api_key_env) if source.api_key_env else None
     served_now = served_models(source.base_url or "", key)
     if served_now is None:
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from arena.secrets import scrub
+from arena.api_keys import scrub
 
 
 class InputError(ValueError):

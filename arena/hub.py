@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from arena import offline, secrets
+from arena import api_keys, offline
 
 if TYPE_CHECKING:
     from arena.catalog import ModelEntry
@@ -396,8 +396,8 @@ def hub_error(error: BaseException, repo_id: str) -> HubError:
         return HubError(f"the Hub ({endpoint()}) cannot be reached", "offline")
     status = getattr(getattr(error, "response", None), "status_code", None)
     if status:
-        return HubError(secrets.scrub(f"the Hub refused {repo_id} (HTTP {status}): {_last_line(error)}"))
-    return HubError(secrets.scrub(f"{type(error).__name__}: {_last_line(error)}"))
+        return HubError(api_keys.scrub(f"the Hub refused {repo_id} (HTTP {status}): {_last_line(error)}"))
+    return HubError(api_keys.scrub(f"{type(error).__name__}: {_last_line(error)}"))
 
 
 def _reachable(url: str) -> bool:
@@ -420,7 +420,7 @@ def _chain(error: BaseException) -> list[BaseException]:
 
 def _last_line(error: BaseException) -> str:
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return secrets.scrub(lines[-1][:200]) if lines else type(error).__name__
+    return api_keys.scrub(lines[-1][:200]) if lines else type(error).__name__
 
 
 # --- memory --------------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from starlette.datastructures import Headers  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 from starlette.middleware.trustedhost import TrustedHostMiddleware  # noqa: E402
 
-from arena import secrets  # noqa: E402
+from arena import api_keys  # noqa: E402
 from arena.catalog import Catalog, CatalogError  # noqa: E402
 from arena.engine import Engine  # noqa: E402
 from arena.settings import Settings  # noqa: E402
@@ -181,7 +181,7 @@ def create(args: argparse.Namespace):
         max_upload_bytes=int(args.max_upload_mb * 1024 * 1024) if args.max_upload_mb else None,
         save_outputs=False if args.no_save else None, suites_dirs=getattr(args, "suites_dir", None),
     )
-    secrets.load_env_files(settings.data_dir)
+    api_keys.load_env_files(settings.data_dir)
     catalog = Catalog.load(settings.catalog)
     store = Store(settings.data_dir, recover=False)
     # Cleaning after a crash reads every file name: off the start-up path (young files are left alone).

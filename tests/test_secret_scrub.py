@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
-from arena import secrets
+from arena import api_keys
 from tests.apprunner import running_app, write_catalog
 from tests.browser import CHROMIUM, launch
 from tests.conftest import mistral_entry, openai_entry
@@ -21,7 +21,7 @@ from tests.helpers import arena
 from tests.loopback import LoopbackServer
 
 CANARY = "lbc-Zq7xK2mP9vR4tY8wN3bH6jL1"
-FRAGMENTS = {CANARY[i:i + secrets.FRAGMENT] for i in range(len(CANARY) - secrets.FRAGMENT + 1)}
+FRAGMENTS = {CANARY[i:i + api_keys.FRAGMENT] for i in range(len(CANARY) - api_keys.FRAGMENT + 1)}
 
 
 def leaks(text: str) -> list[str]:
@@ -48,13 +48,13 @@ def assert_clean(where: dict[str, str]) -> None:
 
 def test_scrubbing_covers_catalog_named_variables_env_files_and_fragments(tmp_path, monkeypatch):
     monkeypatch.setenv("LOOPBACK_CRED", CANARY)
-    secrets.treat_as_secret(["LOOPBACK_CRED"])
+    api_keys.treat_as_secret(["LOOPBACK_CRED"])
     (tmp_path / ".env").write_text("NEUTRAL_NAME=dotenv-value-0123456789\n")
     monkeypatch.delenv("NEUTRAL_NAME", raising=False)
-    secrets.load_env_files(tmp_path)
-    clean = secrets.scrub(f"key {CANARY}; half {CANARY[:14]}; middle {CANARY[6:17]}; dotenv-value-0123456789")
+    api_keys.load_env_files(tmp_path)
+    clean = api_keys.scrub(f"key {CANARY}; half {CANARY[:14]}; middle {CANARY[6:17]}; dotenv-value-0123456789")
     assert leaks(clean) == [] and "dotenv-value" not in clean
-    assert secrets.scrub("short bits stay: lbc-Zq7") == "short bits stay: lbc-Zq7"
+    assert api_keys.scrub("short bits stay: lbc-Zq7") == "short bits stay: lbc-Zq7"
 
 
 def page_after_a_run(url: str, models: list[str]) -> str:

@@ -8,7 +8,7 @@ from email.utils import parsedate_to_datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Callable, TypeVar
 
-from arena import secrets
+from arena import api_keys
 from arena.backends.base import Backend
 from arena.errors import NO_ANSWER, IncompleteAnswer, check_finished
 from arena.images import InputImage
@@ -29,7 +29,7 @@ def make_client(entry: "ModelEntry") -> "Mistral":
     from mistralai.client import Mistral
     from mistralai.client.utils import BackoffStrategy, RetryConfig
 
-    key = secrets.api_key(entry.api_key_env) if entry.api_key_env else None
+    key = api_keys.api_key(entry.api_key_env) if entry.api_key_env else None
     return Mistral(
         api_key=key or "",
         server_url=entry.base_url,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 
 import orjson
 
-from arena import secrets
+from arena import api_keys
 from arena.backends.base import Backend
 from arena.errors import NO_ANSWER, IncompleteAnswer, check_finished
 from arena.images import InputImage
@@ -28,7 +28,7 @@ _KEYLESS = "not-needed"
 def make_client(entry: "ModelEntry") -> "openai.OpenAI":
     import openai
 
-    key = secrets.api_key(entry.api_key_env) if entry.api_key_env else None
+    key = api_keys.api_key(entry.api_key_env) if entry.api_key_env else None
     return openai.OpenAI(
         api_key=key or _KEYLESS,
         base_url=entry.base_url,

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from arena import images, secrets
+from arena import api_keys, images
 from arena.settings import Settings
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def say(message: str) -> None:
 
 def load_settings(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env(catalog=args.catalog, data_dir=args.data_dir)
-    secrets.load_env_files(settings.data_dir)
+    api_keys.load_env_files(settings.data_dir)
     return settings
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from PIL import Image
 
-from arena.secrets import scrub, scrubber
+from arena.api_keys import scrub, scrubber
 from arena.store import pictures
 from arena.store.database import insert, insert_many, marks, to_json
 from arena.store.records import Filter, OutputRecord, new_id

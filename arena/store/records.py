@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets as random_source
+import secrets
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -67,4 +67,4 @@ class Filter:
 
 def new_id() -> str:
     """Sortable by time, unique without coordination: 12 hex digits of milliseconds, then 8 random ones."""
-    return f"{int(time.time() * 1000):012x}{random_source.token_hex(4)}"
+    return f"{int(time.time() * 1000):012x}{secrets.token_hex(4)}"
