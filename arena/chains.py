@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from arena.engine import MAX_MODELS, Comparison, Engine, Job
 from arena.errors import InputError
+from arena.lineage import Lineage
 from arena.request import GenerationParams, Request
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def draw_jobs(engine: Engine, text: str, drawers: list[str], params: GenerationP
         raise InputError("There is no text to draw: the answer is empty.")
     _expect(engine, drawers, "image", "draw")
     request = Request(text, params=params or GenerationParams())
-    return [Job(name, request, {"parent_id": parent_id}) for name in drawers]
+    return [Job(name, request, Lineage(parent_id=parent_id)) for name in drawers]
 
 
 def critique_jobs(engine: Engine, picture: "InputImage", prompt: str, critics: list[str],
@@ -65,7 +66,7 @@ def critique_jobs(engine: Engine, picture: "InputImage", prompt: str, critics: l
     if blind:
         raise InputError(f"{', '.join(blind)} cannot see images; pick vision-language models to critique.")
     request = Request(prompt, picture, params or GenerationParams())
-    return [Job(name, request, {"parent_id": parent_id}) for name in critics]
+    return [Job(name, request, Lineage(parent_id=parent_id)) for name in critics]
 
 
 def _expect(engine: Engine, names: list[str], output: str, verb: str) -> None:

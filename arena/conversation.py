@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from arena.engine import Comparison, Engine, Job
 from arena.errors import InputError
+from arena.lineage import Lineage
 from arena.request import GenerationParams, Request, Turn
 
 if TYPE_CHECKING:
@@ -151,7 +152,7 @@ class Conversation:
                 history = self.histories[model]
                 params = self._sampling(model) if fresh else self.params
                 request = Request(history.asked.text, history.asked.image, params, history=tuple(history.turns))
-                jobs.append(Job(model, request, {"parent_id": history.last_output_id}))
+                jobs.append(Job(model, request, Lineage(parent_id=history.last_output_id)))
         jobs += [Job(model, Request(message.text, message.image, self.params)) for model in also]
         place = {model: number for number, model in enumerate(self.order)}
         jobs.sort(key=lambda job: place.get(job.name, len(place)))

@@ -19,6 +19,7 @@ from arena.backends.local import LocalModels
 from arena.catalog import AvailabilityChecker, Catalog
 from arena.context_budget import fit_context
 from arena.errors import InputError
+from arena.lineage import NO_LINEAGE, Lineage
 from arena.pane import Pane, PaneClosed, PaneSnapshot, Status
 from arena.request import Request
 from arena.settings import Settings
@@ -84,10 +85,11 @@ class Engine:
             raise InputError(f"{len(names)} models picked; at most {MAX_MODELS} run at once.")
         return names
 
-    def start(self, request: Request, names: list[str], *, save: bool = True, **lineage) -> "Comparison":
+    def start(self, request: Request, names: list[str], *, save: bool = True,
+              lineage: Lineage = NO_LINEAGE) -> "Comparison":
         """Start every model; with a store and ``save``, each finished pane is kept in the gallery.
 
-        ``lineage`` (rerun_of, parent_id, run_id, case_id, case_hash, sample) is recorded with each output.
+        ``lineage`` is recorded with each output.
         """
         names = self.check(request, names)
         return Comparison(self, [Job(name, request, lineage) for name in names], self.store if save else None)
@@ -118,7 +120,7 @@ class Job:
 
     name: str
     request: Request
-    lineage: dict = field(default_factory=dict)
+    lineage: Lineage = field(default_factory=Lineage)
 
 
 class Comparison:
@@ -254,7 +256,7 @@ class Comparison:
             try:
                 job = self.jobs[pane.index]
                 record_id = self.store.save_output(self.id, snapshot, job.request, pane.entry,
-                                                   pane.entry.backend.library_versions(), **job.lineage).id
+                                                   pane.entry.backend.library_versions(), job.lineage).id
             except Exception as failure:  # a full disk must not take the answer away from the screen
                 log.warning("could not save %s's output: %s", pane.entry.name, errors.describe(failure))
         pane.settle(record_id)

@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from arena.images import InputImage
+from arena.lineage import Lineage
 from arena.request import GenerationParams, Request
 from arena.store import Filter, Store
 from arena.store.export import CELL, LABEL, export
@@ -138,7 +139,7 @@ def test_rerun_of_a_local_diffusers_output_gives_the_same_pixels(engine_factory,
     engine.store = store
     [pane] = run(engine, "a charming spider at work", ["offline-sd"])  # the seed is drawn at random
     original = store.get(pane.record_id)
-    [again] = engine.start(rerun_request(store, original), ["offline-sd"], rerun_of=original.id).wait()
+    [again] = engine.start(rerun_request(store, original), ["offline-sd"], lineage=Lineage(rerun_of=original.id)).wait()
     rerun = store.get(again.record_id)
     assert rerun.rerun_of == original.id and rerun.used["seed"] == original.used["seed"]
     assert [r.id for r in store.reruns(original)] == [rerun.id]

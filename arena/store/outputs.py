@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Iterable
 from PIL import Image
 
 from arena.api_keys import scrub, scrubber
+from arena.lineage import NO_LINEAGE, Lineage
 from arena.store import pictures
 from arena.store.database import insert, insert_many, marks, to_json
 from arena.store.records import Filter, OutputRecord, new_id
@@ -44,7 +45,7 @@ class Outputs:
                                        "input_image": None, "params": "{}", "models": "[]"}, "INSERT OR IGNORE")
 
     def save_output(self, comparison_id: str, pane: "PaneSnapshot", request: "Request", entry: "ModelEntry",
-                    versions: dict[str, str], **lineage) -> OutputRecord:
+                    versions: dict[str, str], lineage: Lineage = NO_LINEAGE) -> OutputRecord:
         """Keep one finished pane: its pictures (with their record inside), a thumbnail, then the record.
 
         ``versions`` are the libraries that made the output (the caller asks its backend; the store knows none)."""
@@ -61,8 +62,8 @@ class Outputs:
                      "tokens_per_s": pane.tokens_per_s, "steps": pane.steps_done or None,
                      "steps_per_s": pane.steps_per_s},
             notices=[clean(n) for n in pane.notices],
-            parent_id=lineage.get("parent_id"), rerun_of=lineage.get("rerun_of"), run_id=lineage.get("run_id"),
-            case_id=lineage.get("case_id"), case_hash=lineage.get("case_hash"), sample=lineage.get("sample"),
+            parent_id=lineage.parent_id, rerun_of=lineage.rerun_of, run_id=lineage.run_id,
+            case_id=lineage.case_id, case_hash=lineage.case_hash, sample=lineage.sample,
         )
         return self.save(record, pane.images)
 

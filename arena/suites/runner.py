@@ -14,6 +14,7 @@ from typing import Callable
 from arena.engine import Comparison, Engine
 from arena.errors import InputError
 from arena.images import load_image
+from arena.lineage import Lineage
 from arena.request import Request
 from arena.store import OutputRecord, Run, RunCell, Store
 from arena.suites import checks
@@ -163,8 +164,8 @@ class SuiteRun:
         with self._limits[cell.model]:
             if self._stop.is_set():
                 return None
-            comparison = self.engine.start(request, [cell.model], run_id=self.run_id, case_id=cell.case.id,
-                                           case_hash=case_hash, sample=cell.sample)
+            comparison = self.engine.start(request, [cell.model], lineage=Lineage(
+                run_id=self.run_id, case_id=cell.case.id, case_hash=case_hash, sample=cell.sample))
             with self._lock:
                 self._running.add(comparison)
             try:

@@ -83,7 +83,7 @@ class ApiEndpoints:
         if len(steps) > 1:
             for source, job, pane in zip(chain.drawn_from, steps[1].jobs, steps[1].snapshots(), strict=True):
                 pictures.append(pane_dict(pane) | {"output_id": pane.record_id, "description_from": source,
-                                                   "parent_id": job.lineage.get("parent_id")})
+                                                   "parent_id": job.lineage.parent_id})
         return {"descriptions": [pane_dict(p) | {"output_id": p.record_id} for p in descriptions],
                 "pictures": pictures}
 

@@ -12,6 +12,7 @@ import gradio as gr
 
 from arena.engine import Engine
 from arena.errors import InputError
+from arena.lineage import Lineage
 from arena.render import markdown_html
 from arena.request import GenerationParams, Request
 from arena.store import OutputRecord, Store, labels
@@ -288,7 +289,8 @@ class GalleryView:
         if record is None:
             return gr.skip(), gr.skip(), "Pick an output first."
         try:
-            comparison = self.engine.start(rerun_request(self.store, record), [record.model], rerun_of=record.id)
+            comparison = self.engine.start(rerun_request(self.store, record), [record.model],
+                                              lineage=Lineage(rerun_of=record.id))
         except InputError as error:
             return gr.skip(), gr.skip(), f"**Cannot rerun:** {error}"
         [pane] = comparison.wait()
