@@ -26,7 +26,7 @@ from tests.hub import LoopbackHub, build_smolvlm, hub_environment
 
 PADDING_BYTES = 300 * 1000 * 1000
 REPO = "HuggingFaceTB/SmolVLM-300MB"
-REPEATS = 5
+REPEATS = 7
 PLAIN = """
 import sys, urllib.request
 from pathlib import Path
