@@ -415,6 +415,3 @@ class SweepRun:
         self.cancelled = True
         if self.current is not None:
             self.current.cancel()
-
-    def cell_output(self, cell: SweepCell) -> "PaneSnapshot | None":
-        return self.outputs[cell.run]
