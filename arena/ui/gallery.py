@@ -290,7 +290,7 @@ class GalleryView:
             return gr.skip(), gr.skip(), "Pick an output first."
         try:
             comparison = self.engine.start(rerun_request(self.store, record), [record.model],
-                                              lineage=Lineage(rerun_of=record.id))
+                                           lineage=Lineage(rerun_of=record.id))
         except InputError as error:
             return gr.skip(), gr.skip(), f"**Cannot rerun:** {error}"
         [pane] = comparison.wait()
