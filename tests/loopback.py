@@ -322,6 +322,7 @@ class LoopbackServer:
                     return
                 drip = re.match(r"drip(\d+)", model)
                 gap = int(drip.group(1)) / 1000 if drip else 0.0
+                started = time.monotonic()
                 for number, word in enumerate(words):
                     if model.startswith("cut") and number == 2:
                         self.wfile.write(b"5\r\ndata:")  # half a chunk, then the connection drops
@@ -339,8 +340,8 @@ class LoopbackServer:
                     if model.startswith("stall") and number == 0:
                         server.stopping.wait(30)
                         return
-                    if gap:
-                        time.sleep(gap)
+                    if gap:  # on a fixed schedule, so a stream lasts words × gap however long writes take
+                        time.sleep(max(0.0, started + (number + 1) * gap - time.monotonic()))
                 if model.startswith("nofinish"):
                     self._chunk(b"")
                     return
