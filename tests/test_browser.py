@@ -56,7 +56,9 @@ def test_spider_prompt_with_an_image_fills_every_pane(browser, app_url):
     assert heads == ["offline-pixtral", "offline-llama-vision", "offline-sd", "loopback-echo"]
     for index in (0, 1, 3):
         assert panes.nth(index).locator(".arena-text.prose").inner_text().strip()
-        assert "tok/s" in panes.nth(index).locator(".arena-metrics").first.inner_text()
+        metrics = panes.nth(index).locator(".arena-metrics").first.inner_text()
+        # The loopback echo can arrive in one network read: then there is no rate to show, only the count.
+        assert "tok/s" in metrics if index < 3 else " tokens" in metrics
     assert "I got an image" in panes.nth(3).locator(".arena-text.prose").inner_text()
     picture = panes.nth(2).locator("img").first
     picture.wait_for()

@@ -24,7 +24,7 @@ def build_app(engine: Engine) -> gr.Blocks:
             "at once. Answers stream side by side."
         )
         view = CompareView(engine)
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # on a phone every tab stays in sight, on two rows
             with gr.Tab("Compare", id="compare"):
                 guide = first_run.FirstRunGuide(engine)  # shown while only the offline models can run
                 guide.build()
