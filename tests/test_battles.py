@@ -213,8 +213,15 @@ def view(arena):
     return battle_view
 
 
+def fields(view, kind="text", prompt="", models=(), case_state=None, mode="same") -> dict:
+    """The Battle tab's fields as the page sends them: parameters blank, the size list untouched."""
+    params = {box: "model default" if name == "size" else "" for name, box in view.params.fields.items()}
+    return {view.kind: kind, view.prompt: prompt, view.image: None, view.models: list(models),
+            view.case_state: case_state, view.next_mode: mode, **params}
+
+
 def start_battle(view, models, prompt="Tell me something.", kind="text", visitor=None):
-    frames = list(view.start(kind, prompt, None, models, None, "", "", "", "", "", request=visitor or Visitor()))
+    frames = list(view.start(fields(view, kind, prompt, models), request=visitor or Visitor()))
     return view._battle((visitor or Visitor()).session_hash), frames
 
 
@@ -264,12 +271,12 @@ def test_fewer_than_two_eligible_models_is_said_on_the_page(view):
 def test_random_case_and_next_battle_with_a_new_case(view):
     prompt, image, state, info, message = view.random_case("image")
     assert state["suite"] == "seed" and state["case_id"] and prompt and "Case" in info
-    frames = list(view.next_battle("image", "", None, ["pic-one", "pic-two"], None, "", "", "", "", "", "case",
+    frames = list(view.next_battle(fields(view, "image", "", ["pic-one", "pic-two"], mode="case"),
                                    request=Visitor("page-3")))
     battle = view._battle("page-3")
     assert battle.case is not None and battle.case.suite == "seed" and battle.prompt == frames[0][view.prompt]
-    same = list(view.next_battle("image", battle.prompt, None, ["pic-one", "pic-two"],
-                                 frames[0][view.case_state], "", "", "", "", "", "same", request=Visitor("page-3")))
+    shown = fields(view, "image", battle.prompt, ["pic-one", "pic-two"], frames[0][view.case_state])
+    same = list(view.next_battle(shown, request=Visitor("page-3")))
     again = view._battle("page-3")
     assert again is not battle and again.prompt == battle.prompt and again.case == battle.case and same
 
@@ -453,8 +460,7 @@ def test_a_follow_up_from_the_page_keeps_both_sides_anonymous(view):
 
 def test_stop_on_the_page_ends_the_battle_without_a_vote(view):
     visitor = Visitor("page-5")
-    frames = view.start("text", "Count slowly.", None, ["slowpoke", "alpha"], None, "", "", "", "", "",
-                        request=visitor)
+    frames = view.start(fields(view, "text", "Count slowly.", ["slowpoke", "alpha"]), request=visitor)
     first = next(frames)
     assert first[view.stop_button].interactive and not first[view.start_button].interactive
     view.stop(visitor)

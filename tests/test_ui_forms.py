@@ -122,3 +122,13 @@ def test_the_gallery_reads_its_filters_from_one_dict(loopback, keys, engine_fact
     assert grouped[view.grid].count('class="ga-group"') == 2 and grouped[view.page_info].startswith("4 outputs")
     refused = view.show_page({view.page: 1, form.until: "tomorrow"}, 1)
     assert refused == {view.message: "**Cannot filter:** dates look like 2026-11-26, not 'tomorrow'"}
+
+
+def test_the_parameters_form_names_its_fields_by_its_prefix_and_takes_its_own_hints():
+    form, _ = built(ParamsForm("battle", hints={"seed": "random, the same for both generators",
+                                                "size": "the same for both"}))
+    assert [box.elem_id for box in form.fields.values()] == [
+        "battle-max-tokens", "battle-temperature", "battle-seed", "battle-steps", "battle-guidance", "battle-size"]
+    assert form.seed.placeholder == "random, the same for both generators" and form.size.info == "the same for both"
+    compare, _ = built(ParamsForm())
+    assert compare.seed.elem_id == "arena-seed" and compare.size.elem_id == "arena-size"

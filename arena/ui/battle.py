@@ -12,19 +12,17 @@ import time
 from html import escape
 
 import gradio as gr
-from PIL import Image, UnidentifiedImageError
 
-from arena import images
 from arena.battles.battle import OUTCOMES, SIDES, Battle, Battles, case_request, draw_case
 from arena.battles.pairs import parse_kind
 from arena.engine import Engine
 from arena.errors import InputError
 from arena.pane_export import metrics_line
 from arena.paths import PROMPTS
-from arena.request import GenerationParams
 from arena.ui import battle_api
 from arena.ui import panes as look
-from arena.ui.api_files import ServerPath
+from arena.ui.compare_inputs import image_upload, read_image
+from arena.ui.forms import ParamsForm
 from arena.ui.words import md, session_of
 
 FRAME_S = 0.12
@@ -32,7 +30,6 @@ TICK_S = 0.5
 KINDS = [("Text models (vision-language)", "text"), ("Image generators", "image")]
 NEXT_MODES = [("Same prompt", "same"), ("New random case", "case")]
 VOTE_IDS = {"a": "battle-vote-a", "b": "battle-vote-b", "tie": "battle-vote-tie", "bothbad": "battle-vote-bothbad"}
-PARAM_FIELDS = ("max_tokens", "temperature", "seed", "steps", "size")
 
 CSS = """
 #battle-panes { display: grid !important; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 12px; }
@@ -54,24 +51,6 @@ CSS = """
 """
 
 
-class _Unreadable:
-    """Stands in for an upload Gradio itself could not open."""
-
-
-def _image_box(**options) -> gr.Image:
-    component = gr.Image(**{"image_mode": None, "type": "filepath", **options})
-    preprocess = component.preprocess
-
-    def checked(payload):
-        try:
-            return preprocess(payload)
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-            return _Unreadable()
-
-    component.preprocess = checked
-    return component
-
-
 class BattleView:
     def __init__(self, engine: Engine, battles: Battles | None = None):
         self.engine = engine
@@ -79,6 +58,8 @@ class BattleView:
         self.folders = [PROMPTS, *engine.settings.suites_dirs]
         self._shown: dict[str, Battle] = {}  # per browser session: the battle on its page
         self._lock = threading.Lock()
+        self.params = ParamsForm("battle", hints={"seed": "random, the same for both generators",
+                                                    "size": "the same for both"})
 
     # --- layout ----------------------------------------------------------------------------------------------
 
@@ -95,25 +76,15 @@ class BattleView:
                     self.stop_button = gr.Button("Stop", variant="stop", interactive=False, elem_id="battle-stop")
                 self.case_info = gr.Markdown(elem_id="battle-case")
             with gr.Column(scale=1, min_width=220):
-                self.image = _image_box(label="Image (optional)", sources=["upload", "clipboard"], height=170,
-                                        elem_id="battle-image")
+                self.image = image_upload(label="Image (optional)", type="filepath", sources=["upload", "clipboard"],
+                                          height=170, elem_id="battle-image")
         with gr.Row(equal_height=False):
             self.kind = gr.Radio(label="What battles", choices=KINDS, value="text", scale=1, elem_id="battle-kind")
             self.models = gr.CheckboxGroup(label="Eligible models (two are drawn from those ticked)",
                                            choices=self._choices("text"), value=self.battles.available("text"),
                                            scale=3, elem_id="battle-models")
         with gr.Accordion("Parameters", open=False, elem_id="battle-params"):
-            with gr.Row():
-                self.param_boxes = [
-                    gr.Textbox(label=label, placeholder=hint, max_lines=1, elem_id=f"battle-{name.replace('_', '-')}")
-                    for name, label, hint in (
-                        ("max_tokens", "Max tokens (text)", "model default"),
-                        ("temperature", "Temperature (text)", "model default"),
-                        ("seed", "Seed", "random, the same for both generators"),
-                        ("steps", "Steps (images)", "model default"),
-                        ("size", "Size (images)", "e.g. 512×512; the same for both"),
-                    )
-                ]
+            self.params.build()
         self.message = gr.Markdown(elem_id="battle-message")
         self.slots = []
         with gr.Row(equal_height=False, elem_id="battle-panes"):
@@ -155,9 +126,9 @@ class BattleView:
         private = dict(api_visibility="private")
         streaming = dict(outputs=self.outputs, show_progress="hidden", concurrency_limit=8,
                          concurrency_id="battle", **private)
-        inputs = [self.kind, self.prompt, self.image, self.models, self.case_state, *self.param_boxes]
+        inputs = {self.kind, self.prompt, self.image, self.models, self.case_state, *self.params.components}
         self.start_button.click(self.start, inputs, **streaming)
-        self.next_button.click(self.next_battle, [*inputs, self.next_mode], **streaming)
+        self.next_button.click(self.next_battle, {*inputs, self.next_mode}, **streaming)
         self.random_button.click(self.random_case, [self.kind], [self.prompt, self.image, self.case_state,
                                                                   self.case_info, self.message], **private)
         self.send_button.click(self.send, [self.follow_up], **streaming)
@@ -206,30 +177,28 @@ class BattleView:
         info = f"Case **{md(case.id)}** from suite {md(suite.name)} v{md(suite.version)}"
         return case.prompt, str(path) if path else None, {"suite": suite.name, "case_id": case.id}, info, ""
 
-    def start(self, kind, prompt, image_path, models, case_state, max_tokens, temperature, seed, steps, size,
-              request: gr.Request):
+    def start(self, values: dict, request: gr.Request):
+        """A new battle from the page's fields (kind, prompt, image, models, drawn case, parameters)."""
         session = session_of(request)
-        param_values = (max_tokens, temperature, seed, steps, size)
         try:
-            battle = self._begin(session, kind, prompt, image_path, models, case_state, param_values)
+            battle = self._begin(session, values)
         except InputError as error:
             yield {self.message: f"**Cannot start:** {error}"}
             return
         yield from self._stream(session, battle, fresh=True)
 
-    def next_battle(self, kind, prompt, image_path, models, case_state, max_tokens, temperature, seed, steps, size,
-                    mode, request: gr.Request):
+    def next_battle(self, values: dict, request: gr.Request):
+        """Another battle: on the same prompt, or (next mode "case") on a newly drawn case."""
         session = session_of(request)
-        param_values = (max_tokens, temperature, seed, steps, size)
         also: dict = {}
         try:
-            if mode == "case":
-                suite, case = draw_case(self.folders, parse_kind(kind))
+            if values.get(self.next_mode) == "case":
+                suite, case = draw_case(self.folders, parse_kind(values.get(self.kind)))
                 path = case.image_path()
-                prompt, image_path = case.prompt, str(path) if path else None
-                case_state = {"suite": suite.name, "case_id": case.id}
-                also = {self.prompt: prompt, self.image: image_path, self.case_state: case_state}
-            battle = self._begin(session, kind, prompt, image_path, models, case_state, param_values)
+                also = {self.prompt: case.prompt, self.image: str(path) if path else None,
+                        self.case_state: {"suite": suite.name, "case_id": case.id}}
+                values = {**values, **also}
+            battle = self._begin(session, values)
         except InputError as error:
             yield {self.message: f"**Cannot start:** {error}"}
             return
@@ -285,11 +254,11 @@ class BattleView:
 
     # --- helpers ---------------------------------------------------------------------------------------------
 
-    def _begin(self, session, kind, prompt, image_path, models, case_state, param_values) -> Battle:
-        kind = parse_kind(kind)
-        params = GenerationParams.from_form(dict(zip(PARAM_FIELDS, param_values, strict=True)))
-        image = self._image(image_path)
-        case = None
+    def _begin(self, session, values: dict) -> Battle:
+        kind = parse_kind(values.get(self.kind))
+        params = self.params.read(values)
+        image = read_image(values.get(self.image), self.engine.settings)
+        prompt, case_state, case = values.get(self.prompt), values.get(self.case_state), None
         if case_state:
             drawn = self._case(case_state)
             if drawn is not None and drawn[0] == (prompt or "").strip():
@@ -298,8 +267,8 @@ class BattleView:
         old = self._battle(session)
         if old is not None:
             old.current.cancel()
-        battle = self.battles.start(kind, prompt or "", image, params, eligible=list(models or []), case=case,
-                                    save=True)
+        eligible = list(values.get(self.models) or [])
+        battle = self.battles.start(kind, prompt or "", image, params, eligible=eligible, case=case, save=True)
         with self._lock:
             self._shown[session] = battle
         return battle
@@ -320,16 +289,6 @@ class BattleView:
                 if case.id == case_state.get("case_id"):
                     return case_request(suite, case)
         return None
-
-    def _image(self, image_path):
-        if isinstance(image_path, _Unreadable):
-            raise InputError("The uploaded file is not an image Arena can read (PNG, JPEG, WebP, GIF, BMP…).")
-        if isinstance(image_path, ServerPath):
-            raise InputError(battle_api.SERVER_PATH_REFUSED)
-        if not image_path:
-            return None
-        settings = self.engine.settings
-        return images.load_image(image_path, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
 
     def _battle(self, session: str) -> Battle | None:
         with self._lock:

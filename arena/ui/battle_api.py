@@ -6,7 +6,6 @@ the outcome and an optional reason, and answers with the names.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import gradio as gr
@@ -15,14 +14,11 @@ from arena.battles.battle import SIDES, Battle
 from arena.battles.pairs import parse_kind
 from arena.errors import InputError
 from arena.pane_export import pane_dict
-from arena.request import GenerationParams
-from arena.ui.api_files import SERVER_PATH_REFUSED, api_file
+from arena.ui.api_files import api_file
+from arena.ui.compare_inputs import api_params, model_names, read_image
 
 if TYPE_CHECKING:
     from arena.ui.battle import BattleView
-
-__all__ = ["SERVER_PATH_REFUSED", "register"]
-
 
 def register(view: "BattleView") -> None:
     """Hidden inputs and outputs behind /battle and /vote, wired to ``view``'s battles."""
@@ -63,10 +59,8 @@ class BattleAPI:
     def battle(self, prompt: str, kind: str = "text", image=None, params=None, models=None):
         """Yield {"battle_id", "state", "panes": [A, B]} as the two sides stream; the last one is final."""
         try:
-            if params is not None and not isinstance(params, dict):
-                raise InputError('params must be an object, e.g. {"seed": 7, "max_tokens": 200}')
-            battle = self.battles.start(parse_kind(kind), prompt or "", self.view._image(image),
-                                        GenerationParams.parse(params), eligible=_names(models))
+            battle = self.battles.start(parse_kind(kind), prompt or "", read_image(image, self.view.engine.settings),
+                                        api_params(params), eligible=_names(models))
         except InputError as error:
             raise gr.Error(str(error), title="Cannot start") from None
         try:
@@ -107,13 +101,7 @@ def battle_dict(battle: Battle, with_images: bool) -> dict:
 
 
 def _names(value) -> list[str] | None:
+    """The API's models; none given draws from every available model."""
     if value is None or value == "" or value == []:
         return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value) if value.strip().startswith("[") else value.split(",")
-        except ValueError:
-            value = None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InputError('models must be a list of model names, e.g. ["offline-pixtral", "offline-llama-vision"]')
-    return [v.strip() for v in value if v.strip()]
+    return model_names(value, "models")

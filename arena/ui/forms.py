@@ -18,22 +18,36 @@ SIZES = ["model default", "256×256", "512×512", "768×768", "1024×1024"]
 
 class ParamsForm:
     """The Parameters panel's fields. Text boxes, not number fields: a blank box is the model's own default and
-    sends nothing (an empty gr.Number shows and sends 0 in the browser)."""
+    sends nothing (an empty gr.Number shows and sends 0 in the browser).
+
+    ``id_prefix`` names the fields' elem_ids (``arena-seed``, ``battle-seed``…); ``hints`` replaces a field's
+    placeholder (the size list shows its hint as info)."""
+
+    HINTS = {"max_tokens": "model default", "temperature": "model default, e.g. 0.7", "seed": "random for images",
+             "steps": "model default", "guidance": "model default"}
+
+    def __init__(self, id_prefix: str = "arena", hints: dict[str, str] | None = None):
+        self.id_prefix = id_prefix
+        self.hints = {**self.HINTS, **(hints or {})}
 
     def build(self) -> None:
         with gr.Row():
-            self.max_tokens = _param_box("Max tokens (text)", "model default", "arena-max-tokens")
-            self.temperature = _param_box("Temperature (text)", "model default, e.g. 0.7", "arena-temperature")
-            self.seed = _param_box("Seed", "random for images", "arena-seed")
+            self.max_tokens = self._box("max_tokens", "Max tokens (text)")
+            self.temperature = self._box("temperature", "Temperature (text)")
+            self.seed = self._box("seed", "Seed")
         with gr.Row():
-            self.steps = _param_box("Steps (images)", "model default", "arena-steps")
-            self.guidance = _param_box("Guidance (images)", "model default", "arena-guidance")
+            self.steps = self._box("steps", "Steps (images)")
+            self.guidance = self._box("guidance", "Guidance (images)")
             self.size = gr.Dropdown(label="Size (images)", choices=SIZES, value=SIZES[0], allow_custom_value=True,
-                                    elem_id="arena-size")
+                                    info=self.hints.get("size"), elem_id=f"{self.id_prefix}-size")
         self.fields: dict[str, gr.components.Component] = {
             "max_tokens": self.max_tokens, "temperature": self.temperature, "seed": self.seed,
             "steps": self.steps, "guidance": self.guidance, "size": self.size,
         }
+
+    def _box(self, name: str, label: str) -> gr.Textbox:
+        return gr.Textbox(label=label, placeholder=self.hints[name], value="", max_lines=1,
+                          elem_id=f"{self.id_prefix}-{name.replace('_', '-')}", elem_classes=["arena-param"])
 
     @property
     def components(self) -> set:
@@ -73,7 +87,3 @@ class FilterForm:
                       favourites=bool(values.get(self.favourites)),
                       run_id=(values.get(self.run) or "").strip() or None)
 
-
-def _param_box(label: str, hint: str, elem_id: str) -> gr.Textbox:
-    return gr.Textbox(label=label, placeholder=hint, value="", max_lines=1, elem_id=elem_id,
-                      elem_classes=["arena-param"])
