@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -190,7 +189,7 @@ def check_availability(entry: ModelEntry) -> Availability:
         return _local_availability(entry)
     if entry.api_key_env and not api_keys.api_key(entry.api_key_env):
         return Availability(False, f"{entry.api_key_env} is not set (environment or .env)")
-    if entry.base_url and not _reachable(entry.base_url):
+    if entry.base_url and not hub.reachable(entry.base_url, timeout=1.0):
         return Availability(False, f"no server answers at {entry.base_url}")
     return Availability(True)
 
@@ -218,7 +217,7 @@ def _local_availability(entry: ModelEntry) -> Availability:
         return Availability(True)
     if hub_offline():
         return Availability(False, "weights not in the Hugging Face cache, and HF_HUB_OFFLINE is set")
-    if not _reachable("https://huggingface.co"):
+    if not hub.reachable("https://huggingface.co", timeout=1.0):
         return Availability(False, "weights not in the Hugging Face cache, and the Hub cannot be reached")
     return Availability(True, "weights download from the Hugging Face Hub on first use")
 
@@ -236,11 +235,3 @@ def _in_hf_cache(repo_id: str, filename: str) -> bool:
         return False
 
 
-def _reachable(url: str) -> bool:
-    parsed = urlparse(url)
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    try:
-        with socket.create_connection((parsed.hostname or "", port), timeout=1.0):
-            return True
-    except OSError:
-        return False

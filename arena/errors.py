@@ -57,7 +57,7 @@ def describe(error: BaseException) -> str:
             message += f": {detail}"
         return scrub(message)
     # SDKs wrap transport errors ("Connection error."): the cause says what really happened.
-    names = [type(e).__name__ for e in _chain(error)]
+    names = [type(e).__name__ for e in error_chain(error)]
     if any("Timeout" in n for n in names) or isinstance(error, TimeoutError):
         return "timed out waiting for the server"
     if any(w in n for n in names for w in ("RemoteProtocol", "ReadError", "ChunkedEncoding", "IncompleteRead")):
@@ -69,7 +69,8 @@ def describe(error: BaseException) -> str:
     return scrub(f"{names[0]}: {detail}" if detail else names[0])
 
 
-def _chain(error: BaseException) -> list[BaseException]:
+def error_chain(error: BaseException) -> list[BaseException]:
+    """The error and what caused it, innermost last (at most 10, cycles cut)."""
     chain: list[BaseException] = []
     while error is not None and error not in chain and len(chain) < 10:
         chain.append(error)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from arena import api_keys, offline
+from arena.errors import error_chain
 
 if TYPE_CHECKING:
     from arena.catalog import ModelEntry
@@ -374,7 +375,7 @@ def hub_error(error: BaseException, repo_id: str) -> HubError:
     if isinstance(error, HubError):
         return error
     page = f"{endpoint()}/{repo_id}"
-    names = {type(e).__name__ for e in _chain(error)}
+    names = {type(e).__name__ for e in error_chain(error)}
     if isinstance(error, OSError) and getattr(error, "errno", None) == 28:
         return HubError(f"the disk is full: {cache_dir()} has no room left for {repo_id}")
     if isinstance(error, GatedRepoError):
@@ -400,22 +401,15 @@ def hub_error(error: BaseException, repo_id: str) -> HubError:
     return HubError(api_keys.scrub(f"{type(error).__name__}: {_last_line(error)}"))
 
 
-def _reachable(url: str) -> bool:
+def reachable(url: str, timeout: float = 2.0) -> bool:
+    """Whether anything accepts a connection at the URL's host and port."""
     parsed = urlparse(url)
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     try:
-        with socket.create_connection((parsed.hostname or "", port), timeout=2.0):
+        with socket.create_connection((parsed.hostname or "", port), timeout=timeout):
             return True
     except OSError:
         return False
-
-
-def _chain(error: BaseException) -> list[BaseException]:
-    chain: list[BaseException] = []
-    while error is not None and error not in chain and len(chain) < 10:
-        chain.append(error)
-        error = error.__cause__ or error.__context__
-    return chain
 
 
 def _last_line(error: BaseException) -> str:
@@ -516,7 +510,7 @@ def _status(entry: "ModelEntry") -> WeightsStatus:
                              need_bytes=need, free_bytes=free, snapshot=snapshot)
     if hub_offline():
         return WeightsStatus("offline", OFFLINE_SENTENCE)
-    if not _reachable(endpoint()):
+    if not reachable(endpoint()):
         return WeightsStatus("offline", f"weights not in the Hugging Face cache, and the Hub ({endpoint()}) cannot "
                                         "be reached")
     try:
