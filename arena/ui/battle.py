@@ -170,12 +170,10 @@ class BattleView:
 
     def random_case(self, kind):
         try:
-            suite, case = draw_case(self.folders, parse_kind(kind))
+            prompt, image_path, case_state, info = self._draw(kind)
         except InputError as error:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), f"**Cannot draw a case:** {error}"
-        path = case.image_path()
-        info = f"Case **{md(case.id)}** from suite {md(suite.name)} v{md(suite.version)}"
-        return case.prompt, str(path) if path else None, {"suite": suite.name, "case_id": case.id}, info, ""
+        return prompt, image_path, case_state, info, ""
 
     def start(self, values: dict, request: gr.Request):
         """A new battle from the page's fields (kind, prompt, image, models, drawn case, parameters)."""
@@ -193,10 +191,8 @@ class BattleView:
         also: dict = {}
         try:
             if values.get(self.next_mode) == "case":
-                suite, case = draw_case(self.folders, parse_kind(values.get(self.kind)))
-                path = case.image_path()
-                also = {self.prompt: case.prompt, self.image: str(path) if path else None,
-                        self.case_state: {"suite": suite.name, "case_id": case.id}}
+                prompt, image_path, case_state, _ = self._draw(values.get(self.kind))
+                also = {self.prompt: prompt, self.image: image_path, self.case_state: case_state}
                 values = {**values, **also}
             battle = self._begin(session, values)
         except InputError as error:
@@ -272,6 +268,13 @@ class BattleView:
         with self._lock:
             self._shown[session] = battle
         return battle
+
+    def _draw(self, kind) -> tuple[str, str | None, dict, str]:
+        """A random case of this kind: its prompt, its image's path, the page's case state and a line naming it."""
+        suite, case = draw_case(self.folders, parse_kind(kind))
+        path = case.image_path()
+        info = f"Case **{md(case.id)}** from suite {md(suite.name)} v{md(suite.version)}"
+        return case.prompt, str(path) if path else None, {"suite": suite.name, "case_id": case.id}, info
 
     def _case(self, case_state: dict):
         """The drawn case named in the page's state, if it still loads."""
