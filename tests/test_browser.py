@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.apprunner import environment, running_app, write_catalog
-from tests.browser import CHROMIUM
+from tests.browser import needs_chromium
 from tests.conftest import ARTIFACTS, LOOPBACK_KEY, OFFLINE_ENTRIES, ROOT, openai_entry
 from tests.helpers import pick
 
-pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")

@@ -4,15 +4,14 @@ dark mode. Screenshots go to test-artifacts/compare-*.png."""
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
 from tests.apprunner import environment, running_app, write_catalog
-from tests.browser import CHROMIUM
+from tests.browser import needs_chromium
 from tests.conftest import ARTIFACTS, LOOPBACK_KEY, OFFLINE_ENTRIES, openai_entry
 
-pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
 DESKTOP = {"width": 1440, "height": 1000}
 PHONE = {"width": 390, "height": 844}

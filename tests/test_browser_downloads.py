@@ -3,18 +3,16 @@ with bytes, speed and time left, Cancel, Download again resuming, then a Run on 
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from arena import hub
 from tests.apprunner import running_app, write_catalog
-from tests.browser import CHROMIUM
+from tests.browser import needs_chromium
 from tests.conftest import ARTIFACTS
 from tests.helpers import pick
 from tests.hub import PADDING, REPOS, build_all, hub_environment, standard_hub
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
 CATALOG = [
     {"name": "smolvlm-tiny", "kind": "transformers", "model": REPOS["smolvlm-padded"],

@@ -12,13 +12,12 @@ import pytest
 
 from arena.ui.first_run import nothing_real
 from tests.apprunner import environment, running_app, write_catalog
-from tests.browser import CHROMIUM
+from tests.browser import needs_chromium
 from tests.conftest import ARTIFACTS, LOOPBACK_KEY, OFFLINE_ENTRIES, make_engine, openai_entry
 from tests.hub import REPOS, build_all, hub_environment, standard_hub
 
 DESKTOP = {"width": 1440, "height": 1000}
 PHONE = {"width": 390, "height": 844}
-needs_chromium = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is not installed")
 
 
 def closed_port() -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 import time
 
 import pytest
@@ -16,13 +15,13 @@ from arena.request import Request
 from arena.store import OutputRecord, new_id
 from arena.store.export import CELL, LABEL, SHEET_COLUMNS
 from tests.apprunner import environment, running_app, write_catalog
-from tests.browser import CHROMIUM
+from tests.browser import needs_chromium
 from tests.conftest import ARTIFACTS, LOOPBACK_KEY, openai_entry
 
 FOX = "a red fox in the snow, painted twelve times with a different seed each time so the prompt runs long"
 COLOURS = [(220, 20 * i, 250 - 18 * i) for i in range(12)]
 
-pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")

@@ -3,16 +3,14 @@ plot, filters, the image board, a refresh when the tab is opened again; desktop,
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from arena.battles.votes import StoreVotes
 from tests.apprunner import environment, running_app, write_catalog
-from tests.browser import CHROMIUM
+from tests.browser import needs_chromium
 from tests.conftest import ARTIFACTS, LOOPBACK_KEY, openai_entry
 
-pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ reaches the network, every page carries the Content-Security-Policy, and the app
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import threading
 import time
@@ -17,10 +16,10 @@ from arena.suites.model import load_suite
 from arena.suites.runner import SuiteRun
 from arena.web import CONTENT_SECURITY_POLICY
 from tests.apprunner import environment, running_app, write_catalog
-from tests.browser import CHROMIUM
+from tests.browser import needs_chromium
 from tests.conftest import ARTIFACTS, LOOPBACK_KEY, openai_entry
 
-pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
 # Every way out of a previewed page we could think of, each in its own frame (a navigation ends the page).
 WAYS_OUT = {

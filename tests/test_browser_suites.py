@@ -4,14 +4,13 @@ image and each check's expectation, a diff between two answers, sort and search,
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
 from arena.suites.model import load_suite
 from arena.suites.runner import SuiteRun
 from tests.apprunner import environment, running_app, write_catalog
-from tests.browser import CHROMIUM
+from tests.browser import needs_chromium
 from tests.conftest import ARTIFACTS, LOOPBACK_KEY, openai_entry
 
 MODELS = ("loopback-echo", "loopback-rich", "loopback-page")
@@ -26,7 +25,7 @@ cases:
   - {{id: long-token, prompt: "{LONG}", checks: [{{not_contains: zebra}}]}}
 """
 
-pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
