@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 from arena import api_keys, discovery, hub, offline
 from arena.backends import KINDS, Backend, backend_class
 from arena.errors import validation_message
+from arena.net import reachable
 from arena.request import GenerationParams
 from arena.yamlfile import read_mapping
 
@@ -189,7 +190,7 @@ def check_availability(entry: ModelEntry) -> Availability:
         return _local_availability(entry)
     if entry.api_key_env and not api_keys.api_key(entry.api_key_env):
         return Availability(False, f"{entry.api_key_env} is not set (environment or .env)")
-    if entry.base_url and not hub.reachable(entry.base_url, timeout=1.0):
+    if entry.base_url and not reachable(entry.base_url, timeout=1.0):
         return Availability(False, f"no server answers at {entry.base_url}")
     return Availability(True)
 
@@ -217,7 +218,7 @@ def _local_availability(entry: ModelEntry) -> Availability:
         return Availability(True)
     if hub_offline():
         return Availability(False, "weights not in the Hugging Face cache, and HF_HUB_OFFLINE is set")
-    if not hub.reachable("https://huggingface.co", timeout=1.0):
+    if not reachable("https://huggingface.co", timeout=1.0):
         return Availability(False, "weights not in the Hugging Face cache, and the Hub cannot be reached")
     return Availability(True, "weights download from the Hugging Face Hub on first use")
 

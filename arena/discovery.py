@@ -10,15 +10,14 @@ every address is tried at once, with a connect timeout of half a second.
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlparse
 
 from arena import api_keys
+from arena.net import reachable
 
 if TYPE_CHECKING:
     from arena.catalog import ModelEntry
@@ -39,7 +38,7 @@ class ServedModel:
 
 def served_models(base_url: str, api_key: str | None = None) -> list[ServedModel] | None:
     """The chat models a server offers now; None when nothing answers there or the answer makes no sense."""
-    if not _listening(base_url):
+    if not reachable(base_url, timeout=CONNECT_TIMEOUT_S):
         return None
     try:
         ids = _model_ids(base_url, api_key)
@@ -135,16 +134,6 @@ class Discovery:
     def _ask_all(self) -> list[list["ModelEntry"] | None]:
         with ThreadPoolExecutor(max_workers=len(self.sources), thread_name_prefix="discover") as pool:
             return list(pool.map(discovered_entries, self.sources))
-
-
-def _listening(url: str) -> bool:
-    parsed = urlparse(url)
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    try:
-        with socket.create_connection((parsed.hostname or "", port), timeout=CONNECT_TIMEOUT_S):
-            return True
-    except OSError:
-        return False
 
 
 def _model_ids(base_url: str, api_key: str | None) -> list[str]:

@@ -15,17 +15,16 @@ import json
 import os
 import platform
 import re
-import socket
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlparse
 
 from arena import api_keys, offline
 from arena.errors import error_chain
+from arena.net import reachable
 
 if TYPE_CHECKING:
     from arena.catalog import ModelEntry
@@ -401,17 +400,6 @@ def hub_error(error: BaseException, repo_id: str) -> HubError:
     return HubError(api_keys.scrub(f"{type(error).__name__}: {_last_line(error)}"))
 
 
-def reachable(url: str, timeout: float = 2.0) -> bool:
-    """Whether anything accepts a connection at the URL's host and port."""
-    parsed = urlparse(url)
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    try:
-        with socket.create_connection((parsed.hostname or "", port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def _last_line(error: BaseException) -> str:
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     return api_keys.scrub(lines[-1][:200]) if lines else type(error).__name__
@@ -510,7 +498,7 @@ def _status(entry: "ModelEntry") -> WeightsStatus:
                              need_bytes=need, free_bytes=free, snapshot=snapshot)
     if hub_offline():
         return WeightsStatus("offline", OFFLINE_SENTENCE)
-    if not reachable(endpoint()):
+    if not reachable(endpoint(), timeout=2.0):
         return WeightsStatus("offline", f"weights not in the Hugging Face cache, and the Hub ({endpoint()}) cannot "
                                         "be reached")
     try:
