@@ -252,7 +252,8 @@ def _fetch_blob(plan: hub.Plan, repo_file: hub.RepoFile, download: Download) -> 
         etag, size, location = repo_file.sha256, repo_file.size, url
     else:
         meta = get_hf_file_metadata(url, timeout=10)
-        etag, size, location = (meta.etag or "").strip('"').removeprefix("W/").strip('"'), meta.size, meta.location
+        etag = hub.blob_name((meta.etag or "").strip('"').removeprefix("W/").strip('"'))
+        size, location = meta.size, meta.location
     if not etag:
         return  # hf_hub_download fetches it whole
     blobs = _storage(plan.repo_id) / "blobs"

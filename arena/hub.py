@@ -299,6 +299,15 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
+_BLOB_NAME = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def blob_name(etag: str | None) -> str | None:
+    """A server's file hash or ETag as the name of a file in the cache: a git or LFS hash, or None for anything
+    else (a name like ``../x`` must never become a path)."""
+    return etag if etag and _BLOB_NAME.fullmatch(etag) else None
+
+
 def blobs_dir(repo_id: str) -> Path:
     from huggingface_hub.file_download import repo_folder_name
 
@@ -329,7 +338,7 @@ def remote_plan(entry: "ModelEntry", device: str) -> Plan:
     try:
         info = HfApi(endpoint=endpoint()).model_info(entry.model, files_metadata=True, timeout=10)
         files = {s.rfilename: int(s.size or 0) for s in info.siblings or []}
-        hashes = {s.rfilename: s.lfs.sha256 for s in info.siblings or [] if s.lfs is not None}
+        hashes = {s.rfilename: blob_name(s.lfs.sha256) for s in info.siblings or [] if s.lfs is not None}
         variant = choose_variant(entry.kind, files, device, entry)
         needed = tuple(RepoFile(f.path, f.size, hashes.get(f.path)) for f in needed_files(entry.kind, files, variant))
         plan = Plan(entry.model, info.sha or "main", needed, variant, _parameters(info))

@@ -294,3 +294,16 @@ def test_the_pulled_stand_ins_render_prompts_as_the_real_checkpoints_do(online):
         processor = AutoProcessor.from_pretrained(hub.local_snapshot(entry(name)))
         assert processor.apply_chat_template(chat_messages(request), add_generation_prompt=True,
                                              tokenize=False) == prompt
+
+
+def test_a_servers_hash_becomes_a_file_name_only_when_it_is_a_hash(online):
+    assert hub.blob_name("a" * 64) == "a" * 64 and hub.blob_name("b" * 40) == "b" * 40
+    for hostile in ("../../.bashrc", "a" * 63 + "/", "A" * 64, "", None, "a" * 64 + "\n"):
+        assert hub.blob_name(hostile) is None
+    repo = online.repos[REPOS["smolvlm"]]
+    large = next(path for path, info in repo.files.items() if info["size"] >= 64 * 1024)
+    repo.files[large]["sha256"] = "../../outside"
+    plan = hub.remote_plan(entry("smolvlm-tiny"), "cpu")
+    hashes = {f.path: f.sha256 for f in plan.files}
+    assert large in hashes and hashes[large] is None  # no partial file is looked for or written under that name
+    assert all(value is None or len(value) == 64 for value in hashes.values())
