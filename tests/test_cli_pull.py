@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -98,6 +99,14 @@ def test_pull_says_why_it_cannot_in_one_line_each(arena, hub_server):
                                       "and HF_HUB_OFFLINE is set")
 
 
+def _size(path: Path) -> int:
+    """A small file's .incomplete is renamed the moment it ends, between glob() and stat()."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def test_ctrl_c_then_pull_again_goes_on_from_where_it_stopped(hub_server, tmp_path):
     import signal
 
@@ -113,7 +122,7 @@ def test_ctrl_c_then_pull_again_goes_on_from_where_it_stopped(hub_server, tmp_pa
                                    text=True)
         def under_way() -> bool:
             assert process.poll() is None, "the pull ended before it was stopped"
-            return any(p.stat().st_size > 2_000_000 for p in cache.glob("models--*/blobs/*.incomplete"))
+            return any(_size(p) > 2_000_000 for p in cache.glob("models--*/blobs/*.incomplete"))
 
         wait_until(under_way, timeout=120, interval=0.05, what="2 MB of the pull")
         process.send_signal(signal.SIGINT)
