@@ -114,6 +114,8 @@ class Request:
     # Token by token when someone watches; suites ask for whole answers (a streamed answer costs the SDKs one
     # parsed object per chunk).
     stream: bool = True
+    # Who asked, where people sign in (recorded on what is saved; never sent to a model).
+    user_name: str | None = None
 
     def turns(self) -> list[Turn]:
         """The whole conversation to send: the history, then this message."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -24,6 +25,12 @@ class Settings(BaseModel):
         default_factory=list, description="folders the Suites tab may read suites from, besides prompts/"
     )
     vote_cap_per_day: int = Field(500, ge=1, description="the most votes one voter may cast in 24 hours")
+    database_url: str | None = Field(
+        None, description="the gallery's database (postgresql://…); default: the SQLite file DATA_DIR/arena.db"
+    )
+    storage: Literal["local", "s3"] = Field(
+        "local", description="where pictures live: the folder DATA_DIR/images, or an S3 bucket (ARENA_S3_*)"
+    )
     local_memory_bytes: int | None = Field(
         None, ge=0, description="memory cap for loaded local models; default: 90% of the GPU, or half the RAM"
     )
@@ -38,6 +45,8 @@ class Settings(BaseModel):
             "local_memory_bytes": _mb(os.environ.get("ARENA_LOCAL_MEMORY_MB")),
             "save_outputs": os.environ.get("ARENA_SAVE_OUTPUTS") or None,
             "vote_cap_per_day": os.environ.get("ARENA_VOTE_CAP_PER_DAY") or None,
+            "database_url": os.environ.get("ARENA_DATABASE_URL") or None,
+            "storage": os.environ.get("ARENA_STORAGE") or None,
             "suites_dirs": [p for p in os.environ.get("ARENA_SUITES_DIRS", "").split(os.pathsep) if p] or None,
         }
         values = {k: v for k, v in env.items() if v is not None}

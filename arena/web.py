@@ -24,7 +24,7 @@ from arena import api_keys  # noqa: E402
 from arena.catalog import Catalog, CatalogError  # noqa: E402
 from arena.engine import Engine  # noqa: E402
 from arena.settings import Settings  # noqa: E402
-from arena.store import Store  # noqa: E402
+from arena.store import open_store  # noqa: E402
 
 log = logging.getLogger("arena")
 
@@ -183,7 +183,7 @@ def create(args: argparse.Namespace):
     )
     api_keys.load_env_files(settings.data_dir)
     catalog = Catalog.load(settings.catalog)
-    store = Store(settings.data_dir, recover=False)
+    store = open_store(settings, recover=False)
     # Cleaning after a crash reads every file name: off the start-up path (young files are left alone).
     threading.Thread(target=store.recover, name="store-recover", daemon=True).start()
     engine = Engine(catalog, settings, store)

@@ -74,7 +74,7 @@ SUBCOMMANDS = [_add_leaderboard, _add_export, _add_import, _add_judge]
 
 def leaderboard_command(args: argparse.Namespace, settings: Settings) -> int:
     from arena.battles.leaderboard import board, vote_filter
-    from arena.store import Store
+    from arena.store import open_store
 
     if args.rounds < 0 or args.rounds > 10_000:
         from arena.cli.common import CliError
@@ -82,7 +82,7 @@ def leaderboard_command(args: argparse.Namespace, settings: Settings) -> int:
     where = vote_filter(kind=args.kind, voter=args.voter, suite=args.suite, case_tag=args.tag,
                         since=parse_day(args.since), until=parse_day(args.until, end_of_day=True),
                         include_leaks=args.with_leaks)
-    table = board(Store(settings.data_dir), where, rounds=args.rounds, seed=args.seed)
+    table = board(open_store(settings), where, rounds=args.rounds, seed=args.seed)
     if args.json:
         print(json.dumps([_rounded(row.to_dict()) for row in table.rows], indent=2, ensure_ascii=False))
         return 0
@@ -103,7 +103,7 @@ def leaderboard_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def export_command(args: argparse.Namespace, settings: Settings) -> int:
     from arena.battles.leaderboard import export_votes
-    from arena.store import Store
+    from arena.store import open_store
 
     where = None
     if args.kind or args.voter:
@@ -112,16 +112,16 @@ def export_command(args: argparse.Namespace, settings: Settings) -> int:
 
         where = (vote_filter(kind=args.kind, voter=args.voter, include_leaks=True) if args.voter
                  else VoteFilter(kind=args.kind, voter_kind=None))
-    count = export_votes(Store(settings.data_dir), args.out, where)
+    count = export_votes(open_store(settings), args.out, where)
     print(f"{count} votes -> {args.out}")
     return 0
 
 
 def import_command(args: argparse.Namespace, settings: Settings) -> int:
     from arena.battles.leaderboard import import_votes
-    from arena.store import Store
+    from arena.store import open_store
 
-    stored, skipped = import_votes(Store(settings.data_dir), args.file, kind=args.kind)
+    stored, skipped = import_votes(open_store(settings), args.file, kind=args.kind)
     print(f"{stored} votes imported" + (f", {skipped} already there" if skipped else "") + f" from {args.file}")
     return 0
 

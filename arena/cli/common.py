@@ -48,9 +48,9 @@ def load_catalog(settings: Settings) -> Catalog:
 
 def open_store(settings: Settings, keep_outputs: bool = True) -> Store | None:
     """The gallery's store, or None where outputs are not kept (``--no-save``, ARENA_SAVE_OUTPUTS=0)."""
-    from arena.store import Store
+    from arena.store import open_store
 
-    return Store(settings.data_dir) if keep_outputs and settings.save_outputs else None
+    return open_store(settings) if keep_outputs and settings.save_outputs else None
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from pathlib import Path
 from arena.cli.common import CliError
 from arena.inputs import parse_day
 from arena.settings import Settings
-from arena.store import Filter, Store
+from arena.store import Filter, open_store
 
 
 def add_commands(commands) -> None:
@@ -40,7 +40,7 @@ def add_commands(commands) -> None:
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "inspect":
         return inspect(args)
-    store = Store(settings.data_dir)
+    store = open_store(settings)
     if args.action == "show":
         record = store.get(args.id)
         if record is None:

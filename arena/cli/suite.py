@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from arena.cli.common import CliError, open_engine, say
 from arena.errors import InputError
 from arena.settings import Settings
-from arena.store import Store
+from arena.store import Store, open_store
 from arena.suites.model import SuiteError, file_stem, load_suite
 from arena.suites.runner import ModelSummary, summarise_cells
 
@@ -53,7 +53,7 @@ def add_commands(commands) -> None:
 
 
 def run_command(args: argparse.Namespace, catalog: Catalog, settings: Settings) -> int:
-    store = Store(settings.data_dir)
+    store = open_store(settings)
     reading = {"show": lambda: show_command(store, args), "runs": lambda: runs(store, args.suite),
                "report": lambda: write_report(store, args), "history": lambda: history(store, args),
                "diff": lambda: diff(store, args)}

@@ -4,6 +4,6 @@ brought together as ``Store`` (store). Pictures live in content-addressed files 
 
 from arena.store.records import Filter, OutputRecord, new_id
 from arena.store.runs import Run, RunCell
-from arena.store.store import Store
+from arena.store.store import Store, open_store
 
-__all__ = ["Filter", "OutputRecord", "Run", "RunCell", "Store", "new_id"]
+__all__ = ["Filter", "OutputRecord", "Run", "RunCell", "Store", "new_id", "open_store"]

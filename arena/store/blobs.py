@@ -54,6 +54,18 @@ class Blobs:
     def delete(self, sha: str) -> None:
         self.path(sha).unlink(missing_ok=True)
 
+    def delete_if_older(self, sha: str, older_than_s: float) -> bool:
+        """Delete the file if it was written at least ``older_than_s`` ago (a younger one may be a save under way,
+        its record not written yet); True if it was deleted."""
+        path = self.path(sha)
+        try:
+            if time.time() - path.stat().st_mtime < older_than_s:
+                return False
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
     def all(self) -> set[str]:
         return {p.name[: -len(self.suffix)] for p in self.root.glob(f"??/*{self.suffix}") if len(p.stem) == 64}
 

@@ -14,7 +14,9 @@ from arena.store.schema import migrate
 class Database:
     """Opens (and migrates) ``arena.db`` in ``folder``; each thread gets its own connection."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, url: str | None = None):
+        if url is not None and not url.startswith("sqlite:"):
+            raise ValueError(f"unsupported database URL {url.split(':')[0]}:… (only SQLite so far)")
         self.folder = Path(folder).expanduser()
         self.folder.mkdir(parents=True, exist_ok=True)
         self.db_path = self.folder / "arena.db"

@@ -64,6 +64,7 @@ class Outputs:
             notices=[clean(n) for n in pane.notices],
             parent_id=lineage.parent_id, rerun_of=lineage.rerun_of, run_id=lineage.run_id,
             case_id=lineage.case_id, case_hash=lineage.case_hash, sample=lineage.sample,
+            user_name=request.user_name,
         )
         return self.save(record, pane.images)
 
@@ -228,6 +229,7 @@ def _insert(db: sqlite3.Connection, record: OutputRecord) -> None:
         "notices": to_json(record.notices), "parent_id": record.parent_id, "rerun_of": record.rerun_of,
         "run_id": record.run_id, "favourite": int(record.favourite), "note": record.note,
         "case_id": record.case_id, "case_hash": record.case_hash, "sample": record.sample,
+        "user_name": record.user_name,
     })
     insert_many(db, "output_images", [{"output_id": record.id, "position": position, "sha": sha}
                                       for position, sha in enumerate(record.images)])
@@ -277,4 +279,5 @@ def _record(row: sqlite3.Row, images: list[str]) -> OutputRecord:
         versions=json.loads(row["versions"]), metrics=json.loads(row["metrics"]), notices=json.loads(row["notices"]),
         parent_id=row["parent_id"], rerun_of=row["rerun_of"], run_id=row["run_id"], favourite=bool(row["favourite"]),
         note=row["note"], case_id=row["case_id"], case_hash=row["case_hash"], sample=row["sample"],
+        user_name=row["user_name"],
     )

@@ -37,6 +37,7 @@ class OutputRecord:
     case_id: str | None = None
     case_hash: str | None = None
     sample: int | None = None
+    user_name: str | None = None  # who was signed in when it was made
 
     @property
     def created(self) -> str:

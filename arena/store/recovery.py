@@ -31,14 +31,6 @@ class Recovery:
         used_images |= {r[0] for r in db.execute("SELECT sha FROM vote_images")}  # pictures a vote judged
         used_thumbs = {r[0] for r in db.execute("SELECT thumb FROM outputs WHERE thumb IS NOT NULL")}
         orphans = 0
-        now = time.time()
         for blobs, used in ((self.images, used_images), (self.thumbs, used_thumbs)):
-            for sha in blobs.all() - used:
-                path = blobs.path(sha)
-                try:
-                    if now - path.stat().st_mtime >= grace:
-                        path.unlink()
-                        orphans += 1
-                except FileNotFoundError:
-                    pass
+            orphans += sum(blobs.delete_if_older(sha, grace) for sha in blobs.all() - used)
         return {"partials": partials, "orphans": orphans, "empty_comparisons": empty}

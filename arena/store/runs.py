@@ -25,6 +25,7 @@ class Run:
     status: str  # running | finished | interrupted
     cases: list[str] = field(default_factory=list)  # the suite's case ids, in suite order
     done: int | None = None  # how many cells it holds (only where runs are listed)
+    user_name: str | None = None  # who started it, where people sign in
 
     def to_dict(self) -> dict:
         fields = asdict(self)
@@ -54,13 +55,15 @@ class Runs:
     """The suite-run half of ``Store`` (it brings ``connection`` and ``transaction``)."""
 
     def start_run(self, suite: str, version: str, source: str, models: list[str], judge: str | None,
-                  cases: list[str]) -> Run:
+                  cases: list[str], user_name: str | None = None) -> Run:
         run = Run(id=new_id(), suite=suite, version=version, source=source, models=list(models), judge=judge,
-                  started_at=time.time(), finished_at=None, status="running", cases=list(cases))
+                  started_at=time.time(), finished_at=None, status="running", cases=list(cases),
+                  user_name=user_name)
         with self.transaction() as db:
             insert(db, "runs", {"id": run.id, "suite": run.suite, "version": run.version, "source": run.source,
                                 "models": json.dumps(run.models), "judge": run.judge, "started_at": run.started_at,
-                                "finished_at": None, "status": run.status, "cases": json.dumps(run.cases)})
+                                "finished_at": None, "status": run.status, "cases": json.dumps(run.cases),
+                                "user_name": run.user_name})
         return run
 
     def finish_run(self, run_id: str, status: str) -> None:
@@ -124,7 +127,7 @@ def _run(row: sqlite3.Row) -> Run:
                models=json.loads(row["models"]), judge=row["judge"], started_at=row["started_at"],
                finished_at=row["finished_at"], status=row["status"],
                cases=json.loads(row["cases"]) if row["cases"] else [],
-               done=row["done"] if "done" in row.keys() else None)
+               done=row["done"] if "done" in row.keys() else None, user_name=row["user_name"])
 
 
 def _cell(row: sqlite3.Row) -> RunCell:

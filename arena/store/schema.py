@@ -173,7 +173,20 @@ def _votes(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_initial, _suite_runs, _run_case_order, _votes]
+def _user_names(db: sqlite3.Connection) -> None:
+    """The signed-in person who made an output or started a suite run (NULL where nobody signed in)."""
+    _script(
+        db,
+        """
+        ALTER TABLE outputs ADD COLUMN user_name TEXT;
+        ALTER TABLE runs ADD COLUMN user_name TEXT;
+        CREATE INDEX outputs_user ON outputs(user_name, created_at);
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_initial, _suite_runs, _run_case_order, _votes,
+                                                          _user_names]
 
 
 def migrate(db: sqlite3.Connection) -> None:

@@ -1,4 +1,5 @@
-"""``Store``: the gallery's storage, SQLite (WAL) for records and content-addressed files for pictures.
+"""``Store``: the gallery's storage, a database for records (SQLite by default) and content-addressed files for
+pictures (a folder by default).
 
 Pictures are written first (atomically), then the record in one transaction, so a record never points to a
 missing file; what an interrupted save leaves behind is cleaned when the store opens. Every query lives in the
@@ -8,6 +9,7 @@ modules this class is made of, so a second database engine plugs in here.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from arena.store.blobs import Blobs
 from arena.store.database import Database
@@ -15,12 +17,27 @@ from arena.store.outputs import Outputs
 from arena.store.recovery import ORPHAN_GRACE_S, Recovery
 from arena.store.runs import Runs
 
+if TYPE_CHECKING:
+    from arena.settings import Settings
+
 
 class Store(Outputs, Runs, Recovery, Database):
-    def __init__(self, folder: Path, orphan_grace_s: float = ORPHAN_GRACE_S, recover: bool = True):
+    def __init__(self, folder: Path, orphan_grace_s: float = ORPHAN_GRACE_S, recover: bool = True,
+                 database_url: str | None = None, storage: str = "local"):
         self.orphan_grace_s = orphan_grace_s
-        super().__init__(folder)
-        self.images = Blobs(self.folder / "images", ".png")
-        self.thumbs = Blobs(self.folder / "thumbs", ".webp")
+        super().__init__(folder, database_url)
+        self.images, self.thumbs = picture_stores(storage, self.folder)
         if recover:
             self.recover()
+
+
+def picture_stores(storage: str, folder: Path) -> tuple[Blobs, Blobs]:
+    """Where pictures and thumbnails live: ``local`` folders under the data folder, or an ``s3`` bucket."""
+    if storage == "local":
+        return Blobs(folder / "images", ".png"), Blobs(folder / "thumbs", ".webp")
+    raise ValueError(f"unknown picture storage {storage!r} (local or s3)")
+
+
+def open_store(settings: "Settings", recover: bool = True) -> Store:
+    """The store these settings name (database URL, picture storage, data folder)."""
+    return Store(settings.data_dir, recover=recover, database_url=settings.database_url, storage=settings.storage)
