@@ -48,6 +48,9 @@ class Blobs:
             raise
         return sha
 
+    def read(self, sha: str) -> bytes:
+        return self.path(sha).read_bytes()
+
     def exists(self, sha: str) -> bool:
         return self.path(sha).exists()
 
