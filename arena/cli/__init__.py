@@ -22,7 +22,7 @@ from arena.catalog import CatalogError
 from arena.cli.common import CliError, exit_without_teardown, load_catalog, load_settings, say
 from arena.errors import InputError
 
-GROUPS = ("compare", "pull", "gallery", "suite", "chain", "battle", "serve")
+GROUPS = ("compare", "pull", "gallery", "suite", "chain", "battle", "serve", "users")
 # Commands whose module adds only that command: run alone, the other groups (and what they import) are not loaded.
 ALONE = ("pull",)
 
@@ -78,7 +78,7 @@ def _main(argv: list[str] | None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     settings = load_settings(args)
-    if args.command in ("gallery", "battle"):
+    if args.command in ("gallery", "battle", "users"):
         return _group(args.command).run_command(args, settings)
     if args.command == "suite" and args.action == "show":
         return _group("suite").run_command(args, None, settings)

@@ -1,0 +1,192 @@
+"""Named users: who may sign in to the web app, kept in a TOML file with salted argon2id password hashes.
+
+    [users.alice]
+    hash = "$argon2id$v=19$m=65536,t=3,p=4$…"
+    vote_cap = 50        # optional: the most battle votes alice may cast a day (else ARENA_VOTE_CAP_PER_DAY)
+
+``python -m arena users add|remove|list`` edits the file (written whole, atomically, readable by its owner only);
+the app re-reads it when it changes, so a user added while it runs can sign in at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import threading
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomlkit
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from arena.errors import InputError
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "users.toml"
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+NAME_RULE = "1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit"
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+
+HASHER = PasswordHasher()  # argon2id, RFC 9106's low-memory parameters, a random 16-byte salt per hash
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    hash: str = field(repr=False)
+    vote_cap: int | None = None
+
+
+def default_file(data_dir: Path) -> Path:
+    """ARENA_USERS_FILE, else DATA_DIR/users.toml."""
+    named = os.environ.get("ARENA_USERS_FILE")
+    return Path(named).expanduser() if named else Path(data_dir).expanduser() / FILE_NAME
+
+
+def check_name(name: str) -> str:
+    name = (name or "").strip()
+    if not NAME.fullmatch(name):
+        raise InputError(f"A user name is {NAME_RULE} (not {name[:40]!r}).")
+    return name
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InputError(f"A password needs at least {MIN_PASSWORD} characters.")
+    if len(password) > MAX_PASSWORD:
+        raise InputError(f"A password has at most {MAX_PASSWORD} characters.")
+    return password
+
+
+def hash_password(password: str) -> str:
+    return HASHER.hash(check_password(password))
+
+
+class UsersFile:
+    """The users file at ``path``: read (again whenever it changes), changed and written back whole."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path).expanduser()
+        self._lock = threading.Lock()
+        self._seen: tuple | None = None  # (inode, size, mtime) of the copy in _users
+        self._users: dict[str, User] = {}
+        self._dummy: str | None = None
+
+    # --- reading ---------------------------------------------------------------------------------------------
+
+    def users(self) -> dict[str, User]:
+        """Every user by name, as the file says now; a missing file holds none."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return {}
+        seen = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        with self._lock:
+            if seen != self._seen:
+                self._users, self._seen = self._read(), seen
+            return dict(self._users)
+
+    def _read(self) -> dict[str, User]:
+        try:
+            data = tomllib.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            raise InputError(f"Cannot read the users file {self.path}: {error}") from None
+        table = data.get("users", {})
+        if not isinstance(table, dict):
+            raise InputError(f"The users file {self.path} needs a [users.NAME] table per user.")
+        users = {}
+        for name, entry in table.items():
+            if not NAME.fullmatch(name) or not isinstance(entry, dict) or not isinstance(entry.get("hash"), str):
+                raise InputError(f"The users file {self.path}: user {name[:40]!r} needs a valid name and a hash "
+                                 "(add users with `python -m arena users add NAME`).")
+            cap = entry.get("vote_cap")
+            if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 1):
+                raise InputError(f"The users file {self.path}: {name}'s vote_cap must be a whole number ≥ 1.")
+            users[name] = User(name, entry["hash"], cap)
+        return users
+
+    def vote_cap(self, name: str) -> int | None:
+        """This user's own daily vote cap, if the file gives one."""
+        try:
+            user = self.users().get(name)
+        except InputError:
+            return None
+        return user.vote_cap if user else None
+
+    def verify(self, name: str, password: str) -> bool:
+        """Whether ``password`` is ``name``'s. Unknown names cost as much time as known ones; a file that became
+        unreadable keeps the last good copy."""
+        try:
+            users = self.users()
+        except InputError as error:
+            log.warning("%s; keeping the users read before", error)
+            with self._lock:
+                users = dict(self._users)
+        user = users.get((name or "").strip())
+        if user is None:
+            self._verify(self._dummy_hash(), password)
+            return False
+        return self._verify(user.hash, password)
+
+    @staticmethod
+    def _verify(hashed: str, password: str) -> bool:
+        try:
+            return HASHER.verify(hashed, password or "")
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _dummy_hash(self) -> str:
+        if self._dummy is None:
+            self._dummy = HASHER.hash("no such user, same work")
+        return self._dummy
+
+    # --- changing --------------------------------------------------------------------------------------------
+
+    def add(self, name: str, password: str, vote_cap: int | None = None) -> bool:
+        """Add the user, or give an existing one a new password (and cap); True when the name is new."""
+        name = check_name(name)
+        if vote_cap is not None and vote_cap < 1:
+            raise InputError("A vote cap is a whole number ≥ 1.")
+        users = self.users()
+        new = name not in users
+        users[name] = User(name, hash_password(password), vote_cap)
+        self._write(users)
+        return new
+
+    def remove(self, name: str) -> None:
+        users = self.users()
+        if name not in users:
+            raise InputError(f"No user {name[:64]!r} in {self.path}.")
+        del users[name]
+        self._write(users)
+
+    def _write(self, users: dict[str, User]) -> None:
+        """The whole file anew: a temporary file beside it (mode 0600), flushed, then renamed over it."""
+        document = tomlkit.document()
+        document.add(tomlkit.comment("Arena's users: edit with `python -m arena users add|remove|list`."))
+        table = tomlkit.table(is_super_table=True)
+        for user in sorted(users.values(), key=lambda u: u.name):
+            entry = tomlkit.table()
+            entry["hash"] = user.hash
+            if user.vote_cap is not None:
+                entry["vote_cap"] = user.vote_cap
+            table[user.name] = entry
+        document["users"] = table
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".users-", suffix=".toml", dir=self.path.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(tomlkit.dumps(document))
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(temporary, 0o600)
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
