@@ -15,6 +15,11 @@ class IncompleteAnswer(RuntimeError):
     """The server ended its answer without saying it was finished: the message is shown as is."""
 
 
+class StorageError(RuntimeError):
+    """Pictures or records could not be stored or read (a bucket or database down, missing or refusing): the
+    message is one sentence, shown as is, and names no credential."""
+
+
 NO_ANSWER = "the server closed the stream without an answer"
 CUT_OFF = "cut off: the server closed the stream before the answer was finished (the text so far is kept)"
 
@@ -43,7 +48,7 @@ _STATUS_WORDS = {
 
 def describe(error: BaseException) -> str:
     """One or two sentences for the user; never a traceback, never a key."""
-    if isinstance(error, IncompleteAnswer):
+    if isinstance(error, (IncompleteAnswer, StorageError)):
         return scrub(str(error))
     status = getattr(error, "status_code", None)
     if status is None:

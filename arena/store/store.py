@@ -19,6 +19,7 @@ from arena.store.runs import Runs
 
 if TYPE_CHECKING:
     from arena.settings import Settings
+    from arena.store.object_storage import ObjectBlobs
 
 
 class Store(Outputs, Runs, Recovery, Database):
@@ -31,11 +32,24 @@ class Store(Outputs, Runs, Recovery, Database):
             self.recover()
 
 
-def picture_stores(storage: str, folder: Path) -> tuple[Blobs, Blobs]:
-    """Where pictures and thumbnails live: ``local`` folders under the data folder, or an ``s3`` bucket."""
+def picture_stores(storage: str, folder: Path) -> tuple[Blobs, Blobs] | tuple["ObjectBlobs", "ObjectBlobs"]:
+    """Where pictures and thumbnails live: ``local`` folders under the data folder, or an ``s3`` bucket (set by
+    ARENA_S3_*, read through a cache folder under the data folder; arena.store.object_storage says why)."""
     if storage == "local":
         return Blobs(folder / "images", ".png"), Blobs(folder / "thumbs", ".webp")
+    if storage == "s3":
+        from arena.store.object_storage import bucket_stores  # boto3 is loaded only for a bucket
+
+        return bucket_stores(folder)
     raise ValueError(f"unknown picture storage {storage!r} (local or s3)")
+
+
+def served_folders(folder: Path) -> list[Path]:
+    """The folders under the data folder whose files browsers may fetch: pictures and thumbnails, and the bucket's
+    local copies (only pictures are ever written there)."""
+    from arena.store.object_storage import CACHE_FOLDER
+
+    return [folder / "images", folder / "thumbs", folder / CACHE_FOLDER]
 
 
 def open_store(settings: "Settings", recover: bool = True) -> Store:

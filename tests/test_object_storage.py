@@ -1,0 +1,203 @@
+"""Pictures in an S3 bucket (ARENA_STORAGE=s3) against a real S3-compatible server on loopback (moto): the Blobs
+interface, the read-through cache, a Store over SQLite + the bucket, faults, and no credential in any message."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import time
+
+import pytest
+from PIL import Image
+
+from arena.errors import StorageError, describe
+from arena.settings import Settings
+from arena.store import Store, open_store
+from arena.store.object_storage import CACHE_FOLDER, ObjectBlobs, PictureCache, S3Settings
+from tests import s3
+from tests.helpers import new_record
+from tests.s3 import ACCESS_KEY, SECRET_KEY
+
+s3_server, bucket = s3.s3_server, s3.bucket  # the fixtures
+
+
+def png(colour=(200, 30, 30), size=(64, 48)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def keys(server, name: str) -> set[str]:
+    pages = server.client().get_paginator("list_objects_v2").paginate(Bucket=name)
+    return {item["Key"] for page in pages for item in page.get("Contents", ())}
+
+
+@pytest.fixture
+def store(tmp_path, bucket):
+    return Store(tmp_path / "data", orphan_grace_s=0, storage="s3")
+
+
+def test_boto3_is_loaded_only_for_a_bucket(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from arena.store import Store; Store(sys.argv[1]); "
+            "print('boto3' in sys.modules, 'botocore' in sys.modules)")
+    shown = subprocess.run([sys.executable, "-c", code, str(tmp_path / "data")], capture_output=True, text=True,
+                           check=True).stdout.split()
+    assert shown == ["False", "False"]
+
+
+def test_settings_come_from_the_environment():
+    settings = S3Settings.from_env({"ARENA_S3_BUCKET": "pics", "ARENA_S3_ENDPOINT_URL": "http://u:pw@minio:9000",
+                                    "ARENA_S3_PREFIX": "/team/", "ARENA_S3_REGION": "eu-west-3"})
+    assert (settings.bucket, settings.prefix, settings.region, settings.path_style) == \
+        ("pics", "team", "eu-west-3", True)
+    assert settings.where == "the picture bucket 'pics' at minio:9000"  # never the user or password of a URL
+    assert not S3Settings.from_env({"ARENA_S3_BUCKET": "pics"}).path_style  # AWS: its own addressing
+    assert S3Settings.from_env({"ARENA_S3_BUCKET": "p", "ARENA_S3_ENDPOINT_URL": "http://x",
+                                "ARENA_S3_PATH_STYLE": "0"}).path_style is False
+    with pytest.raises(StorageError, match="ARENA_S3_BUCKET"):
+        S3Settings.from_env({})
+    with pytest.raises(StorageError, match="ARENA_S3_PATH_STYLE"):
+        S3Settings.from_env({"ARENA_S3_BUCKET": "p", "ARENA_S3_PATH_STYLE": "maybe"})
+
+
+def test_save_read_delete_with_content_addressed_keys(store, bucket, s3_server, tmp_path):
+    data = png()
+    sha = hashlib.sha256(data).hexdigest()
+    assert isinstance(store.images, ObjectBlobs)
+    assert not store.images.exists(sha)
+    assert store.images.put(data) == sha
+    assert store.images.put(data) == sha  # the same bytes once
+    assert keys(s3_server, bucket) == {f"team/images/{sha[:2]}/{sha}.png"}
+    assert store.images.exists(sha) and store.images.read(sha) == data
+    assert store.images.all() == {sha}
+    # A fresh process (no cache yet) downloads the object once into the cache under the data folder.
+    other = Store(tmp_path / "other", storage="s3")
+    path = other.images.path(sha)
+    assert path == tmp_path / "other" / CACHE_FOLDER / "images" / sha[:2] / f"{sha}.png"
+    assert path.read_bytes() == data and other.images.read(sha) == data
+    store.images.delete(sha)
+    assert not store.images.exists(sha) and keys(s3_server, bucket) == set()
+    assert not store.images.path(sha).exists()  # a missing object: a path where no file is, as locally
+    with pytest.raises(FileNotFoundError):
+        store.images.read(sha)
+    store.images.delete(sha)  # deleting twice is no error
+    with pytest.raises(ValueError, match="sha256"):
+        store.images.path("../../arena.db")
+
+
+def test_a_store_over_sqlite_and_the_bucket_end_to_end(store, bucket, s3_server):
+    record = new_record(store, model="painter", output="image", prompt="a red fox")
+    picture = Image.new("RGB", (300, 200), (10, 120, 40))
+    store.save(record, [picture])
+    sha, thumb = record.images[0], record.thumb
+    assert keys(s3_server, bucket) == {f"team/images/{sha[:2]}/{sha}.png", f"team/thumbs/{thumb[:2]}/{thumb}.webp"}
+    listed = store.query(store_filter())[0]
+    assert [r.id for r in listed] == [record.id]
+    [thumb_path] = store.thumb_paths(listed)
+    with Image.open(thumb_path) as small:
+        assert small.format == "WEBP" and max(small.size) <= 256
+    with Image.open(store.images.path(sha)) as big:
+        assert big.size == (300, 200)
+    # A text answer's card is drawn when first shown, and kept in the bucket too.
+    text = new_record(store, text="a short answer")
+    store.save(text)
+    [card] = store.thumb_paths([store.get(text.id)])
+    assert card.exists() and store.thumbs.exists(store.get(text.id).thumb)
+    assert store.delete(record.id)
+    assert not store.images.exists(sha) and not store.thumbs.exists(thumb)
+    assert all(f"/{sha}" not in key and f"/{thumb}" not in key for key in keys(s3_server, bucket))
+
+
+def store_filter():
+    from arena.store import Filter
+
+    return Filter()
+
+
+def test_open_store_picks_the_bucket_from_settings(tmp_path, bucket):
+    store = open_store(Settings(data_dir=tmp_path / "data", storage="s3"))
+    assert isinstance(store.images, ObjectBlobs) and store.images.bucket.name == bucket
+
+
+def test_recovery_deletes_orphan_objects_but_not_young_ones(tmp_path, bucket, s3_server):
+    store = Store(tmp_path / "data", orphan_grace_s=0, storage="s3")
+    kept = new_record(store, output="image")
+    store.save(kept, [Image.new("RGB", (32, 32), "blue")])
+    store.images.put(png((1, 2, 3)))
+    store.thumbs.put(png((4, 5, 6)))
+    s3_server.client().put_object(Bucket=bucket, Key="team/images/not-a-picture.txt", Body=b"x")
+    assert store.recover()["orphans"] == 2
+    assert store.images.all() == set(kept.images) and store.thumbs.all() == {kept.thumb}
+    assert "team/images/not-a-picture.txt" in keys(s3_server, bucket)  # not ours: left alone
+    # Within the grace time an object may be a save whose record is not written yet.
+    young = store.images.put(png((7, 8, 9)))
+    store.orphan_grace_s = 3600
+    assert store.recover()["orphans"] == 0 and store.images.exists(young)
+    assert store.images.remove_partials() == 0
+
+
+def test_cache_keeps_to_its_size_least_recently_used_first(tmp_path):
+    cache = PictureCache(tmp_path / "cache", max_bytes=3000)
+    files = [tmp_path / "cache" / "images" / f"{i:02x}" / f"{i}.png" for i in range(5)]
+    for index, path in enumerate(files[:3]):
+        cache.add(path, bytes(900))
+        old = time.time() - 100 + index
+        import os
+
+        os.utime(path, (old, old))
+    assert cache.hit(files[0])  # read again: now the most recent
+    cache.add(files[3], bytes(900))
+    cache.add(files[4], bytes(900))
+    assert [p.exists() for p in files] == [True, False, False, True, True]
+    assert not cache.hit(tmp_path / "cache" / "images" / "00" / "missing.png")
+
+
+def test_missing_bucket_or_wrong_credentials_stop_the_start_with_one_sentence(tmp_path, bucket, monkeypatch):
+    monkeypatch.setenv("ARENA_S3_BUCKET", "no-such-bucket")
+    with pytest.raises(StorageError) as missing:
+        Store(tmp_path / "data", storage="s3")
+    assert str(missing.value) == (f"the picture bucket 'no-such-bucket' at 127.0.0.1:{_port()} does not exist "
+                                  "(create it, or set ARENA_S3_BUCKET to one that does)")
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("ARENA_S3_BUCKET", bucket)
+    with pytest.raises(StorageError, match="no S3 credentials"):
+        Store(tmp_path / "data", storage="s3")
+
+
+def _port() -> int:
+    import os
+    from urllib.parse import urlsplit
+
+    return urlsplit(os.environ["ARENA_S3_ENDPOINT_URL"]).port
+
+
+def test_server_down_fails_each_call_in_one_sentence_then_recovers(store, bucket, s3_server, caplog):
+    data = png((90, 90, 200))
+    sha = store.images.put(data)
+    started = time.monotonic()
+    with s3_server.stopped():
+        with pytest.raises(StorageError) as down:
+            store.images.put(png((1, 1, 1)))
+        assert time.monotonic() - started < 60  # no hang
+        assert describe(down.value) == str(down.value)
+        assert str(down.value).startswith(f"could not read the picture bucket '{bucket}' at 127.0.0.1:")
+        assert "cannot be reached" in str(down.value)
+        # What was seen before is still served from the cache.
+        assert store.images.path(sha).read_bytes() == data
+        with caplog.at_level(logging.DEBUG):
+            with pytest.raises(StorageError):
+                Store(tmp_path_of(store) / "while-down", storage="s3").recover()
+        messages = [str(down.value), caplog.text]
+    s3_server.client().create_bucket(Bucket=bucket)  # moto forgot it when it stopped
+    assert store.images.put(data) == sha and store.images.exists(sha)
+    for text in messages:
+        assert ACCESS_KEY not in text and SECRET_KEY not in text
+
+
+def tmp_path_of(store):
+    return store.folder
