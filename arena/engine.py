@@ -6,11 +6,12 @@ never holds up another. ``Comparison.updates()`` yields the panes that changed, 
 
 from __future__ import annotations
 
+import copy
 import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Iterator
 
 from arena import errors
@@ -26,6 +27,7 @@ from arena.settings import Settings
 
 if TYPE_CHECKING:
     from arena.store import Store
+    from arena.users import UsersFile
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,16 @@ class Engine:
         self.local = LocalModels(settings.local_memory_bytes, settings.offline_models_dir)
         self._backends: dict[str, Backend] = {}
         self._lock = threading.Lock()
+        self.users: "UsersFile | None" = None  # where people sign in by name (the web app's --users)
+        self.user_name: str | None = None  # whose work this engine starts: see signed_in
+
+    def signed_in(self, user_name: str | None) -> "Engine":
+        """This engine, recording what it starts as ``user_name``'s (the same catalog, store and loaded models)."""
+        if not user_name or user_name == self.user_name:
+            return self
+        view = copy.copy(self)
+        view.user_name = str(user_name)
+        return view
 
     def backend(self, name: str) -> Backend:
         with self._lock:
@@ -123,11 +135,18 @@ class Job:
     lineage: Lineage = field(default_factory=Lineage)
 
 
+def _signed(job: Job, user_name: str | None) -> Job:
+    """The job, its request recording who started it (where people sign in)."""
+    if user_name is None or job.request.user_name:
+        return job
+    return replace(job, request=replace(job.request, user_name=user_name))
+
+
 class Comparison:
     def __init__(self, engine: Engine, jobs: list[Job], store: "Store | None" = None):
         self.engine = engine
-        self.jobs = jobs
-        self.request = jobs[0].request
+        self.jobs = [_signed(job, engine.user_name) for job in jobs]
+        self.request = self.jobs[0].request
         self.store = store
         self.id = store.start_comparison(self.request, [job.name for job in jobs]) if store is not None else None
         self._changes: queue.SimpleQueue[int] = queue.SimpleQueue()
