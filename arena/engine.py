@@ -142,13 +142,23 @@ def _signed(job: Job, user_name: str | None) -> Job:
     return replace(job, request=replace(job.request, user_name=user_name))
 
 
+def _not_saved(failure: Exception) -> str:
+    """Why an output is not in the gallery, in one sentence for its pane."""
+    return f"not saved in the gallery: {errors.describe(failure)}"
+
+
 class Comparison:
     def __init__(self, engine: Engine, jobs: list[Job], store: "Store | None" = None):
         self.engine = engine
         self.jobs = [_signed(job, engine.user_name) for job in jobs]
         self.request = self.jobs[0].request
-        self.store = store
-        self.id = store.start_comparison(self.request, [job.name for job in jobs]) if store is not None else None
+        self.store, self.id, self._unsaved = store, None, None
+        if store is not None:
+            try:
+                self.id = store.start_comparison(self.request, [job.name for job in jobs])
+            except Exception as failure:  # a bucket or database down: the models still answer, unsaved
+                log.warning("could not save the comparison: %s", errors.describe(failure))
+                self.store, self._unsaved = None, _not_saved(failure)
         self._changes: queue.SimpleQueue[int] = queue.SimpleQueue()
         self.panes = [Pane(i, engine.catalog[job.name], self._changes.put) for i, job in enumerate(jobs)]
         self._ended = threading.Event()  # set once every pane is settled
@@ -268,17 +278,21 @@ class Comparison:
         """End the pane once (the backend thread and the deadline watcher may race), then store its output."""
         if not pane.finish(status, error):
             return
-        record_id = None
+        record_id = unsaved = None
         snapshot = pane.snapshot()
         empty = not snapshot.text.strip() and not snapshot.images
-        if self.store is not None and not (status == "cancelled" and empty):  # a stop before any output: nothing kept
+        keep = not (status == "cancelled" and empty)  # a stop before any output: nothing kept
+        if self.store is not None and keep:
             try:
                 job = self.jobs[pane.index]
                 record_id = self.store.save_output(self.id, snapshot, job.request, pane.entry,
                                                    pane.entry.backend.library_versions(), job.lineage).id
-            except Exception as failure:  # a full disk must not take the answer away from the screen
+            except Exception as failure:  # a full disk or a server down must not take the answer off the screen
                 log.warning("could not save %s's output: %s", pane.entry.name, errors.describe(failure))
-        pane.settle(record_id)
+                unsaved = _not_saved(failure)
+        elif keep:
+            unsaved = self._unsaved
+        pane.settle(record_id, unsaved)
         if all(p.settled for p in self.panes):
             self._ended.set()
 

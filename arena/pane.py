@@ -40,6 +40,7 @@ class PaneSnapshot:
     steps_per_s: float | None
     record_id: str | None = None
     settled: bool = False
+    unsaved: str | None = None  # why the output could not be kept in the gallery (one sentence)
 
     @property
     def finished(self) -> bool:
@@ -77,6 +78,7 @@ class Pane:
         self._last_step: float | None = None
         self._finished: float | None = None
         self._record_id: str | None = None
+        self._unsaved: str | None = None
         self._settled = False
 
     # --- written by the engine ---------------------------------------------------------------------------
@@ -100,10 +102,12 @@ class Pane:
         self.on_change(self.index)
         return True
 
-    def settle(self, record_id: str | None = None) -> None:
-        """After the end: the pane's output is stored (or storing is off). Nothing more will change."""
+    def settle(self, record_id: str | None = None, unsaved: str | None = None) -> None:
+        """After the end: the pane's output is stored (or storing is off, or ``unsaved`` says why it could not
+        be). Nothing more will change."""
         with self._lock:
             self._record_id = record_id
+            self._unsaved = unsaved
             self._settled = True
         self.on_change(self.index)
 
@@ -192,6 +196,7 @@ class Pane:
                 steps_per_s=_rate(self._steps_done - 1, self._first_step, self._last_step),
                 record_id=self._record_id,
                 settled=self._settled,
+                unsaved=self._unsaved,
             )
 
     # --- internals ---------------------------------------------------------------------------------------

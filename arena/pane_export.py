@@ -39,6 +39,7 @@ def pane_dict(pane: PaneSnapshot, with_images: bool = True) -> dict:
             "steps": pane.steps_done or None,
             "steps_per_s": _round(pane.steps_per_s),
         },
+        **({"unsaved": pane.unsaved} if pane.unsaved else {}),
     }
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from arena.catalog import CatalogError
 from arena.cli.common import CliError, exit_without_teardown, load_catalog, load_settings, say
-from arena.errors import InputError
+from arena.errors import InputError, StorageError
 
 GROUPS = ("compare", "pull", "gallery", "suite", "chain", "battle", "serve", "users")
 # Commands whose module adds only that command: run alone, the other groups (and what they import) are not loaded.
@@ -71,7 +71,7 @@ def _main(argv: list[str] | None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         return _run(args)
-    except (CliError, InputError, CatalogError) as error:
+    except (CliError, InputError, CatalogError, StorageError) as error:
         say(str(error))
         return getattr(error, "code", 2)
 

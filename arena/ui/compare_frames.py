@@ -96,7 +96,7 @@ class Frames:
             head = look.header_html(pane, shown.origin)
             if whole or head != shown.head_shown:
                 updates[ui.header] = shown.head_shown = head
-            foot = (pane.status, pane.steps_done, pane.record_id, pane.error)
+            foot = (pane.status, pane.steps_done, pane.record_id, pane.error, pane.unsaved)
             if whole or index in timers or foot != shown.foot_shown:
                 updates[ui.footer] = look.footer_html(pane)
                 shown.foot_shown = foot

@@ -52,6 +52,8 @@ def footer_html(pane: PaneSnapshot) -> str:
         parts.append(f'<div class="arena-metrics">seed {int(pane.used["seed"])}</div>')
     if pane.record_id:
         parts.append(f'<div class="arena-metrics arena-saved">kept in the gallery as {escape(pane.record_id)}</div>')
+    elif pane.unsaved:
+        parts.append(f'<div class="arena-error arena-unsaved">{escape(pane.unsaved)}</div>')
     return f'<div class="arena-pane-foot" data-status="{pane.status}">{"".join(parts)}</div>'
 
 
