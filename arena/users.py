@@ -19,6 +19,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import anyio
 import tomlkit
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -47,6 +48,36 @@ def default_file(data_dir: Path) -> Path:
     """ARENA_USERS_FILE, else DATA_DIR/users.toml."""
     named = os.environ.get("ARENA_USERS_FILE")
     return Path(named).expanduser() if named else Path(data_dir).expanduser() / FILE_NAME
+
+
+def for_app(named: str | Path | None, shared_login: str | None, data_dir: Path) -> UsersFile | None:
+    """The users file the web app signs people in with: ``named`` (--users, ARENA_USERS_FILE), else
+    DATA_DIR/users.toml where it exists; None where nobody signs in by name. SystemExit, in a sentence, for a
+    file that is missing or holds no one, or beside --auth (one way to sign in: the file can hold a shared name)."""
+    path = Path(named).expanduser() if named else Path(data_dir).expanduser() / FILE_NAME
+    if not named and not path.is_file():
+        return None
+    if shared_login:
+        raise SystemExit(f"arena: both --auth (ARENA_AUTH) and the users file {path} say who may sign in; use one "
+                         "(a shared login can be a user in the file: python -m arena users add NAME)")
+    users = UsersFile(path)
+    try:
+        listed = users.users()
+    except InputError as error:
+        raise SystemExit(f"arena: {error}") from None
+    if not listed:
+        raise SystemExit(f"arena: no users in {path}: add one with `python -m arena users add NAME --file {path}`")
+    return users
+
+
+def gradio_auth(users: UsersFile):
+    """Gradio's ``auth`` callable: the password checked against the file, off the event loop (argon2 takes a
+    moment on purpose)."""
+
+    async def auth(username: str, password: str) -> bool:
+        return await anyio.to_thread.run_sync(users.verify, username, password)
+
+    return auth
 
 
 def check_name(name: str) -> str:

@@ -23,10 +23,10 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware  # noqa: E402
 from arena import api_keys  # noqa: E402
 from arena.catalog import Catalog, CatalogError  # noqa: E402
 from arena.engine import Engine  # noqa: E402
-from arena.errors import StorageError  # noqa: E402
 from arena.settings import Settings  # noqa: E402
 from arena.store import open_store  # noqa: E402
-from arena.store.store import served_folders  # noqa: E402
+from arena.users import UsersFile, gradio_auth  # noqa: E402
+from arena.users import for_app as users_for_app  # noqa: E402
 
 log = logging.getLogger("arena")
 
@@ -40,7 +40,10 @@ def parse_args(argv: list[str] | None = None, prog: str = "app.py") -> argparse.
     parser.add_argument("--catalog", help="models catalog YAML (default: ARENA_CATALOG, else the built-in one)")
     parser.add_argument("--data-dir", help="data folder (default: ARENA_DATA_DIR, else ~/.arena)")
     parser.add_argument("--auth", default=os.environ.get("ARENA_AUTH"),
-                        help="require a login, USER:PASSWORD (or ARENA_AUTH)")
+                        help="require a login, USER:PASSWORD (or ARENA_AUTH): one shared login")
+    parser.add_argument("--users", default=os.environ.get("ARENA_USERS_FILE"), metavar="FILE",
+                        help="sign in by name with the users in FILE (or ARENA_USERS_FILE; default: DATA_DIR/"
+                             "users.toml where it exists); manage them with `python -m arena users`")
     parser.add_argument("--share", action="store_true", help="open a public Gradio share link (off by default)")
     parser.add_argument("--max-upload-mb", type=float, help="largest upload accepted (default 20)")
     parser.add_argument("--no-save", action="store_true",
@@ -161,20 +164,28 @@ def launch_kwargs(args: argparse.Namespace, settings: Settings) -> dict:
         run_history=False,
         footer_links=["api"],
         show_error=False,
-        # Served by the file routes: stored pictures, thumbnails (or a bucket's copies of them: the app serves
-        # those itself, see arena/store/object_storage.py) and the example images, nothing else.
-        allowed_paths=[*map(str, served_folders(settings.data_dir)), str(ASSETS)],
+        # Served by the file routes: stored pictures, thumbnails and the example images, nothing else.
+        allowed_paths=[str(settings.data_dir / "images"), str(settings.data_dir / "thumbs"), str(ASSETS)],
         # Both run before any of Gradio's routes: other Host headers are refused, every page gets the policy.
         app_kwargs={"middleware": [Middleware(AllowedHosts, allowed_hosts=allowed_hosts(args),
                                               any_address=args.host.strip() in ("0.0.0.0", "::", "")),
                                    Middleware(SecurityHeaders)]},
     )
-    if args.auth:
+    users = sign_in_users(args, settings)
+    if users is not None:
+        kwargs["auth"] = gradio_auth(users)
+        kwargs["auth_message"] = "Sign in with your Arena user name and password."
+    elif args.auth:
         user, _, password = args.auth.partition(":")
         if not user or not password:
             raise SystemExit("--auth / ARENA_AUTH must look like USER:PASSWORD")
         kwargs["auth"] = (user, password)
     return kwargs
+
+
+def sign_in_users(args: argparse.Namespace, settings: Settings) -> UsersFile | None:
+    """The users file people sign in with, if any (arena.users.for_app says which, or why not in one line)."""
+    return users_for_app(getattr(args, "users", None), args.auth, settings.data_dir)
 
 
 def create(args: argparse.Namespace):
@@ -188,18 +199,12 @@ def create(args: argparse.Namespace):
     catalog = Catalog.load(settings.catalog)
     store = open_store(settings, recover=False)
     # Cleaning after a crash reads every file name: off the start-up path (young files are left alone).
-    threading.Thread(target=_recover, args=(store,), name="store-recover", daemon=True).start()
+    threading.Thread(target=store.recover, name="store-recover", daemon=True).start()
     engine = Engine(catalog, settings, store)
+    engine.users = sign_in_users(args, settings)
     from arena.ui import build_app
 
     return settings, engine, build_app(engine)
-
-
-def _recover(store) -> None:
-    try:
-        store.recover()
-    except StorageError as error:  # a bucket or database down: the next start cleans up
-        log.warning("clean-up after a crash skipped: %s", error)
 
 
 def launch(args: argparse.Namespace, *, block: bool = True):
@@ -221,7 +226,7 @@ def main(argv: list[str] | None = None, prog: str = "app.py") -> None:
     args = parse_args(argv, prog)
     try:
         launch(args)
-    except (CatalogError, StorageError) as error:
+    except CatalogError as error:
         sys.exit(f"arena: {error}")
     except OSError as error:
         if error.filename is None:

@@ -16,6 +16,11 @@ def session_of(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or "default"
 
 
+def user_of(request: gr.Request | None) -> str | None:
+    """The name the person signed in with (--users or --auth); None where the app asks no one to sign in."""
+    return getattr(request, "username", None) or None
+
+
 def preview(text: str) -> gr.HTML:
     """A live preview of the web page in an answer, in a sandboxed frame (arena.sandbox); hidden if none."""
     page = sandbox.page_in(text)
