@@ -27,7 +27,7 @@ from arena.ui.compare_frames import Frames, PaneSlot, progress, summary
 from arena.ui.compare_inputs import Ask, image_upload, read_image
 from arena.ui.forms import ParamsForm
 from arena.ui.pick_best import PickBest
-from arena.ui.words import session_of
+from arena.ui.words import session_of, user_of
 
 # Steady redraws: every pane that changed since the last frame, at most this often (one redraw per streamed chunk
 # costs the app a core at 12 panes; each frame costs Gradio about a hundred outputs, whatever changed, so five frames
@@ -244,7 +244,7 @@ class CompareView:
             ask = self.ask(values)
             models = self.engine.check(Request(ask.prompt, ask.image, ask.params), ask.models)
             board = self._new_board(request, save=ask.save)
-            board.conversation = Conversation(self.engine, models, save=board.save)
+            board.conversation = Conversation(self._engine(request), models, save=board.save)
             talking = board.conversation.models
             comparison = board.conversation.send(ask.prompt, ask.image, ask.params, models=talking,
                                                  also=[m for m in models if m not in talking])
@@ -359,7 +359,7 @@ class CompareView:
                 how = {"origin": f"drawn from {pane.model}'s answer"}
                 board.draw_parent = pane.record_id
                 extra = {self.draw_text: pane.text}
-            comparison = self.engine.start_each(jobs, save=board.save)
+            comparison = self._engine(request).start_each(jobs, save=board.save)
             placed = board.place(comparison, **how)
         except InputError as error:
             yield {self.message: f"**Cannot chain:** {error}"}
@@ -370,7 +370,7 @@ class CompareView:
         board = self._board(request) or self._new_board(request, save=self.engine.settings.save_outputs)
         try:
             jobs = draw_jobs(self.engine, text, list(drawers or []), parent_id=board.draw_parent)
-            comparison = self.engine.start_each(jobs, save=board.save)
+            comparison = self._engine(request).start_each(jobs, save=board.save)
             placed = board.place(comparison, origin="drawn from the edited text")
         except InputError as error:
             yield {self.message: f"**Cannot draw:** {error}"}
@@ -384,8 +384,9 @@ class CompareView:
             chosen = self.engine.check(Request(ask.prompt, None, ask.params), ask.models)
             describers = [m for m in chosen if self.engine.catalog[m].output == "text"]
             drawers = [m for m in chosen if self.engine.catalog[m].output == "image"]
-            chain = DescribeThenDraw(self.engine, ask.prompt, describers, drawers, image=ask.image, params=ask.params,
-                                     template=values.get(self.describe_template) or DESCRIBE_PROMPT, save=ask.save)
+            chain = DescribeThenDraw(self._engine(request), ask.prompt, describers, drawers, image=ask.image,
+                                     params=ask.params, save=ask.save,
+                                     template=values.get(self.describe_template) or DESCRIBE_PROMPT)
             board = self._new_board(request, save=ask.save)
             board.chain = chain
             describing = chain.describe()
@@ -445,6 +446,10 @@ class CompareView:
 
     def _new_board(self, request: gr.Request | None, save: bool) -> Board:
         return self.boards.new(session_of(request), save)
+
+    def _engine(self, request: gr.Request | None) -> Engine:
+        """The engine, recording what this page starts as its signed-in person's."""
+        return self.engine.signed_in(user_of(request))
 
     def _image(self, image_path) -> InputImage | None:
         return read_image(image_path, self.engine.settings)
