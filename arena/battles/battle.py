@@ -218,13 +218,14 @@ class Battles:
 
     def start(self, kind: Kind, prompt: str, image: "InputImage | None" = None,
               params: GenerationParams | None = None, eligible: list[str] | None = None,
-              case: CaseRef | None = None, save: bool = True) -> Battle:
+              case: CaseRef | None = None, save: bool = True, user_name: str | None = None) -> Battle:
+        """A new battle between two models drawn from ``eligible``; its outputs record ``user_name``, if any."""
         params = params or GenerationParams()
         self.engine.check(Request(prompt or "", image, params), [self._any(kind)])
         models = self.pick(kind, eligible)
         params = common_params(self.engine, kind, models, params, self.rng)
         battle = Battle(new_id(), kind, models, prompt, image, params, case)
-        conversation = Conversation(self.engine, list(models), save=save)
+        conversation = Conversation(self.engine.signed_in(user_name), list(models), save=save)
         if kind == "text":
             comparison = conversation.send(prompt, image, params)
             battle.conversation = conversation

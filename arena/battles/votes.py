@@ -6,7 +6,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from arena.errors import InputError
 
@@ -118,17 +118,21 @@ def catalog_names(catalog) -> list[str]:
 class StoreVotes:
     """The votes of battles, Compare's "Pick the best" and judges, kept in the gallery's database."""
 
-    def __init__(self, store: "Store", cap_per_day: int = DEFAULT_CAP_PER_DAY, names: Iterable[str] = ()):
+    def __init__(self, store: "Store", cap_per_day: int = DEFAULT_CAP_PER_DAY, names: Iterable[str] = (),
+                 own_cap: Callable[[str], int | None] | None = None):
         from arena.store.votes import VoteStore
 
         self.store = VoteStore(store)
         self.cap_per_day = cap_per_day
         self.names = list(names)
+        self.own_cap = own_cap  # a voter's own daily cap (the users file's), where one is set
 
     @classmethod
     def for_engine(cls, engine) -> "StoreVotes":
-        """On the engine's store, with its settings' cap and its catalog's names for leak detection."""
-        return cls(engine.store, engine.settings.vote_cap_per_day, catalog_names(engine.catalog))
+        """On the engine's store, with its settings' cap (or a user's own, from the users file) and its catalog's
+        names for leak detection."""
+        return cls(engine.store, engine.settings.vote_cap_per_day, catalog_names(engine.catalog),
+                   own_cap=engine.users.vote_cap if engine.users is not None else None)
 
     def add(self, battle_id: str, kind: str, model_a: str, model_b: str, outcome: str, reason: str = "",
             output_a: str | None = None, output_b: str | None = None, text_a: str | None = "",
@@ -141,9 +145,14 @@ class StoreVotes:
                     output_b=output_b, prompt=prompt or "", suite=suite, case_id=case_id,
                     case_tags=list(case_tags or ()), voter=str(voter or "").strip(), voter_kind=voter_kind,
                     blind=voter_kind == "people_blind", leak=bool(leaks))
-        cap = self.cap_per_day if voter_kind != "judge" else None
+        cap = self.cap_of(vote.voter) if voter_kind != "judge" else None
         vote.id = self.store.record(vote, cap_per_day=cap)
         return vote
+
+    def cap_of(self, voter: str) -> int:
+        """The most votes ``voter`` may cast a day: their own cap in the users file, else everyone's."""
+        own = self.own_cap(voter) if self.own_cap is not None else None
+        return own if own is not None else self.cap_per_day
 
     def undo(self, vote: "Vote | str", voter: str) -> None:
         self.store.undo(vote.id if isinstance(vote, Vote) else str(vote), voter)

@@ -23,7 +23,7 @@ from arena.ui import battle_api
 from arena.ui import panes as look
 from arena.ui.compare_inputs import image_upload, read_image
 from arena.ui.forms import ParamsForm
-from arena.ui.words import md, session_of
+from arena.ui.words import md, session_of, user_of
 
 FRAME_S = 0.12
 TICK_S = 0.5
@@ -179,7 +179,7 @@ class BattleView:
         """A new battle from the page's fields (kind, prompt, image, models, drawn case, parameters)."""
         session = session_of(request)
         try:
-            battle = self._begin(session, values)
+            battle = self._begin(session, values, user_of(request))
         except InputError as error:
             yield {self.message: f"**Cannot start:** {error}"}
             return
@@ -194,7 +194,7 @@ class BattleView:
                 prompt, image_path, case_state, _ = self._draw(values.get(self.kind))
                 also = {self.prompt: prompt, self.image: image_path, self.case_state: case_state}
                 values = {**values, **also}
-            battle = self._begin(session, values)
+            battle = self._begin(session, values, user_of(request))
         except InputError as error:
             yield {self.message: f"**Cannot start:** {error}"}
             return
@@ -250,7 +250,7 @@ class BattleView:
 
     # --- helpers ---------------------------------------------------------------------------------------------
 
-    def _begin(self, session, values: dict) -> Battle:
+    def _begin(self, session, values: dict, user_name: str | None = None) -> Battle:
         kind = parse_kind(values.get(self.kind))
         params = self.params.read(values)
         image = read_image(values.get(self.image), self.engine.settings)
@@ -264,7 +264,8 @@ class BattleView:
         if old is not None:
             old.current.cancel()
         eligible = list(values.get(self.models) or [])
-        battle = self.battles.start(kind, prompt or "", image, params, eligible=eligible, case=case, save=True)
+        battle = self.battles.start(kind, prompt or "", image, params, eligible=eligible, case=case, save=True,
+                                    user_name=user_name)
         with self._lock:
             self._shown[session] = battle
         return battle

@@ -16,6 +16,7 @@ from arena.errors import InputError
 from arena.pane_export import pane_dict
 from arena.ui.api_files import api_file
 from arena.ui.compare_inputs import api_params, model_names, read_image
+from arena.ui.words import user_of
 
 if TYPE_CHECKING:
     from arena.ui.battle import BattleView
@@ -56,11 +57,13 @@ class BattleAPI:
         self.view = view
         self.battles = view.battles
 
-    def battle(self, prompt: str, kind: str = "text", image=None, params=None, models=None):
+    def battle(self, prompt: str, kind: str = "text", image=None, params=None, models=None,
+               request: gr.Request = None):
         """Yield {"battle_id", "state", "panes": [A, B]} as the two sides stream; the last one is final."""
         try:
             battle = self.battles.start(parse_kind(kind), prompt or "", read_image(image, self.view.engine.settings),
-                                        api_params(params), eligible=_names(models))
+                                        api_params(params), eligible=_names(models),
+                                        user_name=user_of(request))
         except InputError as error:
             raise gr.Error(str(error), title="Cannot start") from None
         try:
