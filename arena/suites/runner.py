@@ -188,7 +188,8 @@ class SuiteRun:
 
     def _start_run(self) -> str:
         return self.store.start_run(self.suite.name, str(self.suite.version), self.source, self.models,
-                                    self.judge_model, [case.id for case in self.suite.cases]).id
+                                    self.judge_model, [case.id for case in self.suite.cases],
+                                    user_name=self.engine.user_name).id
 
 
 def summarise(store: Store, run_id: str) -> dict[str, ModelSummary]:

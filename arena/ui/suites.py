@@ -26,7 +26,7 @@ from arena.suites.model import SuiteError, file_stem, load_suite
 from arena.suites.results import SHOW, SORT, case_history, compare_runs, load_cell, load_matrix
 from arena.suites.runner import SuiteRun, resume
 from arena.ui.battle import judge_this_run
-from arena.ui.words import md, preview, session_of
+from arena.ui.words import md, preview, session_of, user_of
 
 REFRESH_S = 0.5
 NOT_SERVED = "that is not one of the suites Arena serves: pick one from the list"
@@ -197,7 +197,8 @@ class SuitesView:
             sort="suite"):
         try:
             path = self._suite_path(suite_file)
-            runner = SuiteRun(self.engine, load_suite(path), list(models or []), source=str(path),
+            runner = SuiteRun(self.engine.signed_in(user_of(request)), load_suite(path), list(models or []),
+                              source=str(path),
                               concurrency=_bounded(concurrency), use_cache=bool(use_cache), judge=judge or None)
         except (SuiteError, InputError) as error:
             yield {self.message: f"**Cannot run the suite:** {error}"}
@@ -211,7 +212,8 @@ class SuitesView:
             return
         try:
             suite = load_suite(self._suite_path(info.source))
-            runner = resume(self.engine, run_id, suite, concurrency=_bounded(concurrency), use_cache=bool(use_cache))
+            runner = resume(self.engine.signed_in(user_of(request)), run_id, suite, concurrency=_bounded(concurrency),
+                            use_cache=bool(use_cache))
         except (SuiteError, InputError) as error:
             yield {self.message: f"**Cannot resume:** {error}"}
             return
