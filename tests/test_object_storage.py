@@ -185,10 +185,14 @@ def test_server_down_fails_each_call_in_one_sentence_then_recovers(store, bucket
             store.images.put(png((1, 1, 1)))
         assert time.monotonic() - started < 60  # no hang
         assert describe(down.value) == str(down.value)
-        assert str(down.value).startswith(f"could not read the picture bucket '{bucket}' at 127.0.0.1:")
+        assert str(down.value).startswith(f"could not save a picture in the picture bucket '{bucket}' at 127.0.0.1:")
         assert "cannot be reached" in str(down.value)
-        # What was seen before is still served from the cache.
-        assert store.images.path(sha).read_bytes() == data
+        # What was seen before is still served from the cache; what was not is missing on the page, not an error.
+        assert store.images.path(sha).read_bytes() == data and store.images.read(sha) == data
+        unseen = "ab" * 32
+        assert not store.images.path(unseen).exists()
+        with pytest.raises(StorageError, match="could not read a picture from"):
+            store.images.read(unseen)
         with caplog.at_level(logging.DEBUG):
             with pytest.raises(StorageError):
                 Store(tmp_path_of(store) / "while-down", storage="s3").recover()
@@ -201,3 +205,96 @@ def test_server_down_fails_each_call_in_one_sentence_then_recovers(store, bucket
 
 def tmp_path_of(store):
     return store.folder
+
+
+# --- the app over a bucket ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bucket_app(tmp_path, bucket, loopback, monkeypatch):
+    from gradio_client import Client
+
+    from tests.apprunner import running_app, write_catalog
+    from tests.conftest import LOOPBACK_KEY, openai_entry
+
+    monkeypatch.setenv("OPENAI_API_KEY", LOOPBACK_KEY)
+    monkeypatch.setenv("ARENA_DATA_DIR", str(tmp_path / "data"))
+    catalog = write_catalog(tmp_path / "catalog.yaml", [
+        openai_entry(loopback, "painter", kind="openai-image", model="gpt-image-1"), openai_entry(loopback, "echo")])
+    with running_app(catalog) as (url, engine):
+        yield url, Client(url, verbose=False), engine
+
+
+def http_status(url: str, path) -> tuple[int, bytes]:
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url}/gradio_api/file={urllib.parse.quote(str(path))}", timeout=10) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, b""
+
+
+def gallery_sources(engine, records) -> list[str]:
+    """The picture addresses the gallery's grid puts in its page for these records."""
+    import re
+    from urllib.parse import unquote
+
+    from arena.ui.gallery import GalleryView
+
+    view = GalleryView.__new__(GalleryView)  # only its store: the grid's HTML, without a Blocks around it
+    view.store = engine.store
+    return [unquote(src) for src in re.findall(r'src="gradio_api/file=([^"]+)"', view._cards(records))]
+
+
+def test_the_app_serves_bucket_pictures_itself_under_todays_403_rules(bucket_app, bucket, s3_server, tmp_path):
+    url, client, engine = bucket_app
+    result = client.predict(prompt="a red fox", models=["painter"], api_name="/compare")
+    [pane] = result["panes"]
+    assert pane["status"] == "done" and "unsaved" not in pane
+    [record] = engine.store.query(store_filter())[0]
+    assert any(key.endswith(f"/{record.images[0]}.png") for key in keys(s3_server, bucket))
+    assert not (engine.store.folder / "images").exists()  # nothing in the local picture folder
+    cache = engine.store.folder / CACHE_FOLDER
+    # Another replica's cache is empty: the gallery's first look downloads the thumbnail once.
+    for copy in cache.rglob("*.webp"):
+        copy.unlink()
+    [thumb] = gallery_sources(engine, [record])
+    assert thumb.startswith(str(cache))
+    status, body = http_status(url, thumb)
+    assert status == 200 and body == engine.store.thumbs.read(record.thumb)
+    picture = engine.store.images.path(record.images[0])
+    assert http_status(url, picture) == (200, engine.store.images.read(record.images[0]))
+    data = engine.store.folder
+    (cache / "notes.txt").write_text("not a picture")
+    for refused in ("/etc/passwd", data / "arena.db", f"{cache}/../arena.db", f"{cache}/images/../../arena.db",
+                    tmp_path / "catalog.yaml"):
+        assert http_status(url, refused)[0] == 403, refused
+
+
+def test_bucket_down_outputs_say_not_saved_and_saving_resumes(bucket_app, bucket, s3_server, caplog):
+    url, client, engine = bucket_app
+    with caplog.at_level(logging.INFO):
+        with s3_server.stopped():
+            result = client.predict(prompt="a fox while the bucket is down", models=["painter", "echo"],
+                                    api_name="/compare")
+            painter, echo = result["panes"]
+            assert painter["status"] == "done" and painter["images"]  # the answer stays on the screen
+            assert painter["unsaved"].startswith(f"not saved in the gallery: could not save a picture in the picture "
+                                                 f"bucket '{bucket}' at 127.0.0.1:")
+            assert "\n" not in painter["unsaved"] and "Traceback" not in painter["unsaved"]
+            assert echo["status"] == "done" and "unsaved" not in echo  # a text answer needs no bucket
+            assert [r.model for r in engine.store.query(store_filter())[0]] == ["echo"]
+            # The app keeps serving comparisons.
+            assert client.predict(prompt="still up?", models=["echo"], api_name="/compare")["finished"]
+        s3_server.client().create_bucket(Bucket=bucket)  # moto forgot it when it stopped
+        result = client.predict(prompt="a fox once it is back", models=["painter"], api_name="/compare")
+    [pane] = result["panes"]
+    assert "unsaved" not in pane
+    newest = engine.store.query(store_filter())[0][0]
+    assert newest.model == "painter" and engine.store.images.exists(newest.images[0])
+    for text in (caplog.text, painter["unsaved"]):
+        assert ACCESS_KEY not in text and SECRET_KEY not in text
+    assert "not saved" in caplog.text or "could not save" in caplog.text

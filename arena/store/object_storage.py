@@ -36,6 +36,7 @@ CONNECT_TIMEOUT_S = 3
 READ_TIMEOUT_S = 20
 ATTEMPTS = 3
 PARTIAL_PREFIX = ".partial-"
+log = logging.getLogger(__name__)
 _SHA = re.compile(r"[0-9a-f]{64}")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -250,33 +251,41 @@ class ObjectBlobs:
         return self.bucket.key(self.kind, sha[:2], f"{sha}{self.suffix}")
 
     def path(self, sha: str) -> Path:
-        """The picture as a local file (downloaded into the cache on first use); a missing object gives a path
-        where no file is, as the local folder does."""
+        """The picture as a local file (downloaded into the cache on first use). A missing object gives a path
+        where no file is, as the local folder does; so does a bucket that cannot be reached (a page then shows
+        that one picture missing, and the next look tries again)."""
         local = self._cached(sha)
         if self.cache.hit(local):
             return local
         try:
-            data = self._get(sha)
+            self._keep(local, self._get(sha))
         except FileNotFoundError:
-            return local
-        self.cache.add(local, data)
+            pass
+        except BucketUnreachable as error:
+            log.warning("%s", error)
         return local
 
     def put(self, data: bytes, durable: bool = True) -> str:
         """Store ``data`` unless the same bytes are there already (S3 writes are atomic and durable anyway)."""
         sha = hashlib.sha256(data).hexdigest()
-        if not self.exists(sha):
+        if self._head(sha, "save a picture in") is None:
             content_type = "image/png" if self.suffix == ".png" else "image/webp"
             self.bucket.call("save a picture in", lambda: self.bucket.client.put_object(
                 Bucket=self.bucket.name, Key=self.key(sha), Body=data, ContentType=content_type))
-        try:
-            self.cache.add(self._cached(sha), data)
-        except OSError:
-            pass  # the cache is only a copy: the next read downloads it
+        self._keep(self._cached(sha), data)
         return sha
 
     def read(self, sha: str) -> bytes:
-        return self.path(sha).read_bytes()
+        """The picture's bytes (FileNotFoundError if there is no such object, StorageError if the bucket fails)."""
+        local = self._cached(sha)
+        if self.cache.hit(local):
+            try:
+                return local.read_bytes()
+            except FileNotFoundError:
+                pass  # trimmed from the cache meanwhile
+        data = self._get(sha)
+        self._keep(local, data)
+        return data
 
     def exists(self, sha: str) -> bool:
         return self._head(sha, "read") is not None
@@ -322,6 +331,12 @@ class ObjectBlobs:
         """Nothing to do: an S3 put is atomic, an interrupted one leaves no object."""
         return 0
 
+    def _keep(self, local: Path, data: bytes) -> None:
+        try:
+            self.cache.add(local, data)
+        except OSError as error:  # the cache is only a copy: the next look downloads it again
+            log.warning("could not keep a copy of a picture in %s: %s", self.cache.root, error.strerror)
+
     def _cached(self, sha: str) -> Path:
         _check(sha)
         return self.cache.root / self.kind / sha[:2] / f"{sha}{self.suffix}"
@@ -365,6 +380,6 @@ def bucket_stores(folder: Path, settings: S3Settings | None = None) -> tuple[Obj
     try:
         bucket.check()
     except BucketUnreachable as error:
-        logging.getLogger("arena.store").warning("%s", error)
+        log.warning("%s", error)
     cache = PictureCache(folder / CACHE_FOLDER, settings.cache_bytes)
     return ObjectBlobs(bucket, "images", ".png", cache), ObjectBlobs(bucket, "thumbs", ".webp", cache)
