@@ -16,6 +16,7 @@ from arena.pane_export import pane_dict
 from arena.request import Request
 from arena.ui.api_files import api_file
 from arena.ui.compare_inputs import api_params, model_names, read_image
+from arena.ui.words import user_of
 
 ENDPOINT = dict(concurrency_limit=8, concurrency_id="compare")  # one pool with the Compare view's runs
 
@@ -54,11 +55,12 @@ class ApiEndpoints:
                              "with the score parsed from it, when it gives one."),
             **ENDPOINT)
 
-    def compare(self, prompt: str, models, image: str | None = None, params=None):
+    def compare(self, prompt: str, models, image: str | None = None, params=None, request: gr.Request = None):
         """Yield {"panes": [...]} snapshots as models stream; the last one is final."""
         try:
             names, asked = model_names(models, "models"), api_params(params)
-            comparison = self.engine.start(Request(prompt or "", read_image(image, self.engine.settings), asked), names)
+            engine = self.engine.signed_in(user_of(request))
+            comparison = engine.start(Request(prompt or "", read_image(image, self.engine.settings), asked), names)
         except InputError as error:
             raise gr.Error(str(error), title="Cannot run") from None
         try:
@@ -69,12 +71,13 @@ class ApiEndpoints:
         finally:
             comparison.cancel()
 
-    def describe_draw(self, prompt: str, describe, draw, image: str | None = None, params=None) -> dict:
+    def describe_draw(self, prompt: str, describe, draw, image: str | None = None, params=None,
+                      request: gr.Request = None) -> dict:
         """Both steps of a describe → draw chain; every picture names the description it was drawn from."""
         try:
-            chain = DescribeThenDraw(self.engine, prompt or "", model_names(describe, "describe"),
-                                     model_names(draw, "draw"), image=read_image(image, self.engine.settings),
-                                     params=api_params(params))
+            chain = DescribeThenDraw(self.engine.signed_in(user_of(request)), prompt or "",
+                                     model_names(describe, "describe"), model_names(draw, "draw"),
+                                     image=read_image(image, self.engine.settings), params=api_params(params))
             steps = chain.run()
         except InputError as error:
             raise gr.Error(str(error), title="Cannot run") from None
@@ -87,14 +90,14 @@ class ApiEndpoints:
         return {"descriptions": [pane_dict(p) | {"output_id": p.record_id} for p in descriptions],
                 "pictures": pictures}
 
-    def critique(self, image: str | None, models, prompt: str | None = None) -> dict:
+    def critique(self, image: str | None, models, prompt: str | None = None, request: gr.Request = None) -> dict:
         """Each vision-language model critiques the picture; the score is parsed from each answer."""
         try:
             picture = read_image(image, self.engine.settings)
             if picture is None:
                 raise InputError("Send the picture to critique.")
             jobs = critique_jobs(self.engine, picture, critique_prompt(prompt, None), model_names(models, "critique"))
-            critiques = self.engine.start_each(jobs).wait()
+            critiques = self.engine.signed_in(user_of(request)).start_each(jobs).wait()
         except InputError as error:
             raise gr.Error(str(error), title="Cannot run") from None
         return {"critiques": [pane_dict(p) | {"score": parse_score(p.text), "output_id": p.record_id}

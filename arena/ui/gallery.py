@@ -18,7 +18,7 @@ from arena.request import GenerationParams, Request
 from arena.store import OutputRecord, Store, labels
 from arena.store.export import export
 from arena.ui.forms import FilterForm
-from arena.ui.words import md, preview
+from arena.ui.words import md, preview, user_of
 
 PER_PAGE = 24
 
@@ -283,13 +283,14 @@ class GalleryView:
             return gr.skip(), gr.Button(visible=False), "Nothing to delete."
         return gr.Column(visible=False), gr.Button(visible=False), "Deleted."
 
-    def rerun(self, output_id):
+    def rerun(self, output_id, request: gr.Request = None):
         """The same prompt, image, parameters and seed to the same model; the new output goes beside the old."""
         record = self.store.get(output_id) if output_id else None
         if record is None:
             return gr.skip(), gr.skip(), "Pick an output first."
         try:
-            comparison = self.engine.start(rerun_request(self.store, record), [record.model],
+            engine = self.engine.signed_in(user_of(request))
+            comparison = engine.start(rerun_request(self.store, record), [record.model],
                                            lineage=Lineage(rerun_of=record.id))
         except InputError as error:
             return gr.skip(), gr.skip(), f"**Cannot rerun:** {error}"

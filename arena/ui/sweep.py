@@ -21,7 +21,7 @@ from arena.request import Request
 from arena.sweep_grid import data_url, grid_html, grid_image, grid_tables
 from arena.sweeps import AXES, Axis, Sweep, SweepRun, make_axis, plan
 from arena.ui.compare import CompareView
-from arena.ui.words import md, session_of
+from arena.ui.words import md, session_of, user_of
 
 CSS = """
 #sweep-grid .scroll { overflow-x: auto; }
@@ -125,7 +125,7 @@ class SweepView:
         except InputError as error:
             yield {self.progress: f"**Cannot run the sweep:** {md(error)}"}
             return
-        run = SweepRun(self.engine, sweep, save=ask.save)
+        run = SweepRun(self.engine.signed_in(user_of(request)), sweep, save=ask.save)
         shown = Shown(sweep, run, Path(tempfile.mkdtemp(prefix="arena-sweep-")))
         self._replace(session_of(request), shown)
         z_axis = sweep.axis("z")
