@@ -298,3 +298,21 @@ def test_bucket_down_outputs_say_not_saved_and_saving_resumes(bucket_app, bucket
     for text in (caplog.text, painter["unsaved"]):
         assert ACCESS_KEY not in text and SECRET_KEY not in text
     assert "not saved" in caplog.text or "could not save" in caplog.text
+
+
+def test_a_missing_bucket_stops_the_app_and_the_cli_with_one_line(tmp_path, bucket, monkeypatch, capsys):
+    from arena.cli import main as cli
+    from arena.web import main as app
+    from tests.apprunner import write_catalog
+
+    monkeypatch.setenv("ARENA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ARENA_S3_BUCKET", "gone-missing")
+    expected = f"arena: the picture bucket 'gone-missing' at 127.0.0.1:{_port()} does not exist"
+    with pytest.raises(SystemExit) as stopped:
+        app(["--catalog", str(write_catalog(tmp_path / "c.yaml", [{"name": "echo", "kind": "openai-chat",
+                                                                   "model": "echo"}])), "--port", "0"])
+    assert str(stopped.value).startswith(expected)
+    assert cli(["gallery", "list"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(expected) and error.count("\n") == 1
+    assert ACCESS_KEY not in error + str(stopped.value) and SECRET_KEY not in error + str(stopped.value)
