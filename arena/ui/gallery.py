@@ -351,6 +351,7 @@ def _card(record: OutputRecord, thumb, show_prompt: bool = True) -> str:
     prompt = (f'<div class="ga-prompt" title="{escape(record.prompt)}">{escape(record.prompt)}</div>'
               if show_prompt else "")
     status = "" if record.status == "done" else f" · {escape(record.status)}"
+    status += f" · by {escape(record.user_name)}" if record.user_name else ""
     return (f'<div class="ga-card" role="button" tabindex="0" data-id="{escape(record.id)}">{body}{prompt}'
             f'<div class="ga-model">{star}{escape(record.model)}</div>'
             f'<div class="ga-meta">{escape(record.created[:16])}{status}</div></div>')
@@ -367,7 +368,9 @@ def _favourite_label(favourite: bool) -> str:
 
 def _head(record: OutputRecord) -> str:
     return (f"### {md(record.model)} · {md(record.status)}\n"
-            f"`{record.id}` · {record.created} · {md(record.kind)}\n\n**Prompt:** {md(record.prompt)}")
+            f"`{record.id}` · {record.created} · {md(record.kind)}"
+            + (f" · by **{md(record.user_name)}**" if record.user_name else "")
+            + f"\n\n**Prompt:** {md(record.prompt)}")
 
 
 def _text(record: OutputRecord | None) -> str:
