@@ -316,3 +316,20 @@ def test_a_missing_bucket_stops_the_app_and_the_cli_with_one_line(tmp_path, buck
     error = capsys.readouterr().err
     assert error.startswith(expected) and error.count("\n") == 1
     assert ACCESS_KEY not in error + str(stopped.value) and SECRET_KEY not in error + str(stopped.value)
+
+
+def test_a_comparison_whose_input_picture_cannot_be_kept_still_runs(store, bucket, s3_server, loopback, keys,
+                                                                     engine_factory):
+    from arena.images import InputImage
+    from arena.request import GenerationParams, Request
+    from tests.conftest import ROOT, openai_entry
+
+    engine = engine_factory([openai_entry(loopback, "echo")])
+    engine.store = store
+    scene = InputImage(Image.open(ROOT / "assets" / "scene.png").convert("RGB"))
+    with s3_server.stopped():
+        [pane] = engine.start(Request("what is this?", scene, GenerationParams()), ["echo"]).wait()
+    assert pane.status == "done" and pane.text.startswith("Hello from echo") and pane.record_id is None
+    assert pane.unsaved.startswith(f"not saved in the gallery: could not save a picture in the picture bucket "
+                                   f"'{bucket}'")
+    assert store.count() == 0
