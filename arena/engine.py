@@ -24,6 +24,7 @@ from arena.lineage import NO_LINEAGE, Lineage
 from arena.pane import Pane, PaneClosed, PaneSnapshot, Status
 from arena.request import Request
 from arena.settings import Settings
+from arena.workers import Workers
 
 if TYPE_CHECKING:
     from arena.store import Store
@@ -35,6 +36,8 @@ MAX_MODELS = 12
 MAX_PROMPT_CHARS = 100_000
 # After Stop, a pane whose backend has not returned within this long is shown as cancelled anyway.
 CANCEL_GRACE_S = 1.0
+# Each pane runs on one of these; a pane never waits for another's worker (see arena/workers.py).
+_PANE_WORKERS = Workers("pane")
 
 
 class Engine:
@@ -164,12 +167,7 @@ class Comparison:
         self._ended = threading.Event()  # set once every pane is settled
         self.started_at = time.monotonic()
         self._cancel_requested_at: float | None = None
-        self._threads = [
-            threading.Thread(target=self._run, args=(pane,), name=f"pane-{pane.entry.name}", daemon=True)
-            for pane in self.panes
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._returned = [_PANE_WORKERS.run(self._run, pane, name=f"pane-{pane.entry.name}") for pane in self.panes]
 
     # --- public ----------------------------------------------------------------------------------------------
 
@@ -232,9 +230,7 @@ class Comparison:
     def join_backends(self, timeout_s: float) -> bool:
         """Wait for the backend threads themselves to return (after cancel, local generation must stop)."""
         deadline = time.monotonic() + timeout_s
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        return not any(thread.is_alive() for thread in self._threads)
+        return all(returned.wait(max(0.0, deadline - time.monotonic())) for returned in self._returned)
 
     # --- internals -------------------------------------------------------------------------------------------
 
