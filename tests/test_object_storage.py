@@ -16,6 +16,7 @@ from arena.settings import Settings
 from arena.store import Store, open_store
 from arena.store.object_storage import CACHE_FOLDER, ObjectBlobs, PictureCache, S3Settings
 from tests import s3
+from tests.browser import needs_chromium
 from tests.helpers import new_record
 from tests.s3 import ACCESS_KEY, SECRET_KEY
 
@@ -333,3 +334,43 @@ def test_a_comparison_whose_input_picture_cannot_be_kept_still_runs(store, bucke
     assert pane.unsaved.startswith(f"not saved in the gallery: could not save a picture in the picture bucket "
                                    f"'{bucket}'")
     assert store.count() == 0
+
+
+@needs_chromium
+def test_browser_not_saved_in_the_pane_then_the_gallery_from_the_bucket(browser, bucket_app, bucket, s3_server):
+    from tests.conftest import ARTIFACTS
+
+    url, _, engine = bucket_app
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(url)
+    page.wait_for_selector("#arena-models label")
+    for label in page.locator("#arena-models label").all():
+        if label.inner_text().startswith(("painter ·", "echo ·")) != label.locator("input").is_checked():
+            label.click()
+    page.fill("#arena-prompt textarea", "a fox while the bucket is down")
+    with s3_server.stopped():
+        page.click("#arena-run")
+        unsaved = page.locator(".arena-unsaved")
+        unsaved.wait_for(timeout=60_000)
+        page.locator(".arena-saved").wait_for(timeout=60_000)  # echo's text answer is kept
+        assert unsaved.inner_text().startswith("not saved in the gallery: could not save a picture in")
+        assert unsaved.count() == 1
+        page.screenshot(path=str(ARTIFACTS / "object-storage-not-saved-1440.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=str(ARTIFACTS / "object-storage-not-saved-390.png"), full_page=True)
+    s3_server.client().create_bucket(Bucket=bucket)
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    page.fill("#arena-prompt textarea", "a fox once the bucket is back")
+    page.click("#arena-run")
+    page.wait_for_function("document.querySelectorAll('.arena-saved').length === 2 && "
+                           "!document.querySelector('.arena-unsaved')", timeout=60_000)
+    for copy in (engine.store.folder / CACHE_FOLDER).rglob("*.*"):
+        copy.unlink()  # as on a replica that never saw these pictures
+    gallery = browser.new_page(viewport={"width": 1440, "height": 1000}, color_scheme="dark")
+    gallery.goto(url + "?__theme=dark")
+    gallery.get_by_role("tab", name="Gallery").click()
+    gallery.wait_for_function("""() => { const pictures = [...document.querySelectorAll('#gallery-grid img')];
+        return pictures.length >= 1 && pictures.every((p) => p.complete && p.naturalWidth > 0); }""",
+                              timeout=30_000)
+    gallery.screenshot(path=str(ARTIFACTS / "object-storage-gallery-dark.png"), full_page=True)
