@@ -420,8 +420,8 @@ class SuitesView:
                 self.run_b: gr.Dropdown(choices=runs, value=run_id)}
 
     def _run_choices(self) -> list[tuple[str, str]]:
-        return [(f"{_when(r.started_at)} · {r.suite} v{r.version} · {r.status} · {r.done} cells · {r.id}", r.id)
-                for r in self.store.list_runs()]
+        return [(f"{_when(r.started_at)} · {r.suite} v{r.version} · {r.status} · {r.done} cells · {r.id}"
+                 + (f" · by {r.user_name}" if r.user_name else ""), r.id) for r in self.store.list_runs()]
 
 
 def _progress(counts: dict, total: int, started: float, state: str) -> str:
