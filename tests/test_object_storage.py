@@ -374,3 +374,20 @@ def test_browser_not_saved_in_the_pane_then_the_gallery_from_the_bucket(browser,
         return pictures.length >= 1 && pictures.every((p) => p.complete && p.naturalWidth > 0); }""",
                               timeout=30_000)
     gallery.screenshot(path=str(ARTIFACTS / "object-storage-gallery-dark.png"), full_page=True)
+
+
+def test_the_app_starts_while_the_bucket_cannot_be_reached(tmp_path, bucket, s3_server, loopback, monkeypatch,
+                                                           caplog):
+    from gradio_client import Client
+
+    from tests.apprunner import running_app, write_catalog
+    from tests.conftest import LOOPBACK_KEY, openai_entry
+
+    monkeypatch.setenv("OPENAI_API_KEY", LOOPBACK_KEY)
+    monkeypatch.setenv("ARENA_DATA_DIR", str(tmp_path / "data"))
+    catalog = write_catalog(tmp_path / "catalog.yaml", [openai_entry(loopback, "echo")])
+    with caplog.at_level(logging.WARNING), s3_server.stopped(), running_app(catalog) as (url, engine):
+        result = Client(url, verbose=False).predict(prompt="anyone there?", models=["echo"], api_name="/compare")
+        assert result["panes"][0]["status"] == "done"
+    assert f"the picture bucket '{bucket}' at 127.0.0.1:{_port()}: the server cannot be reached" in caplog.text
+    assert ACCESS_KEY not in caplog.text and SECRET_KEY not in caplog.text
