@@ -28,7 +28,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from arena import api_keys
-from arena.errors import StorageError
+from arena.errors import StorageError, error_chain
 
 CACHE_FOLDER = "picture-cache"
 DEFAULT_CACHE_BYTES = 1024 * 1024 * 1024
@@ -144,20 +144,12 @@ class Bucket:
                 return (f"could not {doing} {where}: access refused ({code or f'HTTP {status}'}), "
                         "check the credentials"), True
             return f"could not {doing} {where}: the server answered {code or 'an error'} (HTTP {status})", True
-        names = [type(e).__name__ for e in _chain(error)]
+        names = [type(e).__name__ for e in error_chain(error)]
         if any("Timeout" in n for n in names):
             return f"could not {doing} {where}: timed out, still after {ATTEMPTS} tries", False
         if any(w in n for n in names for w in ("Connect", "Connection", "Endpoint")):
             return f"could not {doing} {where}: the server cannot be reached (still after {ATTEMPTS} tries)", False
         return f"could not {doing} {where}: {names[0]}", True
-
-
-def _chain(error: BaseException) -> list[BaseException]:
-    chain: list[BaseException] = []
-    while error is not None and error not in chain and len(chain) < 10:
-        chain.append(error)
-        error = error.__cause__ or error.__context__
-    return chain
 
 
 def _missing(error: Exception) -> bool:
