@@ -80,6 +80,36 @@ def gradio_auth(users: UsersFile):
     return auth
 
 
+class SignOutOnChange:
+    """ASGI middleware: a user taken out of the users file, or given a new password, is signed out at the next
+    request (Gradio keeps each sign-in as token → name in its app's ``tokens``, and never asks again)."""
+
+    def __init__(self, app, users: UsersFile):
+        self.app = app
+        self.users = users
+        self._hashes: dict[str, str] | None = None
+        self._seen: tuple | None = None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] in ("http", "websocket"):
+            self._revoke(getattr(scope.get("app"), "tokens", None))
+        await self.app(scope, receive, send)
+
+    def _revoke(self, tokens: dict | None) -> None:
+        try:
+            users = self.users.users()  # a stat; the file is parsed again only when it changed
+        except InputError:
+            return
+        if self.users.seen == self._seen:
+            return
+        hashes = {name: user.hash for name, user in users.items()}
+        new_password = {name for name, hashed in (self._hashes or {}).items() if hashes.get(name, hashed) != hashed}
+        self._hashes, self._seen = hashes, self.users.seen
+        for token, name in list((tokens or {}).items()):
+            if name not in hashes or name in new_password:
+                tokens.pop(token, None)
+
+
 def check_name(name: str) -> str:
     name = (name or "").strip()
     if not NAME.fullmatch(name):
@@ -110,6 +140,12 @@ class UsersFile:
         self._dummy: str | None = None
 
     # --- reading ---------------------------------------------------------------------------------------------
+
+    @property
+    def seen(self) -> tuple | None:
+        """(inode, size, mtime) of the copy last read: changes whenever the file does."""
+        with self._lock:
+            return self._seen
 
     def users(self) -> dict[str, User]:
         """Every user by name, as the file says now; a missing file holds none."""

@@ -50,6 +50,7 @@ def test_two_people_sign_in_and_each_comparison_is_kept_with_their_name(browser,
     for name in ("alice", "bob"):
         context, page = sign_in(browser, url, name, f"{name}'s password")
         page.wait_for_selector("#arena-models label", timeout=30_000)
+        page.locator("#arena-signed-in", has_text=f"Signed in as {name}").wait_for(timeout=20_000)
         page.locator("#arena-prompt textarea").fill(f"a question from {name}")
         page.locator("#arena-models label", has_text="echo").click()
         page.click("#arena-run")
@@ -61,6 +62,8 @@ def test_two_people_sign_in_and_each_comparison_is_kept_with_their_name(browser,
         card.wait_for(timeout=20_000)
         assert f"by {name}" in card.locator(".ga-meta").inner_text()
         page.screenshot(path=str(ARTIFACTS / f"users-gallery-{name}.png"))
+        page.get_by_role("link", name="Sign out").click()
+        page.get_by_role("button", name="Login").wait_for(timeout=20_000)
         context.close()
 
 

@@ -3,10 +3,12 @@ in by name: what each one makes and votes is recorded with their name, and a use
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -16,7 +18,7 @@ from gradio_client.exceptions import AppError, AuthenticationError
 from arena.errors import InputError
 from arena.store import Filter
 from arena.store.votes import VoteFilter, VoteStore
-from arena.users import UsersFile, for_app
+from arena.users import SignOutOnChange, UsersFile, for_app
 from arena.web import parse_args
 from tests.apprunner import environment, running_app, write_catalog
 from tests.conftest import LOOPBACK_KEY, ROOT, openai_entry
@@ -77,6 +79,27 @@ def test_short_passwords_and_bad_files_are_refused_in_a_sentence(tmp_path):
     users.path.write_text("not toml [")
     with pytest.raises(InputError, match="Cannot read the users file"):
         users.users()
+
+
+def test_sign_ins_end_when_a_user_is_removed_or_given_a_new_password(tmp_path):
+    users = UsersFile(tmp_path / "users.toml")
+    for name in ("alice", "bob", "carol"):
+        users.add(name, f"{name}'s password")
+    passed: list[dict] = []
+
+    async def app(scope, receive, send):
+        passed.append(scope)
+
+    middleware = SignOutOnChange(app, users)
+    tokens = {"t1": "alice", "t2": "bob", "t3": "carol", "t4": "alice"}
+    gradio = SimpleNamespace(tokens=tokens)  # Gradio's app: each sign-in's token → name
+    request = {"type": "http", "app": gradio}
+    asyncio.run(middleware(request, None, None))
+    assert len(tokens) == 4 and passed == [request]
+    UsersFile(users.path).remove("bob")
+    UsersFile(users.path).add("carol", "a new password")
+    asyncio.run(middleware(request, None, None))
+    assert tokens == {"t1": "alice", "t4": "alice"} and len(passed) == 2
 
 
 def arena(*args: str, stdin: str = "", data_dir) -> subprocess.CompletedProcess:
@@ -205,3 +228,6 @@ def test_a_user_added_while_the_app_runs_signs_in_at_once(team):
     assert [record.user_name for record in records] == ["carol"]
     UsersFile(users.path).remove("carol")
     assert login(url, "carol", "carol's password")[0] == 400
+    with pytest.raises(httpx.HTTPStatusError, match="401"):  # her sign-in from before is gone too
+        carol.predict(prompt="still here?", models=["echo"], api_name="/compare")
+    assert not engine.store.query(Filter(words="still here"))[1]

@@ -10,6 +10,7 @@ from arena.ui.api import ApiEndpoints
 from arena.ui.compare import KEYS_JS, CompareView
 from arena.ui.gallery import GalleryView
 from arena.ui.suites import SuitesView
+from arena.ui.words import signed_in_line
 
 CSS = panes.CSS + panes.BODY_CSS + gallery.CSS + suites.CSS + sweep.CSS + battle.CSS + first_run.CSS + catalog_panel.CSS
 CSS += leaderboard.CSS
@@ -23,6 +24,7 @@ def build_app(engine: Engine) -> gr.Blocks:
             "# Arena\nOne prompt, optionally with one image, to many vision-language models and image generators "
             "at once. Answers stream side by side."
         )
+        signed_in = gr.HTML(elem_id="arena-signed-in") if engine.users is not None else None
         view = CompareView(engine)
         with gr.Tabs(overflow_behavior="wrap"):  # on a phone every tab stays in sight, on two rows
             with gr.Tab("Compare", id="compare"):
@@ -54,6 +56,8 @@ def build_app(engine: Engine) -> gr.Blocks:
                   api_visibility="private", show_progress="hidden"
                   ).then(guide.refresh, outputs=guide.outputs, api_visibility="private", show_progress="hidden")
         demo.load(None, js=KEYS_JS)  # Enter sends, Shift+Enter makes a new line, in both prompt boxes
+        if signed_in is not None:  # people sign in by name (--users): say as whom
+            demo.load(signed_in_line, outputs=signed_in, api_visibility="private", show_progress="hidden")
         for view_of_session in (view, view_sweep, view_battle):  # a closed tab's panes, chat, sweep, battle go
             demo.unload(view_of_session.forget)
     return demo

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 import gradio as gr
 
 from arena import sandbox
@@ -19,6 +21,12 @@ def session_of(request: gr.Request | None) -> str:
 def user_of(request: gr.Request | None) -> str | None:
     """The name the person signed in with (--users or --auth); None where the app asks no one to sign in."""
     return getattr(request, "username", None) or None
+
+
+def signed_in_line(request: gr.Request) -> str:
+    """Who this page is signed in as, and the way out (Gradio's /logout, in this tab)."""
+    name = user_of(request)
+    return f'<p>Signed in as {escape(name)} · <a href="logout">Sign out</a></p>' if name else ""
 
 
 def preview(text: str) -> gr.HTML:
