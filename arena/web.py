@@ -23,8 +23,10 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware  # noqa: E402
 from arena import api_keys  # noqa: E402
 from arena.catalog import Catalog, CatalogError  # noqa: E402
 from arena.engine import Engine  # noqa: E402
+from arena.errors import StorageError  # noqa: E402
 from arena.settings import Settings  # noqa: E402
 from arena.store import open_store  # noqa: E402
+from arena.store.store import served_folders  # noqa: E402
 from arena.users import SignOutOnChange, UsersFile, gradio_auth  # noqa: E402
 from arena.users import for_app as users_for_app  # noqa: E402
 
@@ -164,8 +166,9 @@ def launch_kwargs(args: argparse.Namespace, settings: Settings) -> dict:
         run_history=False,
         footer_links=["api"],
         show_error=False,
-        # Served by the file routes: stored pictures, thumbnails and the example images, nothing else.
-        allowed_paths=[str(settings.data_dir / "images"), str(settings.data_dir / "thumbs"), str(ASSETS)],
+        # Served by the file routes: stored pictures, thumbnails (or a bucket's copies of them: the app serves
+        # those itself, see arena/store/object_storage.py) and the example images, nothing else.
+        allowed_paths=[*map(str, served_folders(settings.data_dir)), str(ASSETS)],
         # Both run before any of Gradio's routes: other Host headers are refused, every page gets the policy.
         app_kwargs={"middleware": [Middleware(AllowedHosts, allowed_hosts=allowed_hosts(args),
                                               any_address=args.host.strip() in ("0.0.0.0", "::", "")),
@@ -200,12 +203,19 @@ def create(args: argparse.Namespace):
     catalog = Catalog.load(settings.catalog)
     store = open_store(settings, recover=False)
     # Cleaning after a crash reads every file name: off the start-up path (young files are left alone).
-    threading.Thread(target=store.recover, name="store-recover", daemon=True).start()
+    threading.Thread(target=_recover, args=(store,), name="store-recover", daemon=True).start()
     engine = Engine(catalog, settings, store)
     engine.users = sign_in_users(args, settings)
     from arena.ui import build_app
 
     return settings, engine, build_app(engine)
+
+
+def _recover(store) -> None:
+    try:
+        store.recover()
+    except StorageError as error:  # a bucket or database down: the next start cleans up
+        log.warning("clean-up after a crash skipped: %s", error)
 
 
 def launch(args: argparse.Namespace, *, block: bool = True):
@@ -227,7 +237,7 @@ def main(argv: list[str] | None = None, prog: str = "app.py") -> None:
     args = parse_args(argv, prog)
     try:
         launch(args)
-    except CatalogError as error:
+    except (CatalogError, StorageError) as error:
         sys.exit(f"arena: {error}")
     except OSError as error:
         if error.filename is None:
