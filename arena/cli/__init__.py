@@ -54,10 +54,19 @@ def _command_in(argv: list[str]) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command in ``argv``; with none, the process's own command line, and then end the process."""
+    if argv is None and _command_in(sys.argv[1:]) != "serve":
+        _without_trio()
     code = _main(argv)
     if argv is None:
         exit_without_teardown(code)
     return code
+
+
+def _without_trio() -> None:
+    """httpcore (under the openai SDK and huggingface_hub) imports trio whenever it is installed, in case it runs
+    under trio's event loop: 0.06 s of the start of every command that makes a request. No command but ``serve``
+    runs an event loop, and that one is asyncio; trio is not among Arena's requirements, so it counts as absent."""
+    sys.modules.setdefault("trio", None)
 
 
 def _main(argv: list[str] | None) -> int:
