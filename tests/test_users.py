@@ -16,8 +16,11 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError, AuthenticationError
 
 from arena.errors import InputError
-from arena.store import Filter
+from arena.request import Request
+from arena.store import Filter, Store
 from arena.store.votes import VoteFilter, VoteStore
+from arena.suites.model import load_suite
+from arena.suites.runner import SuiteRun
 from arena.users import SignOutOnChange, UsersFile, for_app
 from arena.web import parse_args
 from tests.apprunner import environment, running_app, write_catalog
@@ -152,6 +155,25 @@ def test_which_users_file_the_app_signs_in_with(tmp_path):
         for_app(None, "ana:s3cret", data)
     with environment(ARENA_USERS_FILE=str(tmp_path / "named.toml")):
         assert parse_args([]).users == str(tmp_path / "named.toml")
+
+
+def test_what_a_signed_in_engine_starts_is_kept_with_the_name(engine_factory, keys, loopback, tmp_path):
+    engine = engine_factory([openai_entry(loopback, "echo")])
+    engine.store = Store(tmp_path / "data")
+    alice = engine.signed_in("alice")
+    assert engine.signed_in(None) is engine and alice.signed_in("alice") is alice
+    assert engine.user_name is None and alice.store is engine.store and alice.catalog is engine.catalog
+    [mine] = alice.start(Request("hello from alice"), ["echo"]).wait()
+    [nobodys] = engine.start(Request("hello from nobody"), ["echo"]).wait()
+    assert engine.store.get(mine.record_id).user_name == "alice"
+    assert engine.store.get(nobodys.record_id).user_name is None
+    path = tmp_path / "suite.yaml"
+    path.write_text("name: named\nversion: 1\ncases:\n  - {id: a, prompt: hello from a suite}\n")
+    runner = SuiteRun(alice, load_suite(path), ["echo"])
+    [cell] = runner.run()
+    assert cell.status == "done" and engine.store.get_run(runner.run_id).user_name == "alice"
+    records, _ = engine.store.query(Filter(run_id=runner.run_id))
+    assert [record.user_name for record in records] == ["alice"]
 
 
 # --- the running app ---------------------------------------------------------------------------------------------
