@@ -34,6 +34,8 @@ PIECE_BYTES = 1024 * 1024
 RETRIES, RETRY_WAIT_S = 5, 1.0
 # Room kept free on the disk besides the download itself.
 DISK_MARGIN = 200 * 1024 * 1024
+# The files before the weights (configs, tokenizer) are fetched this many at a time: each is mostly a round trip.
+CONFIG_WORKERS = 4
 
 
 class Cancelled(Exception):
@@ -54,6 +56,7 @@ class Download:
         self.finished = threading.Event()
         self._samples: deque[tuple[float, int]] = deque(maxlen=64)
         self._lock = threading.Lock()
+        self._telling = threading.Lock()  # listeners hear one event at a time, whichever thread fetched the bytes
         self.listeners: list[Callable[["Download"], None]] = []
 
     @property
@@ -70,8 +73,9 @@ class Download:
             self._samples.append((time.monotonic(), self.done_bytes))
         if self.cancel_event.is_set():
             raise Cancelled()
-        for listener in self.listeners:
-            listener(self)
+        with self._telling:
+            for listener in self.listeners:
+                listener(self)
 
     @property
     def speed(self) -> float:
@@ -198,7 +202,9 @@ def pull(download: Download) -> None:
         check_disk(download.total_bytes - sum(hub.partial_bytes(plan.repo_id, f) for f in todo), entry.model)
         download.state = "downloading"
         download.advance(0)
-        for repo_file in todo:
+        # Configs side by side, then the weights one by one: a snapshot never shows weights without their configs.
+        _fetch_side_by_side(plan, [f for f in todo if not hub.is_weights(f.path)], download)
+        for repo_file in [f for f in todo if hub.is_weights(f.path)]:
             fetch(plan, repo_file, download)
         hub.forget(entry.model)
         if hub.local_snapshot(entry) is None:
@@ -230,9 +236,23 @@ def _storage(repo_id: str) -> Path:
     return hub.blobs_dir(repo_id).parent
 
 
+def _fetch_side_by_side(plan: hub.Plan, files: list[hub.RepoFile], download: Download) -> None:
+    """Fetch ``files`` CONFIG_WORKERS at a time; once all have stopped, the first failure is raised."""
+    if len(files) < 2:
+        for repo_file in files:
+            fetch(plan, repo_file, download)
+        return
+    with ThreadPoolExecutor(max_workers=CONFIG_WORKERS, thread_name_prefix="fetch") as pool:
+        fetching = [pool.submit(fetch, plan, repo_file, download) for repo_file in files]
+    for future in fetching:
+        future.result()
+
+
 def fetch(plan: hub.Plan, repo_file: hub.RepoFile, download: Download) -> None:
     from huggingface_hub import hf_hub_download
 
+    if download.cancel_event.is_set():
+        raise Cancelled()
     progress = _progress_class(download)
     if repo_file.size >= RESUMABLE_BYTES:
         _fetch_blob(plan, repo_file, download)

@@ -186,6 +186,10 @@ def _variant_of(name: str) -> str | None:
     return parts[-1] if len(parts) > 1 else None
 
 
+def is_weights(path: str) -> bool:
+    return path.endswith(_WEIGHT_SUFFIXES)
+
+
 def needed_files(kind: str, files: dict[str, int], variant: str | None) -> list[RepoFile]:
     """What ``from_pretrained`` reads: configs, tokenizer files and safetensors weights (the variant's, for
     diffusers); not .bin/ONNX/other variants, nor a single-file checkpoint beside the diffusers folders."""
@@ -200,7 +204,7 @@ def needed_files(kind: str, files: dict[str, int], variant: str | None) -> list[
         top = [p for p in files if "/" not in p]
         chosen = [p for p in top if p.endswith(_CONFIG_SUFFIXES) and ".index.json" not in p]
         chosen += _transformers_weights(top)
-    weights_last = sorted(chosen, key=lambda p: (p.endswith(_WEIGHT_SUFFIXES), p))
+    weights_last = sorted(chosen, key=lambda p: (is_weights(p), p))
     return [RepoFile(p, files[p]) for p in weights_last]
 
 
