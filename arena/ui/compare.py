@@ -185,8 +185,10 @@ class CompareView:
         # Gradio a new component at every frame (an Image or Textbox: about a millisecond each).
         boxes = [self.prompt, self.follow_up, self.follow_image, self.draw_text]
         shown = [c for c in outputs if c not in boxes]
+        # postprocess=False: Gradio would hand each output of each frame to a worker thread to postprocess (a
+        # string stays a string); the handlers send values the page takes as they are (compare_frames.picture_update).
         streaming = dict(outputs=shown, show_progress="hidden", concurrency_limit=8, concurrency_id="compare",
-                         api_visibility="private")
+                         api_visibility="private", postprocess=False)
         # A set of inputs: each handler gets one dict (component → value) and reads it with ask().
         self.ask_inputs = {self.prompt, self.image, self.models, *self.params.components, self.save}
         # Enter in the prompt boxes clicks Run / Send (KEYS_JS); Gradio's own submit is never fired for them.

@@ -124,12 +124,12 @@ class Frames:
         if pane.images:
             picture = pane.images[-1]
             self._set(board, updates, image, ("picture", id(picture)),
-                      gr.Image, value=picture, visible=True, show_label=False)
+                      picture_update, image, picture, visible=True, show_label=False)
         elif shown.picture is not None:  # a critique: the picture it judged, with the score when it gives one
             score = parse_score(pane.text) if pane.finished else None
             label = f"score {score:g}/10 · {pane.model}" if score is not None else "the picture critiqued"
             self._set(board, updates, image, ("critiqued", id(shown.picture), label),
-                      gr.Image, value=shown.picture, visible=True, label=label, show_label=True)
+                      picture_update, image, shown.picture, visible=True, label=label, show_label=True)
         else:
             visible = pane.output == "image"
             self._set(board, updates, image, ("empty", visible),
@@ -144,6 +144,12 @@ class Frames:
 
 
 _UNSENT = object()
+
+
+def picture_update(image: gr.Image, picture, **props) -> dict:
+    """``image`` showing ``picture``, as Gradio's postprocessing would send it (a PNG in Gradio's cache): the
+    streaming events leave that out (postprocess=False), so their values must be what the page takes as is."""
+    return gr.update(value=image.postprocess(picture).model_dump(), **props)
 
 
 def progress(comparisons: list[Comparison]) -> str:
