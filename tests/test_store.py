@@ -1,4 +1,5 @@
-"""The gallery's storage: every pane kept, filters, exports, provenance in PNGs, concurrency and crashes."""
+"""The gallery's storage: every pane kept, filters, exports, provenance in PNGs, concurrency and crashes; each test
+that takes ``database_url`` runs on SQLite and on a throwaway PostgreSQL server (tests/postgres.py)."""
 
 from __future__ import annotations
 
@@ -24,17 +25,24 @@ from arena.request import GenerationParams, Request
 from arena.store import Filter, Store
 from arena.store.export import CELL, LABEL, export
 from arena.store.pictures import read_record
+from arena.store.schema import MIGRATIONS
 from arena.ui.gallery import rerun_request
+from tests import postgres as server
 from tests.conftest import OFFLINE_ENTRIES, ROOT, mistral_entry, openai_entry
 from tests.helpers import new_record, wait_until
+
+database_url = server.database_url  # a fixture
+postgres = server.postgres  # a fixture
 
 SCENE = InputImage(Image.open(ROOT / "assets" / "scene.png").convert("RGB"))
 HOSTILE = "<script>alert('x')</script> a charming spider at work"
 
 
 @pytest.fixture
-def store(tmp_path):
-    return Store(tmp_path / "data", orphan_grace_s=0)
+def store(tmp_path, database_url):
+    store = Store(tmp_path / "data", orphan_grace_s=0, database_url=database_url)
+    yield store
+    store.close()
 
 
 def run(engine, prompt, names, image=None, **params):
@@ -171,9 +179,50 @@ def test_many_threads_save_at_once_without_losing_a_record(store):
         thread.join()
     assert failures == []
     assert store.count() == 1600
-    db = sqlite3.connect(store.db_path)
-    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    if store.server is None:
+        db = sqlite3.connect(store.db_path)
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+SAVER = """
+import sys
+sys.path.insert(0, sys.argv[3])
+from arena.store import Store
+from tests.helpers import new_record
+store = Store(sys.argv[1], database_url=sys.argv[2] or None)
+number = sys.argv[4]
+for i in range(200):
+    store.save(new_record(store, model=f"m{number}", text=f"answer {number}-{i}"))
+"""
+
+
+def test_eight_processes_save_200_records_each_and_none_is_lost(tmp_path, database_url):
+    folder = tmp_path / "data"
+    store = Store(folder, database_url=database_url)  # migrated once; the writers also migrate, finding it done
+    writers = [subprocess.Popen([sys.executable, "-c", SAVER, str(folder), database_url or "", str(ROOT), str(n)],
+                                cwd=ROOT, stderr=subprocess.PIPE, text=True) for n in range(8)]
+    errors = [writer.communicate(timeout=300)[1] for writer in writers]
+    assert [writer.returncode for writer in writers] == [0] * 8, errors
+    assert not any("locked" in e for e in errors)
+    assert store.count() == 1600
+    assert sorted(store.models()) == [f"m{n}" for n in range(8)]
+    assert store.query(Filter(models=["m3"]))[1] == 200
+
+
+def test_two_processes_migrating_an_empty_database_at_once_make_one_schema(tmp_path, database_url):
+    opener = ("import sys; sys.path.insert(0, sys.argv[3]); from arena.store import Store; "
+              "Store(sys.argv[1], database_url=sys.argv[2] or None)")
+    folder = tmp_path / "data"
+    openers = [subprocess.Popen([sys.executable, "-c", opener, str(folder), database_url or "", str(ROOT)],
+                                cwd=ROOT, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    errors = [opener.communicate(timeout=120)[1] for opener in openers]
+    assert [opener.returncode for opener in openers] == [0] * 3, errors
+    store = Store(folder, database_url=database_url)
+    applied = store.connection().execute("SELECT number, name FROM migrations ORDER BY number").fetchall()
+    assert [tuple(row) for row in applied] == [(n, m.name) for n, m in enumerate(MIGRATIONS, start=1)]
+    record = store.save(new_record(store, prompt="after migrating", text="kept"))
+    assert store.get(record.id) == record
 
 
 CRASH_WRITER = """
@@ -182,7 +231,7 @@ from PIL import Image
 sys.path.insert(0, sys.argv[2])
 from arena.store import Store
 from tests.helpers import new_record
-store = Store(sys.argv[1])
+store = Store(sys.argv[1], database_url=sys.argv[3] or None)
 i = 0
 while True:
     i += 1
@@ -191,18 +240,21 @@ while True:
 """
 
 
-def test_a_killed_writer_leaves_a_whole_database_and_no_orphans(tmp_path):
+def test_a_killed_writer_leaves_a_whole_database_and_no_orphans(tmp_path, database_url):
     folder = tmp_path / "data"
-    Store(folder).close()
-    writer = subprocess.Popen([sys.executable, "-c", CRASH_WRITER, str(folder), str(ROOT)], cwd=ROOT)
+    watcher = Store(folder, database_url=database_url, recover=False)
+    writer = subprocess.Popen([sys.executable, "-c", CRASH_WRITER, str(folder), str(ROOT), database_url or ""],
+                              cwd=ROOT)
     try:
-        wait_until(lambda: _count(folder) >= 25, timeout=60, what="25 records saved by the writer")
+        wait_until(lambda: watcher.count() >= 25, timeout=60, what="25 records saved by the writer")
     finally:
         writer.send_signal(signal.SIGKILL)
         writer.wait(10)
-    store = Store(folder, orphan_grace_s=0)  # opening cleans what the kill left
-    db = sqlite3.connect(store.db_path)
-    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    watcher.close()
+    store = Store(folder, orphan_grace_s=0, database_url=database_url)  # opening cleans what the kill left
+    if store.server is None:
+        db = sqlite3.connect(store.db_path)
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     records = store.all(Filter())
     assert len(records) >= 25
     for record in records:
@@ -272,11 +324,6 @@ class _Collector(HTMLParser):
             self.ids.add(attributes["id"])
         if tag == "img":
             self.sources.append(attributes["src"])
-
-
-def _count(folder) -> int:
-    with sqlite3.connect(folder / "arena.db", timeout=30) as db:
-        return db.execute("SELECT COUNT(*) FROM outputs").fetchone()[0]
 
 
 def _ids_of_cards(page: str) -> set[str]:

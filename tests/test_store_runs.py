@@ -12,13 +12,19 @@ import pytest
 from arena.errors import InputError
 from arena.inputs import parse_day
 from arena.store import OutputRecord, Run, RunCell, Store, new_id
+from tests import postgres as server
+
+database_url = server.database_url  # a fixture
+postgres = server.postgres  # a fixture
 
 ARENA = Path(__file__).resolve().parents[1] / "arena"
 
 
 @pytest.fixture
-def store(tmp_path) -> Store:
-    return Store(tmp_path / "data")
+def store(tmp_path, database_url) -> Store:
+    store = Store(tmp_path / "data", database_url=database_url)
+    yield store
+    store.close()
 
 
 def _cell(run: Run, case_id: str, model: str = "m", sample: int = 0, status: str = "done",

@@ -14,12 +14,19 @@ from arena.battles.votes import StoreVotes, Vote, catalog_names, find_leaks
 from arena.errors import InputError
 from arena.store import Store
 from arena.store.votes import VoteFilter, VoteStore
+from tests import postgres as server
 from tests.helpers import new_record
+
+another_database = server.another_database  # a fixture
+database_url = server.database_url  # a fixture
+postgres = server.postgres  # a fixture
 
 
 @pytest.fixture
-def store(tmp_path):
-    return Store(tmp_path / "store")
+def store(tmp_path, database_url):
+    store = Store(tmp_path / "store", database_url=database_url)
+    yield store
+    store.close()
 
 
 def cast(votes: StoreVotes, battle: str, outcome: str = "a", a: str = "alpha", b: str = "bravo", **fields) -> Vote:
@@ -33,7 +40,7 @@ def test_a_vote_is_stored_once_and_survives_a_restart(store, tmp_path):
                 case_tags=["greeting"], voter="ana", side_a="right")
     with pytest.raises(InputError, match="has a vote already"):
         cast(votes, "b1", "b", voter="ben")
-    (stored,) = VoteStore(Store(tmp_path / "store")).rows()
+    (stored,) = VoteStore(Store(tmp_path / "store", database_url=store.database_url)).rows()
     assert stored.id == vote.id and stored.outcome == "a" and stored.reason == "clearer"
     assert (stored.side_a, stored.side_b, stored.voter, stored.voter_kind) == ("right", "left", "ana", "people_blind")
     assert stored.blind and not stored.leak and stored.case_tags == ["greeting"] and stored.suite == "seed"
@@ -136,8 +143,8 @@ def test_filters_pick_kind_voter_suite_tag_and_dates(store):
     assert votes.pair_counts("text") == {("a", "b"): 4}
 
 
-def test_the_pictures_a_vote_judged_outlive_the_gallery_records(tmp_path):
-    store = Store(tmp_path / "store", orphan_grace_s=0)
+def test_the_pictures_a_vote_judged_outlive_the_gallery_records(tmp_path, database_url):
+    store = Store(tmp_path / "store", orphan_grace_s=0, database_url=database_url)
     left, right = (new_record(store, model=m, output="image") for m in ("p", "q"))
     store.save(left, [Image.new("RGB", (8, 8), "red")])
     store.save(right, [Image.new("RGB", (8, 8), "blue")])
@@ -153,7 +160,7 @@ def test_the_pictures_a_vote_judged_outlive_the_gallery_records(tmp_path):
     assert not store.images.path(sha_left).exists() and not store.images.path(sha_right).exists()
 
 
-def test_export_then_import_keeps_counts_and_ratings(store, tmp_path):
+def test_export_then_import_keeps_counts_and_ratings(store, tmp_path, another_database):
     votes = StoreVotes(store)
     for n, (a, b, outcome) in enumerate([("x", "y", "a")] * 7 + [("y", "z", "b")] * 5 + [("x", "z", "tie")] * 3
                                         + [("x", "y", "bothbad")] * 2):
@@ -161,7 +168,7 @@ def test_export_then_import_keeps_counts_and_ratings(store, tmp_path):
              case_tags=["a", "b"])
     out = tmp_path / "votes.jsonl"
     assert export_votes(store, out) == 17
-    fresh = Store(tmp_path / "fresh")
+    fresh = Store(tmp_path / "fresh", database_url=another_database())
     assert import_votes(fresh, out) == (17, 0)
     assert import_votes(fresh, out) == (0, 17)
     assert sorted(VoteStore(fresh).counts()) == sorted(VoteStore(store).counts())

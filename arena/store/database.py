@@ -1,5 +1,7 @@
-"""The SQLite database under the store: one connection per thread, write transactions that queue, and the
-small helpers every query module shares (named-column inserts, JSON columns)."""
+"""The database under the store: SQLite (the file ``arena.db`` in the data folder, or the one a ``sqlite:///`` URL
+names) with one connection per thread and write transactions that queue, or PostgreSQL for a ``postgresql://``
+URL (arena/store/postgres.py); and the small helpers every query module shares (named-column inserts, JSON
+columns). What the engines' SQL differs in is said once, in arena/store/dialects.py."""
 
 from __future__ import annotations
 
@@ -8,18 +10,31 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from arena.store.dialects import SQLITE
 from arena.store.schema import migrate
 
 
 class Database:
-    """Opens (and migrates) ``arena.db`` in ``folder``; each thread gets its own connection."""
+    """Opens (and migrates) the database ``url`` names, by default ``arena.db`` in ``folder``."""
 
     def __init__(self, folder: Path, url: str | None = None):
-        if url is not None and not url.startswith("sqlite:"):
-            raise ValueError(f"unsupported database URL {url.split(':')[0]}:… (only SQLite so far)")
         self.folder = Path(folder).expanduser()
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.db_path = self.folder / "arena.db"
+        self.database_url = url
+        engine = engine_of(url)
+        if engine == "postgresql":
+            from arena.store.postgres import PostgresDatabase  # psycopg is loaded only for a server
+
+            self.server = PostgresDatabase(url)
+            self.dialect = self.server.dialect
+            self.connection, self.transaction, self.close = (self.server.connection, self.server.transaction,
+                                                             self.server.close)
+            self.server.migrate(_migrations())
+            return
+        self.server = None
+        self.dialect = SQLITE
+        self.db_path = sqlite_path(url) or self.folder / "arena.db"
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         # Threads of this process queue here for the write lock: SQLite's own busy wait sleeps up to 100 ms.
         self._write_lock = threading.Lock()
@@ -49,6 +64,32 @@ class Database:
             self._local.db = None
 
 
+def engine_of(url: str | None) -> str:
+    """``sqlite`` or ``postgresql``, the engine a database URL names (none: SQLite); any other in a sentence."""
+    scheme = (url or "sqlite:").split(":", 1)[0].lower()
+    if scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
+        return "postgresql"
+    if scheme == "sqlite":
+        return "sqlite"
+    from arena.errors import StorageError
+
+    raise StorageError(f"Unsupported database URL {scheme}:… (sqlite:///FILE or postgresql://USER@HOST/NAME).")
+
+
+def sqlite_path(url: str | None) -> Path | None:
+    """The file a ``sqlite:///relative.db`` or ``sqlite:////absolute.db`` URL names (``~`` expanded)."""
+    if not url or not url.lower().startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///"):].split("?", 1)[0]
+    return Path(path).expanduser() if path else None
+
+
+def _migrations():
+    from arena.store.schema import MIGRATIONS
+
+    return MIGRATIONS
+
+
 class Transaction:
     """BEGIN IMMEDIATE … COMMIT: writers queue for the database lock instead of failing with 'locked'."""
 
@@ -73,17 +114,24 @@ class Transaction:
         return False
 
 
-def insert(db: sqlite3.Connection, table: str, row: dict, verb: str = "INSERT") -> None:
-    """One row, its columns named (``verb`` may be ``INSERT OR IGNORE`` / ``INSERT OR REPLACE``)."""
-    db.execute(f"{verb} INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
+def insert(db, table: str, row: dict, on_conflict: str | None = None) -> int:
+    """One row, its columns named; ``on_conflict`` ``ignore`` keeps a row already there, ``replace`` overwrites
+    it. How many rows it added (0 where one was kept)."""
+    return db.execute(dialect_of(db).insert(table, list(row), on_conflict), list(row.values())).rowcount
 
 
-def insert_many(db: sqlite3.Connection, table: str, rows: list[dict]) -> None:
-    """Rows that all have the same columns, named."""
-    if rows:
-        columns = list(rows[0])
-        db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                       [[row[c] for c in columns] for row in rows])
+def insert_many(db, table: str, rows: list[dict], on_conflict: str | None = None) -> int:
+    """Rows that all have the same columns, named; how many were added."""
+    if not rows:
+        return 0
+    columns = list(rows[0])
+    return db.executemany(dialect_of(db).insert(table, columns, on_conflict),
+                          [[row[c] for c in columns] for row in rows]).rowcount
+
+
+def dialect_of(db):
+    """The dialect of a connection: a PostgreSQL session says its own, ``sqlite3`` cannot carry one."""
+    return getattr(db, "dialect", SQLITE)
 
 
 def marks(values) -> str:

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 
 class Outputs:
-    """The outputs half of ``Store`` (it brings ``connection``, ``transaction``, ``images`` and ``thumbs``)."""
+    """The outputs half of ``Store`` (it brings ``connection``, ``transaction``, ``dialect``, ``images`` and
+    ``thumbs``)."""
 
     # --- writing -------------------------------------------------------------------------------------------
 
@@ -42,7 +43,7 @@ class Outputs:
     def ensure_comparison(self, comparison_id: str, prompt: str, created_at: float) -> None:
         with self.transaction() as db:
             insert(db, "comparisons", {"id": comparison_id, "created_at": created_at, "prompt": prompt,
-                                       "input_image": None, "params": "{}", "models": "[]"}, "INSERT OR IGNORE")
+                                       "input_image": None, "params": "{}", "models": "[]"}, "ignore")
 
     def save_output(self, comparison_id: str, pane: "PaneSnapshot", request: "Request", entry: "ModelEntry",
                     versions: dict[str, str], lineage: Lineage = NO_LINEAGE) -> OutputRecord:
@@ -180,7 +181,7 @@ class Outputs:
 
     def query(self, where: Filter, page: int = 1, per_page: int = 24) -> tuple[list[OutputRecord], int]:
         """One page of records, newest first, and how many match in all."""
-        condition, values = _condition(where)
+        condition, values = _condition(where, self.dialect)
         total = self.connection().execute(f"SELECT COUNT(*) FROM outputs o {condition}", values).fetchone()[0]
         offset = max(0, page - 1) * per_page
         rows = self._select(f"{condition} ORDER BY o.created_at DESC, o.id DESC LIMIT ? OFFSET ?",
@@ -188,7 +189,7 @@ class Outputs:
         return rows, total
 
     def all(self, where: Filter) -> list[OutputRecord]:
-        condition, values = _condition(where)
+        condition, values = _condition(where, self.dialect)
         return self._select(f"{condition} ORDER BY o.created_at", values)
 
     def models(self) -> list[str]:
@@ -219,7 +220,7 @@ class Outputs:
         return [_record(row, images.get(row["id"], [])) for row in rows]
 
 
-def _insert(db: sqlite3.Connection, record: OutputRecord) -> None:
+def _insert(db, record: OutputRecord) -> None:
     insert(db, "outputs", {
         "id": record.id, "comparison_id": record.comparison_id, "created_at": record.created_at,
         "model": record.model, "kind": record.kind, "output": record.output, "status": record.status,
@@ -235,7 +236,7 @@ def _insert(db: sqlite3.Connection, record: OutputRecord) -> None:
                                       for position, sha in enumerate(record.images)])
 
 
-def _condition(where: Filter) -> tuple[str, list]:
+def _condition(where: Filter, dialect) -> tuple[str, list]:
     """The filter as a WHERE clause on ``outputs o`` (empty when it keeps everything) and its values."""
     clauses: list[str] = []
     values: list = []
@@ -247,9 +248,9 @@ def _condition(where: Filter) -> tuple[str, list]:
         values.append(where.output)
     words = [w for w in where.words.split() if w.strip('"')]
     if words:
-        query = " ".join('"' + w.replace('"', '""') + '"' for w in words)
-        clauses.append("o.rowid IN (SELECT rowid FROM outputs_prompt WHERE outputs_prompt MATCH ?)")
-        values.append(query)
+        clause, value = dialect.prompt_words(words)
+        clauses.append(clause)
+        values.append(value)
     if where.since is not None:
         clauses.append("o.created_at >= ?")
         values.append(where.since)

@@ -77,7 +77,7 @@ class Runs:
                 "run_id": cell.run_id, "case_id": cell.case_id, "case_hash": cell.case_hash, "model": cell.model,
                 "sample": cell.sample, "output_id": cell.output_id, "status": cell.status,
                 "cached": int(cell.cached), "refused": None if cell.refused is None else int(cell.refused),
-                "checks": json.dumps(cell.checks)}, "INSERT OR REPLACE")
+                "checks": json.dumps(cell.checks)}, "replace")
 
     def get_run(self, run_id: str) -> Run | None:
         row = self.connection().execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()

@@ -1,25 +1,23 @@
-"""The database layout, as an ordered list of migrations; the applied ones are recorded in the database."""
+"""The database layout, as one ordered list of migrations that both engines follow (each says its SQLite and its
+PostgreSQL DDL, which differ in float type, prompt-word search and trigger syntax); the applied ones are recorded
+in the database's ``migrations`` table."""
 
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable
+from dataclasses import dataclass
 
 
-def _script(db: sqlite3.Connection, script: str) -> None:
-    """Run statements one by one (executescript would commit the migration's transaction half-way)."""
-    statement = ""
-    for line in script.splitlines(keepends=True):
-        statement += line
-        if sqlite3.complete_statement(statement):
-            db.execute(statement)
-            statement = ""
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    sqlite: str
+    postgres: str
 
 
-def _initial(db: sqlite3.Connection) -> None:
-    _script(
-        db,
-        """
+_INITIAL = Migration(
+    "_initial",
+    sqlite="""
         CREATE TABLE comparisons (
             id TEXT PRIMARY KEY,
             created_at REAL NOT NULL,
@@ -75,14 +73,64 @@ def _initial(db: sqlite3.Connection) -> None:
         CREATE TRIGGER outputs_prompt_delete AFTER DELETE ON outputs BEGIN
             INSERT INTO outputs_prompt(outputs_prompt, rowid, prompt) VALUES ('delete', old.rowid, old.prompt);
         END;
-        """
-    )
+        """,
+    postgres="""
+        CREATE TABLE comparisons (
+            id TEXT PRIMARY KEY,
+            created_at DOUBLE PRECISION NOT NULL,
+            prompt TEXT NOT NULL,
+            input_image TEXT,
+            params TEXT NOT NULL,
+            models TEXT NOT NULL
+        );
+        CREATE TABLE outputs (
+            id TEXT PRIMARY KEY,
+            comparison_id TEXT NOT NULL REFERENCES comparisons(id),
+            created_at DOUBLE PRECISION NOT NULL,
+            model TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            output TEXT NOT NULL,
+            status TEXT NOT NULL,
+            prompt TEXT NOT NULL,
+            input_image TEXT,
+            text TEXT NOT NULL,
+            error TEXT,
+            thumb TEXT,
+            entry TEXT NOT NULL,
+            params TEXT NOT NULL,
+            used TEXT NOT NULL,
+            versions TEXT NOT NULL,
+            metrics TEXT NOT NULL,
+            notices TEXT NOT NULL,
+            parent_id TEXT,
+            rerun_of TEXT,
+            run_id TEXT,
+            favourite INTEGER NOT NULL DEFAULT 0,
+            note TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE output_images (
+            output_id TEXT NOT NULL REFERENCES outputs(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            sha TEXT NOT NULL,
+            PRIMARY KEY (output_id, position)
+        );
+        CREATE INDEX outputs_newest ON outputs(created_at DESC);
+        CREATE INDEX outputs_model ON outputs(model, created_at DESC);
+        CREATE INDEX outputs_kind ON outputs(output, created_at DESC);
+        CREATE INDEX outputs_favourite ON outputs(favourite, created_at DESC);
+        CREATE INDEX outputs_comparison ON outputs(comparison_id);
+        CREATE INDEX outputs_run ON outputs(run_id);
+        CREATE INDEX output_images_sha ON output_images(sha);
+        CREATE INDEX outputs_thumb ON outputs(thumb);
+        CREATE INDEX comparisons_image ON comparisons(input_image);
+        -- Prompt-word search (FTS5's outputs_prompt on SQLite): a GIN index on the prompt's words.
+        CREATE INDEX outputs_prompt_words ON outputs USING GIN (to_tsvector('simple', prompt));
+        """,
+)
 
-
-def _suite_runs(db: sqlite3.Connection) -> None:
-    _script(
-        db,
-        """
+_SUITE_RUNS = Migration(
+    "_suite_runs",
+    sqlite="""
         ALTER TABLE outputs ADD COLUMN case_id TEXT;
         ALTER TABLE outputs ADD COLUMN case_hash TEXT;
         ALTER TABLE outputs ADD COLUMN sample INTEGER;
@@ -112,26 +160,58 @@ def _suite_runs(db: sqlite3.Connection) -> None:
             PRIMARY KEY (run_id, case_id, model, sample)
         );
         """,
-    )
+    postgres="""
+        ALTER TABLE outputs ADD COLUMN case_id TEXT;
+        ALTER TABLE outputs ADD COLUMN case_hash TEXT;
+        ALTER TABLE outputs ADD COLUMN sample INTEGER;
+        CREATE INDEX outputs_cache ON outputs(model, case_hash, sample, status);
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            suite TEXT NOT NULL,
+            version TEXT NOT NULL,
+            source TEXT NOT NULL,
+            models TEXT NOT NULL,
+            judge TEXT,
+            started_at DOUBLE PRECISION NOT NULL,
+            finished_at DOUBLE PRECISION,
+            status TEXT NOT NULL
+        );
+        CREATE TABLE run_cells (
+            run_id TEXT NOT NULL REFERENCES runs(id),
+            case_id TEXT NOT NULL,
+            case_hash TEXT NOT NULL,
+            model TEXT NOT NULL,
+            sample INTEGER NOT NULL,
+            output_id TEXT,
+            status TEXT NOT NULL,
+            cached INTEGER NOT NULL,
+            refused INTEGER,
+            checks TEXT NOT NULL,
+            PRIMARY KEY (run_id, case_id, model, sample)
+        );
+        """,
+)
 
-
-def _run_case_order(db: sqlite3.Connection) -> None:
-    _script(
-        db,
-        """
+_RUN_CASE_ORDER = Migration(
+    "_run_case_order",
+    sqlite="""
         ALTER TABLE runs ADD COLUMN cases TEXT;
         CREATE INDEX run_cells_case ON run_cells(case_id);
         CREATE INDEX runs_started ON runs(started_at);
         CREATE INDEX outputs_parent ON outputs(parent_id);
         """,
-    )
+    postgres="""
+        ALTER TABLE runs ADD COLUMN cases TEXT;
+        CREATE INDEX run_cells_case ON run_cells(case_id);
+        CREATE INDEX runs_started ON runs(started_at);
+        CREATE INDEX outputs_parent ON outputs(parent_id);
+        """,
+)
 
-
-def _votes(db: sqlite3.Connection) -> None:
-    """Votes on battles (people blind or named, judge models); vote_images keeps the judged pictures."""
-    _script(
-        db,
-        """
+# Votes on battles (people blind or named, judge models); vote_images keeps the judged pictures.
+_VOTES = Migration(
+    "_votes",
+    sqlite="""
         CREATE TABLE votes (
             id TEXT PRIMARY KEY,
             battle_id TEXT NOT NULL,
@@ -170,26 +250,71 @@ def _votes(db: sqlite3.Connection) -> None:
             SELECT new.id, sha FROM output_images WHERE output_id IN (new.output_a, new.output_b);
         END;
         """,
-    )
+    postgres="""
+        CREATE TABLE votes (
+            id TEXT PRIMARY KEY,
+            battle_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            model_a TEXT NOT NULL,
+            model_b TEXT NOT NULL,
+            side_a TEXT NOT NULL,
+            side_b TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            output_a TEXT,
+            output_b TEXT,
+            prompt TEXT NOT NULL DEFAULT '',
+            suite TEXT,
+            case_id TEXT,
+            case_tags TEXT NOT NULL DEFAULT '[]',
+            voter TEXT NOT NULL,
+            voter_kind TEXT NOT NULL,
+            blind INTEGER NOT NULL,
+            leak INTEGER NOT NULL DEFAULT 0,
+            created_at DOUBLE PRECISION NOT NULL
+        );
+        CREATE UNIQUE INDEX votes_battle ON votes(battle_id);
+        CREATE INDEX votes_board ON votes(kind, voter_kind, leak, model_a, model_b, outcome);
+        CREATE INDEX votes_voter ON votes(voter, created_at);
+        CREATE INDEX votes_time ON votes(created_at);
+        CREATE TABLE vote_images (
+            vote_id TEXT NOT NULL REFERENCES votes(id) ON DELETE CASCADE,
+            sha TEXT NOT NULL
+        );
+        CREATE INDEX vote_images_vote ON vote_images(vote_id);
+        CREATE INDEX vote_images_sha ON vote_images(sha);
+        CREATE FUNCTION votes_keep_pictures() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO vote_images(vote_id, sha)
+            SELECT NEW.id, sha FROM output_images WHERE output_id IN (NEW.output_a, NEW.output_b);
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER votes_keep_pictures AFTER INSERT ON votes FOR EACH ROW
+        WHEN (NEW.output_a IS NOT NULL OR NEW.output_b IS NOT NULL) EXECUTE FUNCTION votes_keep_pictures();
+        """,
+)
 
-
-def _user_names(db: sqlite3.Connection) -> None:
-    """The signed-in person who made an output or started a suite run (NULL where nobody signed in)."""
-    _script(
-        db,
-        """
+# The signed-in person who made an output or started a suite run (NULL where nobody signed in).
+_USER_NAMES = Migration(
+    "_user_names",
+    sqlite="""
         ALTER TABLE outputs ADD COLUMN user_name TEXT;
         ALTER TABLE runs ADD COLUMN user_name TEXT;
         CREATE INDEX outputs_user ON outputs(user_name, created_at);
         """,
-    )
+    postgres="""
+        ALTER TABLE outputs ADD COLUMN user_name TEXT;
+        ALTER TABLE runs ADD COLUMN user_name TEXT;
+        CREATE INDEX outputs_user ON outputs(user_name, created_at);
+        """,
+)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_initial, _suite_runs, _run_case_order, _votes,
-                                                          _user_names]
+MIGRATIONS: list[Migration] = [_INITIAL, _SUITE_RUNS, _RUN_CASE_ORDER, _VOTES, _USER_NAMES]
 
 
 def migrate(db: sqlite3.Connection) -> None:
+    """Apply the migrations a SQLite database lacks, each in a write transaction (so two processes take turns)."""
     db.execute("CREATE TABLE IF NOT EXISTS migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL)")
     done = {row[0] for row in db.execute("SELECT number FROM migrations")}
     for number, migration in enumerate(MIGRATIONS, start=1):
@@ -199,5 +324,15 @@ def migrate(db: sqlite3.Connection) -> None:
             db.execute("BEGIN IMMEDIATE")
             if db.execute("SELECT 1 FROM migrations WHERE number = ?", (number,)).fetchone():
                 continue  # another process got there first
-            migration(db)
-            db.execute("INSERT INTO migrations VALUES (?, ?)", (number, migration.__name__))
+            _script(db, migration.sqlite)
+            db.execute("INSERT INTO migrations VALUES (?, ?)", (number, migration.name))
+
+
+def _script(db: sqlite3.Connection, script: str) -> None:
+    """Run statements one by one (executescript would commit the migration's transaction half-way)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""

@@ -4,7 +4,6 @@ aggregated (model A, model B, outcome) counts the leaderboard is fitted on, list
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -12,6 +11,8 @@ from typing import TYPE_CHECKING, Iterable
 
 from arena.battles.votes import Vote
 from arena.errors import InputError
+from arena.store.database import insert, insert_many
+from arena.store.dialects import SQLITE
 from arena.store.records import new_id
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ class VoteFilter:
     since: float | None = None
     until: float | None = None
 
-    def where(self) -> tuple[str, list]:
+    def where(self, dialect=SQLITE) -> tuple[str, list]:
         terms, values = [], []
         for column, value in (("kind", self.kind), ("voter_kind", self.voter_kind), ("voter", self.voter),
                               ("suite", self.suite)):
@@ -47,7 +48,7 @@ class VoteFilter:
         if self.voter_kind == "people_blind" and not self.include_leaks:
             terms.append("leak = 0")
         if self.case_tag:
-            terms.append("EXISTS (SELECT 1 FROM json_each(votes.case_tags) WHERE json_each.value = ?)")
+            terms.append(dialect.json_list_holds("votes.case_tags"))
             values.append(self.case_tag)
         if self.since is not None:
             terms.append("created_at >= ?")
@@ -70,13 +71,16 @@ class VoteStore:
         vote.check()
         vote.id = vote.id or new_id()
         with self.store.transaction() as db:
+            # One vote per battle and the voter's cap hold across processes: on PostgreSQL these locks make
+            # concurrent votes take turns (on SQLite the write transaction already does).
+            self.store.dialect.lock(db, f"battle:{vote.battle_id}")
+            self.store.dialect.lock(db, f"voter:{vote.voter}")
             if db.execute("SELECT 1 FROM votes WHERE battle_id = ?", (vote.battle_id,)).fetchone():
                 raise InputError("This battle has a vote already: a battle takes one vote.")
             if cap_per_day is not None and _voted_since(db, vote.voter, time.time() - DAY_S) >= cap_per_day:
                 raise InputError(f"Vote not taken: {cap_per_day} votes a day is the most one voter may cast; "
                                  "try again tomorrow.")
-            db.execute(f"INSERT INTO votes ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-                       _row(vote))
+            insert(db, "votes", dict(zip(COLUMNS, _row(vote), strict=True)))
         return vote.id
 
     def undo(self, vote_id: str, voter: str) -> None:
@@ -87,7 +91,7 @@ class VoteStore:
                 raise InputError("No such vote to undo (it was taken back already?).")
             if row["voter"] != voter:
                 raise InputError("Only the person who voted can undo the vote.")
-            latest = db.execute("SELECT id FROM votes WHERE voter = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+            latest = db.execute("SELECT id FROM votes WHERE voter = ? ORDER BY created_at DESC, id DESC LIMIT 1",
                                 (voter,)).fetchone()
             if latest["id"] != vote_id:
                 raise InputError("Only your latest vote can be undone.")
@@ -112,15 +116,15 @@ class VoteStore:
 
     def counts(self, where: VoteFilter | None = None) -> list[tuple[str, str, str, int]]:
         """(model_a, model_b, outcome, number of votes) for the votes ``where`` picks."""
-        condition, values = (where or VoteFilter()).where()
+        condition, values = (where or VoteFilter()).where(self.store.dialect)
         return [tuple(row) for row in self.store.connection().execute(
             f"SELECT model_a, model_b, outcome, COUNT(*) FROM votes{condition} "
             "GROUP BY model_a, model_b, outcome", values)]
 
     def rows(self, where: VoteFilter | None = None) -> list[Vote]:
-        condition, values = (where or VoteFilter(voter_kind=None)).where()
+        condition, values = (where or VoteFilter(voter_kind=None)).where(self.store.dialect)
         cursor = self.store.connection().execute(
-            f"SELECT * FROM votes{condition} ORDER BY created_at, rowid", values)
+            f"SELECT * FROM votes{condition} ORDER BY created_at, id", values)
         return [_vote(row) for row in cursor]
 
     def voters(self, voter_kind: str = "judge") -> list[str]:
@@ -131,8 +135,8 @@ class VoteStore:
         """The suites and case tags votes carry (for the leaderboard's filters)."""
         db = self.store.connection()
         suites = [r[0] for r in db.execute("SELECT DISTINCT suite FROM votes WHERE suite IS NOT NULL ORDER BY 1")]
-        tags = [r[0] for r in db.execute("SELECT DISTINCT json_each.value FROM votes, json_each(votes.case_tags) "
-                                         "ORDER BY 1")]
+        tags = [r[0] for r in db.execute("SELECT DISTINCT json_each.value FROM votes, "
+                                         f"{self.store.dialect.json_list_items('votes.case_tags')} ORDER BY 1")]
         return {"suites": suites, "tags": tags}
 
     def import_votes(self, votes: Iterable[Vote]) -> tuple[int, int]:
@@ -143,17 +147,14 @@ class VoteStore:
             vote.id = vote.id or new_id()
             rows.append(_row(vote))
         with self.store.transaction() as db:
-            before = db.total_changes
-            db.executemany(f"INSERT OR IGNORE INTO votes ({', '.join(COLUMNS)}) "
-                           f"VALUES ({', '.join('?' * len(COLUMNS))})", rows)
-            stored = db.total_changes - before
+            stored = insert_many(db, "votes", [dict(zip(COLUMNS, row, strict=True)) for row in rows], "ignore")
         return stored, len(rows) - stored
 
     def count(self) -> int:
         return self.store.connection().execute("SELECT COUNT(*) FROM votes").fetchone()[0]
 
 
-def _voted_since(db: sqlite3.Connection, voter: str, since: float) -> int:
+def _voted_since(db, voter: str, since: float) -> int:
     return db.execute("SELECT COUNT(*) FROM votes WHERE voter = ? AND created_at >= ?", (voter, since)).fetchone()[0]
 
 
@@ -164,7 +165,7 @@ def _row(vote: Vote) -> tuple:
             float(vote.created_at))
 
 
-def _vote(row: sqlite3.Row) -> Vote:
+def _vote(row) -> Vote:
     return Vote(id=row["id"], battle_id=row["battle_id"], kind=row["kind"], model_a=row["model_a"],
                 model_b=row["model_b"], outcome=row["outcome"], reason=row["reason"], side_a=row["side_a"],
                 output_a=row["output_a"], output_b=row["output_b"], prompt=row["prompt"], suite=row["suite"],
