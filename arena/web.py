@@ -41,6 +41,8 @@ def parse_args(argv: list[str] | None = None, prog: str = "app.py") -> argparse.
                         help="port (default 7860; 0 picks a free one)")
     parser.add_argument("--catalog", help="models catalog YAML (default: ARENA_CATALOG, else the built-in one)")
     parser.add_argument("--data-dir", help="data folder (default: ARENA_DATA_DIR, else ~/.arena)")
+    parser.add_argument("--database-url", help="the gallery's database, e.g. postgresql://arena@db/arena "
+                        "(default: ARENA_DATABASE_URL, else the SQLite file in the data folder)")
     parser.add_argument("--auth", default=os.environ.get("ARENA_AUTH"),
                         help="require a login, USER:PASSWORD (or ARENA_AUTH): one shared login")
     parser.add_argument("--users", default=os.environ.get("ARENA_USERS_FILE"), metavar="FILE",
@@ -195,7 +197,7 @@ def sign_in_users(args: argparse.Namespace, settings: Settings) -> UsersFile | N
 def create(args: argparse.Namespace):
     """The settings, engine and Gradio app for these arguments."""
     settings = Settings.from_env(
-        catalog=args.catalog, data_dir=args.data_dir,
+        catalog=args.catalog, data_dir=args.data_dir, database_url=getattr(args, "database_url", None),
         max_upload_bytes=int(args.max_upload_mb * 1024 * 1024) if args.max_upload_mb else None,
         save_outputs=False if args.no_save else None, suites_dirs=getattr(args, "suites_dir", None),
     )

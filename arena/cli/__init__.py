@@ -22,7 +22,7 @@ from arena.catalog import CatalogError
 from arena.cli.common import CliError, exit_without_teardown, load_catalog, load_settings, say
 from arena.errors import InputError, StorageError
 
-GROUPS = ("compare", "pull", "gallery", "suite", "chain", "battle", "serve", "users")
+GROUPS = ("compare", "pull", "gallery", "suite", "chain", "battle", "serve", "users", "store")
 # Commands whose module adds only that command: run alone, the other groups (and what they import) are not loaded.
 ALONE = ("pull", "suite")
 
@@ -31,6 +31,8 @@ def build_parser(prog: str = "python -m arena", only: str | None = None) -> argp
     parser = argparse.ArgumentParser(prog=prog, description="Compare multimodal models side by side.")
     parser.add_argument("--catalog", help="models catalog YAML (default: ARENA_CATALOG, else the built-in one)")
     parser.add_argument("--data-dir", help="data folder (default: ARENA_DATA_DIR, else ~/.arena)")
+    parser.add_argument("--database-url", help="the gallery's database, e.g. postgresql://arena@db/arena "
+                        "(default: ARENA_DATABASE_URL, else the SQLite file in the data folder)")
     commands = parser.add_subparsers(dest="command", required=True)
     for name in (only,) if only in ALONE else GROUPS:
         _group(name).add_commands(commands)
@@ -45,7 +47,7 @@ def _command_in(argv: list[str]) -> str | None:
     """The command word of a command line (the first word that is neither an option nor an option's value)."""
     words = iter(argv)
     for word in words:
-        if word in ("--catalog", "--data-dir"):
+        if word in ("--catalog", "--data-dir", "--database-url"):
             next(words, None)
         elif not word.startswith("-"):
             return word
@@ -87,7 +89,9 @@ def _main(argv: list[str] | None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     settings = load_settings(args)
-    if args.command in ("gallery", "battle", "users"):
+    if args.database_url:
+        settings.database_url = args.database_url
+    if args.command in ("gallery", "battle", "users", "store"):
         return _group(args.command).run_command(args, settings)
     if args.command == "suite" and args.action == "show":
         return _group("suite").run_command(args, None, settings)

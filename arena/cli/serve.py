@@ -15,6 +15,7 @@ def run_command(args: argparse.Namespace, options: list[str]) -> int:
     from arena import web
 
     given = [*(["--catalog", args.catalog] if args.catalog else []),
-             *(["--data-dir", args.data_dir] if args.data_dir else [])]
+             *(["--data-dir", args.data_dir] if args.data_dir else []),
+             *(["--database-url", args.database_url] if args.database_url else [])]
     web.main([*given, *options], prog=f"{args.prog} serve")
     return 0
