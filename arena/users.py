@@ -10,13 +10,15 @@ the app re-reads it when it changes, so a user added while it runs can sign in a
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import re
 import tempfile
 import threading
 import tomllib
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import anyio
@@ -199,7 +201,23 @@ class UsersFile:
         if user is None:
             self._verify(self._dummy_hash(), password)
             return False
-        return self._verify(user.hash, password)
+        if not self._verify(user.hash, password):
+            return False
+        if HASHER.check_needs_rehash(user.hash):
+            self._rehash(user, password)
+        return True
+
+    def _rehash(self, user: User, password: str) -> None:
+        """A hash made with weaker parameters than today's is replaced at a good sign-in, where the file can be
+        written (a read-only one is left as it is)."""
+        try:
+            with self._editing():
+                users = self.users()
+                if users.get(user.name) == user:
+                    users[user.name] = replace(user, hash=HASHER.hash(password))
+                    self._write(users)
+        except (OSError, InputError) as error:
+            log.info("kept %s's older password hash: %s", user.name, error)
 
     @staticmethod
     def _verify(hashed: str, password: str) -> bool:
@@ -216,22 +234,39 @@ class UsersFile:
     # --- changing --------------------------------------------------------------------------------------------
 
     def add(self, name: str, password: str, vote_cap: int | None = None) -> bool:
-        """Add the user, or give an existing one a new password (and cap); True when the name is new."""
+        """Add the user, or give an existing one a new password (and cap, else they keep theirs); True when the
+        name is new."""
         name = check_name(name)
         if vote_cap is not None and vote_cap < 1:
             raise InputError("A vote cap is a whole number ≥ 1.")
-        users = self.users()
-        new = name not in users
-        users[name] = User(name, hash_password(password), vote_cap)
-        self._write(users)
+        hashed = hash_password(password)
+        with self._editing():
+            users = self.users()
+            new = name not in users
+            kept_cap = None if new else users[name].vote_cap
+            users[name] = User(name, hashed, vote_cap if vote_cap is not None else kept_cap)
+            self._write(users)
         return new
 
     def remove(self, name: str) -> None:
-        users = self.users()
-        if name not in users:
-            raise InputError(f"No user {name[:64]!r} in {self.path}.")
-        del users[name]
-        self._write(users)
+        with self._editing():
+            users = self.users()
+            if name not in users:
+                raise InputError(f"No user {name[:64]!r} in {self.path}.")
+            del users[name]
+            self._write(users)
+
+    @contextmanager
+    def _editing(self):
+        """Hold the file's lock (a file beside it) while its users are read, changed and written back, so that
+        two editors (two `users add`, the app rehashing) never lose each other's change."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = os.open(self.path.with_name(f".{self.path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(handle)
 
     def _write(self, users: dict[str, User]) -> None:
         """The whole file anew: a temporary file beside it (mode 0600), flushed, then renamed over it."""
@@ -245,7 +280,6 @@ class UsersFile:
                 entry["vote_cap"] = user.vote_cap
             table[user.name] = entry
         document["users"] = table
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=".users-", suffix=".toml", dir=self.path.parent)
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:

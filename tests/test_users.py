@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from gradio_client import Client
 from gradio_client.exceptions import AppError, AuthenticationError
 
@@ -21,7 +22,7 @@ from arena.store import Filter, Store
 from arena.store.votes import VoteFilter, VoteStore
 from arena.suites.model import load_suite
 from arena.suites.runner import SuiteRun
-from arena.users import SignOutOnChange, UsersFile, for_app
+from arena.users import HASHER, SignOutOnChange, UsersFile, for_app
 from arena.web import parse_args
 from tests.apprunner import environment, running_app, write_catalog
 from tests.conftest import LOOPBACK_KEY, ROOT, openai_entry
@@ -51,7 +52,21 @@ def test_the_file_is_written_atomically_for_its_owner_only(tmp_path):
     users.path.chmod(0o644)
     users.add("bob", "battery staple")  # a rewrite makes it private again
     assert stat.S_IMODE(users.path.stat().st_mode) == 0o600
-    assert [p.name for p in tmp_path.iterdir()] == ["users.toml"]  # no temporary file left beside it
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == [".users.toml.lock", "users.toml"]  # the editors' lock, and no temporary file left beside it
+
+
+def test_a_new_password_keeps_the_cap_and_an_old_weak_hash_is_replaced_at_sign_in(tmp_path):
+    users = UsersFile(tmp_path / "users.toml")
+    users.add("alice", "correct horse", vote_cap=7)
+    users.add("alice", "battery staple")
+    assert users.vote_cap("alice") == 7 and users.verify("alice", "battery staple")
+    weak = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash("old password")
+    users.path.write_text(f'[users.bob]\nhash = "{weak}"\nvote_cap = 2\n')
+    assert users.verify("bob", "old password")
+    rehashed = UsersFile(users.path).users()["bob"]
+    assert rehashed.hash != weak and not HASHER.check_needs_rehash(rehashed.hash) and rehashed.vote_cap == 2
+    assert users.verify("bob", "old password") and not users.verify("bob", "wrong password")
 
 
 def test_a_change_to_the_file_is_seen_by_a_reader_that_read_it_before(tmp_path):

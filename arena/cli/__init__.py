@@ -24,7 +24,7 @@ from arena.errors import InputError, StorageError
 
 GROUPS = ("compare", "pull", "gallery", "suite", "chain", "battle", "serve", "users", "store")
 # Commands whose module adds only that command: run alone, the other groups (and what they import) are not loaded.
-ALONE = ("pull", "suite")
+ALONE = ("pull", "suite", "users")
 
 
 def build_parser(prog: str = "python -m arena", only: str | None = None) -> argparse.ArgumentParser:
