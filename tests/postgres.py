@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,15 @@ class PostgresServer:
 
     def stop(self) -> None:
         self._as_owner("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    @contextmanager
+    def stopped(self):
+        """The server down for the block (as if it crashed: no clean shutdown), then up again."""
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start()
 
     def admin(self, sql: str) -> None:
         import psycopg
