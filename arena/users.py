@@ -35,6 +35,7 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 NAME_RULE = "1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit"
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
+CHECKS_AT_ONCE = 4  # password checks running together (each holds argon2's 64 MiB for a moment)
 
 HASHER = PasswordHasher()  # argon2id, RFC 9106's low-memory parameters, a random 16-byte salt per hash
 
@@ -74,10 +75,13 @@ def for_app(named: str | Path | None, shared_login: str | None, data_dir: Path) 
 
 def gradio_auth(users: UsersFile):
     """Gradio's ``auth`` callable: the password checked against the file, off the event loop (argon2 takes a
-    moment on purpose)."""
+    moment and 64 MiB on purpose), a few at a time however many sign-ins arrive at once."""
+    limiter: anyio.CapacityLimiter | None = None
 
     async def auth(username: str, password: str) -> bool:
-        return await anyio.to_thread.run_sync(users.verify, username, password)
+        nonlocal limiter
+        limiter = limiter or anyio.CapacityLimiter(CHECKS_AT_ONCE)
+        return await anyio.to_thread.run_sync(users.verify, username, password, limiter=limiter)
 
     return auth
 
