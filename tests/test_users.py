@@ -148,6 +148,19 @@ def test_the_users_commands_add_list_and_remove(tmp_path):
     assert set(UsersFile(elsewhere).users()) == {"carol"} and set(users.users()) == {"alice"}
 
 
+def test_users_added_at_the_same_time_are_all_kept(tmp_path):
+    data = tmp_path / "data"
+    env = {**os.environ, "ARENA_DATA_DIR": str(data)}
+    env.pop("ARENA_USERS_FILE", None)
+    adding = [subprocess.Popen([sys.executable, "-m", "arena", "users", "add", f"user{n}"], stdin=subprocess.PIPE,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=env, text=True)
+              for n in range(4)]
+    for process in adding:
+        process.communicate("correct horse\n", timeout=120)
+    assert [process.returncode for process in adding] == [0] * 4
+    assert set(UsersFile(data / "users.toml").users()) == {f"user{n}" for n in range(4)}
+
+
 def test_the_users_commands_say_what_is_wrong(tmp_path):
     data = tmp_path / "data"
     bad = arena("users", "add", "no good", stdin="correct horse\n", data_dir=data)
