@@ -109,7 +109,8 @@ class SignOutOnChange:
         if self.users.seen == self._seen:
             return
         hashes = {name: user.hash for name, user in users.items()}
-        new_password = {name for name, hashed in (self._hashes or {}).items() if hashes.get(name, hashed) != hashed}
+        new_password = {name for name, hashed in (self._hashes or {}).items()
+                        if hashes.get(name, hashed) not in (hashed, self.users.rehashed.get(name))}
         self._hashes, self._seen = hashes, self.users.seen
         for token, name in list((tokens or {}).items()):
             if name not in hashes or name in new_password:
@@ -144,6 +145,7 @@ class UsersFile:
         self._seen: tuple | None = None  # (inode, size, mtime) of the copy in _users
         self._users: dict[str, User] = {}
         self._dummy: str | None = None
+        self.rehashed: dict[str, str] = {}  # name → the stronger hash this process gave them (not a new password)
 
     # --- reading ---------------------------------------------------------------------------------------------
 
@@ -219,6 +221,7 @@ class UsersFile:
                 users = self.users()
                 if users.get(user.name) == user:
                     users[user.name] = replace(user, hash=HASHER.hash(password))
+                    self.rehashed[user.name] = users[user.name].hash
                     self._write(users)
         except (OSError, InputError) as error:
             log.info("kept %s's older password hash: %s", user.name, error)

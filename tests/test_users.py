@@ -118,6 +118,14 @@ def test_sign_ins_end_when_a_user_is_removed_or_given_a_new_password(tmp_path):
     UsersFile(users.path).add("carol", "a new password")
     asyncio.run(middleware(request, None, None))
     assert tokens == {"t1": "alice", "t4": "alice"} and len(passed) == 2
+    weak = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash("alice's password")
+    users.path.write_text(users.path.read_text().replace(users.users()["alice"].hash, weak))
+    asyncio.run(middleware(request, None, None))
+    assert tokens == {}  # a hash written anew by someone else: a new password, as far as anyone can tell
+    tokens.update(t5="alice")
+    assert users.verify("alice", "alice's password")  # the weak hash is made strong at this sign-in ...
+    asyncio.run(middleware(request, None, None))
+    assert tokens == {"t5": "alice"} and users.users()["alice"].hash != weak  # ... which signs no one out
 
 
 def arena(*args: str, stdin: str = "", data_dir) -> subprocess.CompletedProcess:
