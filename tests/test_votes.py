@@ -241,3 +241,52 @@ def test_the_cap_is_a_setting_and_the_engine_store_takes_it(engine_factory, tmp_
     with pytest.raises(InputError, match="2 votes a day"):
         cast(votes, "b3")
     assert VoteStore(store=engine.store).rows()[0].leak
+
+
+VOTER = """
+import sys
+sys.path.insert(0, sys.argv[3])
+from arena.battles.votes import StoreVotes
+from arena.errors import InputError
+from arena.store import Store
+store = Store(sys.argv[1], database_url=sys.argv[2] or None)
+votes = StoreVotes(store, cap_per_day=5)
+me = sys.argv[4]
+print("ready", flush=True)
+sys.stdin.readline()
+taken = 0
+for n in range(10):
+    for battle, voter in ((f"shared-{n}", f"voter-{me}"), (f"ana-{me}-{n}", "ana")):
+        try:
+            votes.add(battle_id=battle, kind="text", model_a="a", model_b="b", outcome="a", voter=voter)
+            taken += 1
+        except InputError:
+            pass
+print(taken, flush=True)
+"""
+
+
+def test_processes_voting_at_once_keep_one_vote_a_battle_and_the_daily_cap(tmp_path, database_url):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    folder = tmp_path / "store"
+    Store(folder, database_url=database_url).close()
+    voters = [subprocess.Popen([sys.executable, "-c", VOTER, str(folder), database_url or "", str(ROOT), str(n)],
+                               cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+              for n in range(4)]
+    for voter in voters:
+        assert voter.stdout.readline().strip() == "ready"
+    for voter in voters:  # all at once
+        voter.stdin.write("go\n")
+        voter.stdin.flush()
+    taken = [int(voter.communicate(timeout=300)[0]) for voter in voters]
+    assert [voter.returncode for voter in voters] == [0] * 4
+    store = Store(folder, database_url=database_url)
+    rows = VoteStore(store).rows()
+    assert len(rows) == sum(taken) == 10 + 5  # each shared battle once; ana's cap of 5 across the processes
+    assert len({row.battle_id for row in rows}) == len(rows)
+    assert VoteStore(store).voted_today("ana") == 5
+    store.close()
