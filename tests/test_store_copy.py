@@ -16,10 +16,12 @@ from arena.store import Filter, RunCell, Store
 from arena.store.copy import TABLES, copy_store
 from arena.store.votes import VoteStore
 from tests import postgres as server
+from tests import s3
 from tests.conftest import ROOT
 from tests.helpers import new_record
 
 postgres, postgres_url = server.postgres, server.postgres_url  # fixtures
+s3_server, bucket = s3.s3_server, s3.bucket  # fixtures
 
 RECORDS = 1000
 
@@ -119,3 +121,21 @@ def test_copy_refuses_the_same_database_and_a_missing_file(tmp_path):
     missing = subprocess.run([*same[:6], f"sqlite:///{tmp_path}/none.db", "--to", f"sqlite:///{tmp_path}/t.db"],
                              cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and missing.stderr == f"arena: no database file at {tmp_path}/none.db\n"
+
+
+def test_pictures_go_from_the_folder_into_the_bucket(tmp_path, postgres_url, bucket, capsys):
+    from arena.cli import main as cli
+
+    source = Store(tmp_path / "laptop")  # storage named by the argument: local, whatever ARENA_STORAGE says
+    for n in range(12):
+        source.save(new_record(source, prompt=f"fox {n}", output="image"), [Image.new("RGB", (8, 8), (n, 9, 9))])
+    assert cli(["store", "copy", "--from", f"sqlite:///{tmp_path}/laptop/arena.db", "--to", postgres_url,
+                "--to-data-dir", str(tmp_path / "team")]) == 0  # --to-storage: ARENA_STORAGE=s3, set by `bucket`
+    assert "images" in capsys.readouterr().out
+    target = Store(tmp_path / "team", database_url=postgres_url, storage="s3", recover=False)
+    assert target.images.all() == source.images.all() and len(target.images.all()) == 12
+    assert target.thumbs.all() == source.thumbs.all()
+    for record in target.all(Filter()):
+        assert target.images.read(record.images[0]) == source.images.read(record.images[0])
+    assert not (tmp_path / "team" / "images").exists()  # into the bucket, not a folder
+    target.close()

@@ -29,7 +29,7 @@ logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 CONNECT_TIMEOUT_S = 3
 # How long a query waits for a free (or newly made) connection before the save is said to have failed.
 POOL_TIMEOUT_S = 5
-POOL_SIZE = 8
+POOL_SIZE = 16
 # Taken by every process that migrates: one at a time, the others then find the work done.
 MIGRATION_LOCK = 0x41524E41  # "ARNA"
 
