@@ -267,7 +267,8 @@ def test_a_killed_writer_leaves_a_whole_database_and_no_orphans(tmp_path, databa
     assert not list(folder.rglob(".partial-*"))
 
 
-def test_no_key_reaches_the_database_pictures_exports_or_logs(loopback, monkeypatch, engine_factory, tmp_path):
+def test_no_key_reaches_the_database_pictures_exports_or_logs(loopback, monkeypatch, engine_factory, tmp_path,
+                                                              database_url):
     canary = "canary-key-7f3a9c1e5b2d4"
     monkeypatch.setenv("OPENAI_API_KEY", canary)
     monkeypatch.setenv("MISTRAL_API_KEY", canary)
@@ -279,7 +280,7 @@ def test_no_key_reaches_the_database_pictures_exports_or_logs(loopback, monkeypa
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
     try:
-        store = Store(tmp_path / "data")
+        store = Store(tmp_path / "data", database_url=database_url)
         engine = engine_factory(OFFLINE_ENTRIES + [
             openai_entry(loopback, "echo"), openai_entry(loopback, "denied", model="fail401"),
             openai_entry(loopback, "broken", model="fail500", max_retries=0), mistral_entry(loopback, "mistral-echo",
@@ -294,9 +295,19 @@ def test_no_key_reaches_the_database_pictures_exports_or_logs(loopback, monkeypa
         export(store, records, tmp_path / "export-html", "html")
         export(store, records, tmp_path / "export.zip", "jsonl")
         export(store, records, tmp_path / "sheet.png", "sheet")
-        wal = store.db_path.with_name("arena.db-wal")
-        assert wal.exists()
-        suspects = [store.db_path, wal, log_file, *(tmp_path / "data").rglob("*.png"),
+        if store.server is None:
+            wal = store.db_path.with_name("arena.db-wal")
+            assert wal.exists()
+            database = [store.db_path, wal]
+        else:  # every row of every table, as text
+            from arena.store.copy import TABLES
+
+            dump = tmp_path / "database.txt"
+            dump.write_text(repr([tuple(row) for table in TABLES
+                                  for row in store.connection().execute(f"SELECT * FROM {table}").fetchall()]))
+            assert "a charming spider at work" in dump.read_text()
+            database = [dump]
+        suspects = [*database, log_file, *(tmp_path / "data").rglob("*.png"),
                     *(tmp_path / "data").rglob("*.webp"), *(tmp_path / "export-html").rglob("*"),
                     tmp_path / "export.zip", tmp_path / "sheet.png"]
         for path in suspects:
