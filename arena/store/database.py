@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 from arena.store.dialects import SQLITE
-from arena.store.schema import migrate
+from arena.store.schema import MIGRATIONS, migrate
 
 
 class Database:
@@ -27,9 +27,10 @@ class Database:
 
             self.server = PostgresDatabase(url)
             self.dialect = self.server.dialect
+            # The server's reads, transactions and close stand in for the SQLite ones below.
             self.connection, self.transaction, self.close = (self.server.connection, self.server.transaction,
                                                              self.server.close)
-            self.server.migrate(_migrations())
+            self.server.migrate(MIGRATIONS)
             return
         self.server = None
         self.dialect = SQLITE
@@ -82,12 +83,6 @@ def sqlite_path(url: str | None) -> Path | None:
         return None
     path = url[len("sqlite:///"):].split("?", 1)[0]
     return Path(path).expanduser() if path else None
-
-
-def _migrations():
-    from arena.store.schema import MIGRATIONS
-
-    return MIGRATIONS
 
 
 class Transaction:

@@ -47,7 +47,7 @@ class PostgresDatabase:
     dialect = POSTGRES
 
     def __init__(self, url: str):
-        self.url = url
+        self.url = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", url)  # as libpq spells it
         self.name = where(url)
         self._secret = urlsplit(url).password
         self._pid = os.getpid()
