@@ -31,7 +31,11 @@ class Blobs:
         sha = hashlib.sha256(data).hexdigest()
         final = self.path(sha)
         if final.exists():
-            return sha
+            try:  # young again: the clean-up of orphans must not take it while its new record is written
+                os.utime(final)
+                return sha
+            except FileNotFoundError:
+                pass  # the clean-up took it just now: write it again
         final.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=final.parent)
         try:

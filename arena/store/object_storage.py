@@ -258,12 +258,13 @@ class ObjectBlobs:
         return local
 
     def put(self, data: bytes, durable: bool = True) -> str:
-        """Store ``data`` unless the same bytes are there already (S3 writes are atomic and durable anyway)."""
+        """Store ``data`` (S3 writes are atomic and durable anyway). Written even when the same bytes are there:
+        one request instead of asking first, and the object's new LastModified keeps the clean-up of orphans from
+        taking it for one while its record is being written."""
         sha = hashlib.sha256(data).hexdigest()
-        if self._head(sha, "save a picture in") is None:
-            content_type = "image/png" if self.suffix == ".png" else "image/webp"
-            self.bucket.call("save a picture in", lambda: self.bucket.client.put_object(
-                Bucket=self.bucket.name, Key=self.key(sha), Body=data, ContentType=content_type))
+        content_type = "image/png" if self.suffix == ".png" else "image/webp"
+        self.bucket.call("save a picture in", lambda: self.bucket.client.put_object(
+            Bucket=self.bucket.name, Key=self.key(sha), Body=data, ContentType=content_type))
         self._keep(self._cached(sha), data)
         return sha
 
