@@ -232,3 +232,31 @@ def test_behind_nginx_each_browser_stays_on_one_replica_and_answers_stream(team,
     finally:
         proxy.terminate()
         proxy.wait(timeout=20)
+
+
+@needs_chromium
+def test_a_run_interrupted_on_one_replica_is_resumed_on_the_other(team, browser):
+    (one, two), store, folder, _ = team
+    from arena.store import RunCell
+    from arena.suites.model import load_suite
+
+    path = folder / "suites" / "team.yaml"
+    suite = load_suite(path)
+    run = store.start_run(suite.name, str(suite.version), str(path), ["alpha"], None,
+                          [case.id for case in suite.cases])
+    first = suite.cases[0]  # as replica one recorded it before it went away mid-run
+    store.save_cell(RunCell(run_id=run.id, case_id=first.id, case_hash=suite.case_hash(first), model="alpha",
+                            sample=0, output_id=None, status="done", cached=False, refused=None, checks=[]))
+    store.finish_run(run.id, "interrupted")
+
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(two.url)
+    page.get_by_role("tab", name="Suites").click()
+    page.locator("#suite-run-pick input").click()
+    page.get_by_role("option", name=re.compile(f"interrupted · 1 cells · {run.id}")).click()
+    page.click("#suite-resume")
+    page.wait_for_selector("#suite-progress [data-state=ended]", timeout=60_000)
+    assert "1 of 1 cells" in page.locator("#suite-progress").inner_text()
+    resumed = store.get_run(run.id)
+    assert resumed.status == "finished" and store.done_cells(run.id) == {(c.id, "alpha", 0) for c in suite.cases}
+    page.close()
