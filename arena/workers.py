@@ -43,6 +43,7 @@ class Workers:
             except BaseException:  # a job's failure ends the job, never the worker
                 log.exception("%s failed", thread.name)
             thread.name = self.prefix
+            job = target = args = None  # an idle worker keeps nothing of its last job alive
             with self._lock:
                 self._idle += 1
             returned.set()  # after counting itself idle, so that a job started once this one returned reuses it

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 
 from arena.workers import Workers
 
@@ -59,3 +61,15 @@ def test_the_worker_carries_the_job_name_while_it_runs():
     workers, names = Workers("idle-name"), []
     assert workers.run(lambda: names.append(threading.current_thread().name), name="pane-x").wait(10)
     assert names == ["pane-x"]
+
+
+def test_an_idle_worker_keeps_nothing_of_its_last_job_alive():
+    class Answer:
+        pass
+
+    answer = Answer()
+    kept = weakref.ref(answer)
+    assert Workers("test").run(lambda _: None, answer).wait(10)
+    del answer
+    gc.collect()
+    assert kept() is None
