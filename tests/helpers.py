@@ -4,6 +4,7 @@ condition (never a fixed sleep)."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -13,6 +14,13 @@ from arena.store import OutputRecord, Store, new_id
 from tests.conftest import ROOT
 
 T = TypeVar("T")
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def arena(*args, env_extra=None, timeout=180) -> subprocess.CompletedProcess:

@@ -14,13 +14,14 @@ import itertools
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import free_port
 
 PASSWORD = "s3cret-pg-pass-9f2c"  # the tests check it never shows in a message
 
@@ -38,7 +39,7 @@ class PostgresServer:
         self.bindir = bindir
         self.folder = Path(tempfile.mkdtemp(prefix="arena-pg-"))
         self.data = self.folder / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.user = None if os.geteuid() != 0 else "postgres"
         self._numbers = itertools.count(1)
         if self.user:
@@ -97,11 +98,6 @@ class PostgresServer:
             pass  # stopped already
         shutil.rmtree(self.folder, ignore_errors=True)
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -17,15 +17,12 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.helpers import free_port
+
 # Test credentials only: moto accepts any; they must never appear in a message or a log.
 ACCESS_KEY = "AKIATESTARENAKEY0001"
 SECRET_KEY = "arena-test-secret-0b1e7c5d9f"
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _answers(port: int) -> bool:
@@ -79,7 +76,7 @@ class S3Server:
 
 @pytest.fixture(scope="session")
 def s3_server():
-    server = S3Server(_free_port())
+    server = S3Server(free_port())
     server.start()
     try:
         yield server

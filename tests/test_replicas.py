@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -23,7 +22,7 @@ from arena.store.votes import VoteFilter, VoteStore
 from tests.apprunner import write_catalog
 from tests.browser import needs_chromium
 from tests.conftest import ARTIFACTS, LOOPBACK_KEY, ROOT, openai_entry
-from tests.helpers import wait_until
+from tests.helpers import free_port, wait_until
 from tests.postgres import postgres  # noqa: F401 (fixture)
 from tests.s3 import s3_environment, s3_server  # noqa: F401 (fixture)
 
@@ -34,12 +33,6 @@ cases:
   - {id: greet, prompt: say hello, checks: [{contains: hello}]}
   - {id: shape, prompt: what shape is a wheel?}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def answers(url: str) -> bool:

@@ -23,8 +23,9 @@ from gallery_scale import synthetic, timed
 
 from arena.settings import Settings
 from arena.store import Filter, new_id, open_store
+from tests.helpers import free_port
 from tests.postgres import BIN, PostgresServer
-from tests.s3 import S3Server, _free_port, s3_environment
+from tests.s3 import S3Server, s3_environment
 
 WRITERS = 4
 
@@ -68,7 +69,7 @@ def main() -> None:
     if BIN is None:
         raise SystemExit("PostgreSQL is not installed (tests/run.sh installs Debian's postgresql)")
     postgres = PostgresServer(BIN)
-    s3 = S3Server(_free_port())
+    s3 = S3Server(free_port())
     s3.start()
     try:
         url = postgres.fresh_database()
