@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from arena.store.database import insert_many
-from arena.store.dialects import PRIMARY_KEYS
+from arena.store.dialects import COMPUTED, PRIMARY_KEYS
 
 if TYPE_CHECKING:
     from arena.store import Store
@@ -70,7 +70,8 @@ def _copy_table(table: str, source: "Store", target: "Store", progress: Progress
     for offset in range(0, total, BATCH):
         rows = source.connection().execute(
             f"SELECT * FROM {table} ORDER BY {key} LIMIT ? OFFSET ?", (BATCH, offset)).fetchall()
-        batch = [{name: row[name] for name in row.keys()} for row in rows]
+        computed = COMPUTED.get(table, frozenset())
+        batch = [{name: row[name] for name in row.keys() if name not in computed} for row in rows]
         with target.transaction() as db:
             if table == "vote_images":
                 added += _add_vote_images(db, batch)

@@ -16,6 +16,9 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "run_cells": ("run_id", "case_id", "model", "sample"), "votes": ("id",), "vote_images": ("vote_id", "sha"),
 }
 
+# Columns the database computes itself (PostgreSQL's prompt-word vector): never inserted, never copied.
+COMPUTED: dict[str, frozenset[str]] = {"outputs": frozenset({"prompt_words"})}
+
 
 class SQLite:
     name = "sqlite"
@@ -57,9 +60,9 @@ class Postgres(SQLite):
         return sql
 
     def prompt_words(self, words: list[str]) -> tuple[str, str]:
-        # The expression index outputs_prompt_words (arena/store/schema.py) answers this; 'simple' neither stems
-        # nor drops words, as FTS5's default tokenizer.
-        return ("to_tsvector('simple', o.prompt) @@ plainto_tsquery('simple', ?)",
+        # outputs.prompt_words and its GIN index (arena/store/schema.py) answer this; 'simple' neither stems nor
+        # drops words, as FTS5's default tokenizer.
+        return ("o.prompt_words @@ plainto_tsquery('simple', ?)",
                 " ".join(w.replace('"', " ") for w in words))
 
     def json_list_holds(self, column: str) -> str:

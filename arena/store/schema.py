@@ -123,8 +123,11 @@ _INITIAL = Migration(
         CREATE INDEX output_images_sha ON output_images(sha);
         CREATE INDEX outputs_thumb ON outputs(thumb);
         CREATE INDEX comparisons_image ON comparisons(input_image);
-        -- Prompt-word search (FTS5's outputs_prompt on SQLite): a GIN index on the prompt's words.
-        CREATE INDEX outputs_prompt_words ON outputs USING GIN (to_tsvector('simple', prompt));
+        -- Prompt-word search (FTS5's outputs_prompt on SQLite): the prompt's words kept beside it, so the planner
+        -- has their statistics and a row's check is cheap, under a GIN index.
+        ALTER TABLE outputs ADD COLUMN prompt_words tsvector
+            GENERATED ALWAYS AS (to_tsvector('simple', prompt)) STORED;
+        CREATE INDEX outputs_prompt_words ON outputs USING GIN (prompt_words);
         """,
 )
 
