@@ -222,9 +222,11 @@ class Comparison:
     def _cancelling(self) -> bool:
         return self._cancel_requested_at is not None
 
-    def wait(self) -> list[PaneSnapshot]:
-        for _ in self.updates():
-            pass
+    def wait(self, poll_s: float = 0.1) -> list[PaneSnapshot]:
+        """Every pane once it has ended and its output is stored. Wakes once at the end (and each ``poll_s`` for
+        the time limits), not at each change as ``updates()`` does: a suite's worker waits on hundreds of panes."""
+        while not self._ended.wait(poll_s):
+            self._enforce_deadlines()
         return self.snapshots()
 
     def join_backends(self, timeout_s: float) -> bool:
