@@ -6,6 +6,7 @@ refused (one sentence). The store's ordinary behaviour on PostgreSQL is tested b
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -114,3 +115,22 @@ def test_server_stopped_mid_run_outputs_say_not_saved_and_saving_resumes(postgre
     for text in (caplog.text, pane["unsaved"]):
         assert PASSWORD not in text
     assert "could not save" in caplog.text
+
+
+def test_every_command_reads_the_database_the_flag_names(postgres_url, tmp_path):
+    store = Store(tmp_path / "data", database_url=postgres_url)
+    for n in range(3):
+        store.save(new_record(store, model=f"painter-{n}", prompt=f"a fox number {n}"))
+    run = store.start_run("seed", "1", "", ["painter-0"], None, ["greet"])
+    store.finish_run(run.id, "finished")
+    store.close()
+    env = {"ARENA_DATA_DIR": str(tmp_path / "elsewhere")}  # the SQLite file there stays empty
+    listed = subprocess.run([sys.executable, "-m", "arena", "--database-url", postgres_url, "gallery", "list",
+                             "--search", "fox number 1"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, **env})
+    assert listed.returncode == 0, listed.stderr
+    assert "painter-1" in listed.stdout and "painter-0" not in listed.stdout
+    runs = subprocess.run([sys.executable, "-m", "arena", "--database-url", postgres_url, "suite", "runs"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, env={**os.environ, **env})
+    assert runs.returncode == 0 and run.id in runs.stdout
+    assert PASSWORD not in listed.stdout + listed.stderr + runs.stdout + runs.stderr
