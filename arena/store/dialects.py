@@ -72,7 +72,7 @@ class Postgres(SQLite):
         return f"jsonb_array_elements_text(({column})::jsonb) AS json_each(value)"
 
     def lock(self, db, key: str) -> None:
-        db.execute("SELECT pg_advisory_xact_lock(hashtext(CAST(? AS text)))", (key,))
+        db.execute("SELECT pg_advisory_xact_lock(hashtextextended(CAST(? AS text), 0))", (key,))
 
 
 SQLITE = SQLite()
