@@ -43,7 +43,11 @@ class PostgresServer:
         self.user = None if os.geteuid() != 0 else "postgres"
         self._numbers = itertools.count(1)
         if self.user:
-            entry = pwd.getpwnam(self.user)
+            try:
+                entry = pwd.getpwnam(self.user)
+            except KeyError:  # binaries without Debian's package, which makes the user
+                subprocess.run(["useradd", "--system", "--no-create-home", self.user], check=True)
+                entry = pwd.getpwnam(self.user)
             os.chown(self.folder, entry.pw_uid, entry.pw_gid)
         self._as_owner("initdb", "-D", str(self.data), "-U", "postgres", "--auth-local=trust",
                        "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync")
