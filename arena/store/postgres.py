@@ -15,7 +15,7 @@ import os
 import re
 from contextlib import contextmanager
 from typing import Iterator
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -49,7 +49,8 @@ class PostgresDatabase:
     def __init__(self, url: str):
         self.url = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", url)  # as libpq spells it
         self.name = where(url)
-        self._secret = urlsplit(url).password
+        password = urlsplit(url).password
+        self._secrets = [p for p in {password, unquote(password or "")} if p]
         self._pid = os.getpid()
         self.pool = self._open_pool()
 
@@ -115,8 +116,8 @@ class PostgresDatabase:
             diag = getattr(error, "diag", None)
             detail = getattr(diag, "message_primary", None) or _first_line(error) or type(error).__name__
             message = f"The database {self.name} refused a statement: {detail}."
-        if self._secret:
-            message = message.replace(self._secret, "***")
+        for secret in self._secrets:
+            message = message.replace(secret, "***")
         return message
 
 
