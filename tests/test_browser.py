@@ -224,7 +224,8 @@ def test_a_two_turn_chat_then_describe_then_draw(browser, app_url, loopback):
     assert origins.count("describing the picture") == 2
     assert sorted(o for o in origins if o.startswith("drawn")) == [
         "drawn from loopback-echo's description", "drawn from offline-pixtral's description"]
-    assert page.locator(".arena-pane:visible img").count() >= 2
+    # A picture's <img> comes once the browser has fetched the PNG its pane's last frame named.
+    page.locator(".arena-pane:visible img").nth(1).wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "describe-draw.png"), full_page=True)
 
     page.locator("#arena-chains").click()  # open the Chains settings; critique with the loopback critic only
