@@ -38,9 +38,10 @@ class ModelHistory:
 
 
 class Conversation:
-    def __init__(self, engine: Engine, models: list[str], *, save: bool = True):
+    def __init__(self, engine: Engine, models: list[str], *, save: bool = True, battle_id: str | None = None):
         self.engine = engine
         self.save = save
+        self.battle_id = battle_id  # the blind battle whose sides these are (the gallery hides them until its vote)
         text_models = [m for m in models if m in engine.catalog and engine.catalog[m].output == "text"]
         self.histories: dict[str, ModelHistory] = {m: ModelHistory(m) for m in dict.fromkeys(text_models)}
         self.order = list(models)  # panes keep the order the models were picked in
@@ -152,8 +153,9 @@ class Conversation:
                 history = self.histories[model]
                 params = self._sampling(model) if fresh else self.params
                 request = Request(history.asked.text, history.asked.image, params, history=tuple(history.turns))
-                jobs.append(Job(model, request, Lineage(parent_id=history.last_output_id)))
-        jobs += [Job(model, Request(message.text, message.image, self.params)) for model in also]
+                jobs.append(Job(model, request, Lineage(parent_id=history.last_output_id, battle_id=self.battle_id)))
+        jobs += [Job(model, Request(message.text, message.image, self.params), Lineage(battle_id=self.battle_id))
+                 for model in also]
         place = {model: number for number, model in enumerate(self.order)}
         jobs.sort(key=lambda job: place.get(job.name, len(place)))
         comparison = self.engine.start_each(jobs, save=self.save)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Lineage:
-    """The output this one follows (a conversation's or a chain's previous answer) or reruns, and the suite run
-    cell it answers (run, case, the case's hash, sample number)."""
+    """The output this one follows (a conversation's or a chain's previous answer) or reruns, the suite run
+    cell it answers (run, case, the case's hash, sample number), and the blind battle it is a side of."""
 
     parent_id: str | None = None
     rerun_of: str | None = None
@@ -16,6 +16,7 @@ class Lineage:
     case_id: str | None = None
     case_hash: str | None = None
     sample: int | None = None
+    battle_id: str | None = None
 
 
 NO_LINEAGE = Lineage()  # an output that follows nothing

@@ -494,6 +494,23 @@ def test_votes_reach_the_database_with_sides_voter_and_case(arena):
     assert VoteStore(arena.engine.store).rows(VoteFilter(voter_kind=None)) == []
 
 
+def test_the_gallery_lists_a_battles_sides_only_once_it_has_its_vote(arena):
+    from arena.battles.battle import Battles
+    from arena.store import Filter
+
+    store = arena.engine.store
+    battles = Battles(arena.engine, rng=random.Random(5))
+    battle = battles.start("text", "Which of you is which?", eligible=["alpha", "bravo"])
+    battle.current.wait()
+    sides = {pane.record_id for pane in battle.snapshots()}
+    assert all(sides) and {store.get(i).battle_id for i in sides} == {battle.id}
+    assert store.query(Filter())[1] == 0 and store.all(Filter(models=["alpha"])) == []  # names would give it away
+    assert {r.id for r in store.all(Filter(open_battles=True))} == sides
+    battles.vote(battle, "tie", voter="ana")
+    records, total = store.query(Filter())
+    assert total == 2 and {r.id for r in records} == sides
+
+
 def test_judge_votes_are_stored_with_the_judge_as_voter(judged_run):
     from arena.battles.judge import RunJudge
     from arena.store.votes import VoteFilter, VoteStore

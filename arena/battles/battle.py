@@ -225,7 +225,7 @@ class Battles:
         models = self.pick(kind, eligible)
         params = common_params(self.engine, kind, models, params, self.rng)
         battle = Battle(new_id(), kind, models, prompt, image, params, case)
-        conversation = Conversation(self.engine.signed_in(user_name), list(models), save=save)
+        conversation = Conversation(self.engine.signed_in(user_name), list(models), save=save, battle_id=battle.id)
         if kind == "text":
             comparison = conversation.send(prompt, image, params)
             battle.conversation = conversation

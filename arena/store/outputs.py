@@ -65,7 +65,7 @@ class Outputs:
             notices=[clean(n) for n in pane.notices],
             parent_id=lineage.parent_id, rerun_of=lineage.rerun_of, run_id=lineage.run_id,
             case_id=lineage.case_id, case_hash=lineage.case_hash, sample=lineage.sample,
-            user_name=request.user_name,
+            user_name=request.user_name, battle_id=lineage.battle_id,
         )
         return self.save(record, pane.images)
 
@@ -230,7 +230,7 @@ def _insert(db, record: OutputRecord) -> None:
         "notices": to_json(record.notices), "parent_id": record.parent_id, "rerun_of": record.rerun_of,
         "run_id": record.run_id, "favourite": int(record.favourite), "note": record.note,
         "case_id": record.case_id, "case_hash": record.case_hash, "sample": record.sample,
-        "user_name": record.user_name,
+        "user_name": record.user_name, "battle_id": record.battle_id,
     })
     insert_many(db, "output_images", [{"output_id": record.id, "position": position, "sha": sha}
                                       for position, sha in enumerate(record.images)])
@@ -268,6 +268,8 @@ def _condition(where: Filter, dialect) -> tuple[str, list]:
     if where.ids is not None:
         clauses.append(f"o.id IN ({marks(where.ids)})")
         values += list(where.ids)
+    elif not where.open_battles:
+        clauses.append("(o.battle_id IS NULL OR EXISTS (SELECT 1 FROM votes v WHERE v.battle_id = o.battle_id))")
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", values
 
 
@@ -280,5 +282,5 @@ def _record(row: sqlite3.Row, images: list[str]) -> OutputRecord:
         versions=json.loads(row["versions"]), metrics=json.loads(row["metrics"]), notices=json.loads(row["notices"]),
         parent_id=row["parent_id"], rerun_of=row["rerun_of"], run_id=row["run_id"], favourite=bool(row["favourite"]),
         note=row["note"], case_id=row["case_id"], case_hash=row["case_hash"], sample=row["sample"],
-        user_name=row["user_name"],
+        user_name=row["user_name"], battle_id=row["battle_id"],
     )

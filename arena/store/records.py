@@ -38,6 +38,7 @@ class OutputRecord:
     case_hash: str | None = None
     sample: int | None = None
     user_name: str | None = None  # who was signed in when it was made
+    battle_id: str | None = None  # the blind battle it is a side of
 
     @property
     def created(self) -> str:
@@ -64,6 +65,8 @@ class Filter:
     run_id: str | None = None
     comparison_id: str | None = None
     ids: list[str] | None = None
+    # A blind battle's sides are left out until the battle has its vote (the names would give it away).
+    open_battles: bool = False
 
 
 def new_id() -> str:

@@ -313,7 +313,21 @@ _USER_NAMES = Migration(
 )
 
 
-MIGRATIONS: list[Migration] = [_INITIAL, _SUITE_RUNS, _RUN_CASE_ORDER, _VOTES, _USER_NAMES]
+# The blind battle an output is a side of: the gallery lists it only once the battle has its vote.
+_BATTLE_OUTPUTS = Migration(
+    "_battle_outputs",
+    sqlite="""
+        ALTER TABLE outputs ADD COLUMN battle_id TEXT;
+        CREATE INDEX outputs_battle ON outputs(battle_id);
+        """,
+    postgres="""
+        ALTER TABLE outputs ADD COLUMN battle_id TEXT;
+        CREATE INDEX outputs_battle ON outputs(battle_id);
+        """,
+)
+
+
+MIGRATIONS: list[Migration] = [_INITIAL, _SUITE_RUNS, _RUN_CASE_ORDER, _VOTES, _USER_NAMES, _BATTLE_OUTPUTS]
 
 
 def migrate(db: sqlite3.Connection) -> None:
