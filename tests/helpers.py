@@ -8,12 +8,32 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from typing import Callable, TypeVar
 
 from arena.store import OutputRecord, Store, new_id
 from tests.conftest import ROOT
 
 T = TypeVar("T")
+
+
+class Restartable:
+    """A test server (``start()`` / ``stop()``) that a test takes down for a while."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    @contextmanager
+    def stopped(self):
+        """The server down for the block, then up again."""
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start()
 
 
 def free_port() -> int:

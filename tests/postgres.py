@@ -16,12 +16,11 @@ import pwd
 import shutil
 import subprocess
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import free_port
+from tests.helpers import Restartable, free_port
 
 PASSWORD = "s3cret-pg-pass-9f2c"  # the tests check it never shows in a message
 
@@ -34,7 +33,7 @@ def _binaries() -> Path | None:
 BIN = _binaries()
 
 
-class PostgresServer:
+class PostgresServer(Restartable):
     def __init__(self, bindir: Path):
         self.bindir = bindir
         self.folder = Path(tempfile.mkdtemp(prefix="arena-pg-"))
@@ -68,16 +67,8 @@ class PostgresServer:
                        "start")
 
     def stop(self) -> None:
+        """As if it crashed: no clean shutdown."""
         self._as_owner("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-
-    @contextmanager
-    def stopped(self):
-        """The server down for the block (as if it crashed: no clean shutdown), then up again."""
-        self.stop()
-        try:
-            yield
-        finally:
-            self.start()
 
     def admin(self, sql: str) -> None:
         import psycopg

@@ -12,12 +12,11 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
 
-from tests.helpers import free_port
+from tests.helpers import Restartable, free_port
 
 # Test credentials only: moto accepts any; they must never appear in a message or a log.
 ACCESS_KEY = "AKIATESTARENAKEY0001"
@@ -34,7 +33,7 @@ def _answers(port: int) -> bool:
 
 
 @dataclass
-class S3Server:
+class S3Server(Restartable):
     port: int
     process: subprocess.Popen | None = None
 
@@ -53,19 +52,11 @@ class S3Server:
             time.sleep(0.05)
 
     def stop(self) -> None:
+        """Its buckets are lost with it: moto keeps them in memory."""
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=20)
             self.process = None
-
-    @contextmanager
-    def stopped(self):
-        """The server down for the block (its buckets are lost: moto keeps them in memory), then up again."""
-        self.stop()
-        try:
-            yield
-        finally:
-            self.start()
 
     def client(self):
         import boto3
