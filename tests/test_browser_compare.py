@@ -230,6 +230,9 @@ def test_phone_width_panes_scroll_sideways_and_dark_mode_uses_theme_colours(brow
     badge = page.locator(".arena-status-done").first
     background = badge.evaluate("(el) => getComputedStyle(el).backgroundColor")
     assert background != "rgb(220, 252, 231)"  # not the light theme's pale green on a dark page
+    page_colour = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    app_colour = page.evaluate("getComputedStyle(document.querySelector('gradio-app')).backgroundColor")
+    assert page_colour == app_colour  # no white page behind the app, showing while it scrolls
     shot(page, "phone-dark")
     page.set_viewport_size(DESKTOP)
     shot(page, "desktop-dark")

@@ -13,7 +13,9 @@ from arena.ui.suites import SuitesView
 from arena.ui.words import signed_in_line
 
 CSS = panes.CSS + panes.BODY_CSS + gallery.CSS + suites.CSS + sweep.CSS + battle.CSS + first_run.CSS + catalog_panel.CSS
-CSS += leaderboard.CSS
+# In dark mode Gradio darkens its own container, not the page behind it, whose white showed while it scrolled.
+PAGE_CSS = "body.dark { background: var(--body-background-fill); }\n"
+CSS += leaderboard.CSS + PAGE_CSS
 
 __all__ = ["CSS", "build_app"]
 
