@@ -1,6 +1,7 @@
-"""The database layout, as one ordered list of migrations that both engines follow (each says its SQLite and its
-PostgreSQL DDL, which differ in float type, prompt-word search and trigger syntax); the applied ones are recorded
-in the database's ``migrations`` table."""
+"""The database layout, as one ordered list of migrations that both engines follow; the applied ones are recorded in
+the database's ``migrations`` table. Each migration's tables are written once for both engines, with ``{time}``
+for the type a time is kept in; what only one engine has (SQLite's FTS5 prompt index and its triggers,
+PostgreSQL's tsvector column and plpgsql function) follows as that engine's own DDL."""
 
 from __future__ import annotations
 
@@ -15,12 +16,22 @@ class Migration:
     postgres: str
 
 
-_INITIAL = Migration(
+# A time (seconds since the epoch) as each engine keeps it: the one word their shared tables differ in.
+TIME_TYPES = {"sqlite": "REAL", "postgres": "DOUBLE PRECISION"}
+
+
+def _migration(name: str, both: str, sqlite: str = "", postgres: str = "") -> Migration:
+    """A migration whose DDL ``both`` engines run (``{time}`` standing for their time type), then each its own."""
+    return Migration(name, sqlite=both.replace("{time}", TIME_TYPES["sqlite"]) + sqlite,
+                     postgres=both.replace("{time}", TIME_TYPES["postgres"]) + postgres)
+
+
+_INITIAL = _migration(
     "_initial",
-    sqlite="""
+    both="""
         CREATE TABLE comparisons (
             id TEXT PRIMARY KEY,
-            created_at REAL NOT NULL,
+            created_at {time} NOT NULL,
             prompt TEXT NOT NULL,
             input_image TEXT,
             params TEXT NOT NULL,
@@ -29,7 +40,7 @@ _INITIAL = Migration(
         CREATE TABLE outputs (
             id TEXT PRIMARY KEY,
             comparison_id TEXT NOT NULL REFERENCES comparisons(id),
-            created_at REAL NOT NULL,
+            created_at {time} NOT NULL,
             model TEXT NOT NULL,
             kind TEXT NOT NULL,
             output TEXT NOT NULL,
@@ -66,6 +77,8 @@ _INITIAL = Migration(
         CREATE INDEX output_images_sha ON output_images(sha);
         CREATE INDEX outputs_thumb ON outputs(thumb);
         CREATE INDEX comparisons_image ON comparisons(input_image);
+        """,
+    sqlite="""
         CREATE VIRTUAL TABLE outputs_prompt USING fts5(prompt, content='outputs', content_rowid='rowid');
         CREATE TRIGGER outputs_prompt_insert AFTER INSERT ON outputs BEGIN
             INSERT INTO outputs_prompt(rowid, prompt) VALUES (new.rowid, new.prompt);
@@ -75,54 +88,6 @@ _INITIAL = Migration(
         END;
         """,
     postgres="""
-        CREATE TABLE comparisons (
-            id TEXT PRIMARY KEY,
-            created_at DOUBLE PRECISION NOT NULL,
-            prompt TEXT NOT NULL,
-            input_image TEXT,
-            params TEXT NOT NULL,
-            models TEXT NOT NULL
-        );
-        CREATE TABLE outputs (
-            id TEXT PRIMARY KEY,
-            comparison_id TEXT NOT NULL REFERENCES comparisons(id),
-            created_at DOUBLE PRECISION NOT NULL,
-            model TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            output TEXT NOT NULL,
-            status TEXT NOT NULL,
-            prompt TEXT NOT NULL,
-            input_image TEXT,
-            text TEXT NOT NULL,
-            error TEXT,
-            thumb TEXT,
-            entry TEXT NOT NULL,
-            params TEXT NOT NULL,
-            used TEXT NOT NULL,
-            versions TEXT NOT NULL,
-            metrics TEXT NOT NULL,
-            notices TEXT NOT NULL,
-            parent_id TEXT,
-            rerun_of TEXT,
-            run_id TEXT,
-            favourite INTEGER NOT NULL DEFAULT 0,
-            note TEXT NOT NULL DEFAULT ''
-        );
-        CREATE TABLE output_images (
-            output_id TEXT NOT NULL REFERENCES outputs(id) ON DELETE CASCADE,
-            position INTEGER NOT NULL,
-            sha TEXT NOT NULL,
-            PRIMARY KEY (output_id, position)
-        );
-        CREATE INDEX outputs_newest ON outputs(created_at DESC);
-        CREATE INDEX outputs_model ON outputs(model, created_at DESC);
-        CREATE INDEX outputs_kind ON outputs(output, created_at DESC);
-        CREATE INDEX outputs_favourite ON outputs(favourite, created_at DESC);
-        CREATE INDEX outputs_comparison ON outputs(comparison_id);
-        CREATE INDEX outputs_run ON outputs(run_id);
-        CREATE INDEX output_images_sha ON output_images(sha);
-        CREATE INDEX outputs_thumb ON outputs(thumb);
-        CREATE INDEX comparisons_image ON comparisons(input_image);
         -- Prompt-word search (FTS5's outputs_prompt on SQLite): the prompt's words kept beside it, so the planner
         -- has their statistics and a row's check is cheap, under a GIN index.
         ALTER TABLE outputs ADD COLUMN prompt_words tsvector
@@ -131,9 +96,9 @@ _INITIAL = Migration(
         """,
 )
 
-_SUITE_RUNS = Migration(
+_SUITE_RUNS = _migration(
     "_suite_runs",
-    sqlite="""
+    both="""
         ALTER TABLE outputs ADD COLUMN case_id TEXT;
         ALTER TABLE outputs ADD COLUMN case_hash TEXT;
         ALTER TABLE outputs ADD COLUMN sample INTEGER;
@@ -145,38 +110,8 @@ _SUITE_RUNS = Migration(
             source TEXT NOT NULL,
             models TEXT NOT NULL,
             judge TEXT,
-            started_at REAL NOT NULL,
-            finished_at REAL,
-            status TEXT NOT NULL
-        );
-        CREATE TABLE run_cells (
-            run_id TEXT NOT NULL REFERENCES runs(id),
-            case_id TEXT NOT NULL,
-            case_hash TEXT NOT NULL,
-            model TEXT NOT NULL,
-            sample INTEGER NOT NULL,
-            output_id TEXT,
-            status TEXT NOT NULL,
-            cached INTEGER NOT NULL,
-            refused INTEGER,
-            checks TEXT NOT NULL,
-            PRIMARY KEY (run_id, case_id, model, sample)
-        );
-        """,
-    postgres="""
-        ALTER TABLE outputs ADD COLUMN case_id TEXT;
-        ALTER TABLE outputs ADD COLUMN case_hash TEXT;
-        ALTER TABLE outputs ADD COLUMN sample INTEGER;
-        CREATE INDEX outputs_cache ON outputs(model, case_hash, sample, status);
-        CREATE TABLE runs (
-            id TEXT PRIMARY KEY,
-            suite TEXT NOT NULL,
-            version TEXT NOT NULL,
-            source TEXT NOT NULL,
-            models TEXT NOT NULL,
-            judge TEXT,
-            started_at DOUBLE PRECISION NOT NULL,
-            finished_at DOUBLE PRECISION,
+            started_at {time} NOT NULL,
+            finished_at {time},
             status TEXT NOT NULL
         );
         CREATE TABLE run_cells (
@@ -195,15 +130,9 @@ _SUITE_RUNS = Migration(
         """,
 )
 
-_RUN_CASE_ORDER = Migration(
+_RUN_CASE_ORDER = _migration(
     "_run_case_order",
-    sqlite="""
-        ALTER TABLE runs ADD COLUMN cases TEXT;
-        CREATE INDEX run_cells_case ON run_cells(case_id);
-        CREATE INDEX runs_started ON runs(started_at);
-        CREATE INDEX outputs_parent ON outputs(parent_id);
-        """,
-    postgres="""
+    both="""
         ALTER TABLE runs ADD COLUMN cases TEXT;
         CREATE INDEX run_cells_case ON run_cells(case_id);
         CREATE INDEX runs_started ON runs(started_at);
@@ -212,9 +141,9 @@ _RUN_CASE_ORDER = Migration(
 )
 
 # Votes on battles (people blind or named, judge models); vote_images keeps the judged pictures.
-_VOTES = Migration(
+_VOTES = _migration(
     "_votes",
-    sqlite="""
+    both="""
         CREATE TABLE votes (
             id TEXT PRIMARY KEY,
             battle_id TEXT NOT NULL,
@@ -235,7 +164,7 @@ _VOTES = Migration(
             voter_kind TEXT NOT NULL,
             blind INTEGER NOT NULL,
             leak INTEGER NOT NULL DEFAULT 0,
-            created_at REAL NOT NULL
+            created_at {time} NOT NULL
         );
         CREATE UNIQUE INDEX votes_battle ON votes(battle_id);
         CREATE INDEX votes_board ON votes(kind, voter_kind, leak, model_a, model_b, outcome);
@@ -247,6 +176,8 @@ _VOTES = Migration(
         );
         CREATE INDEX vote_images_vote ON vote_images(vote_id);
         CREATE INDEX vote_images_sha ON vote_images(sha);
+        """,
+    sqlite="""
         CREATE TRIGGER votes_keep_pictures AFTER INSERT ON votes
         WHEN new.output_a IS NOT NULL OR new.output_b IS NOT NULL BEGIN
             INSERT INTO vote_images(vote_id, sha)
@@ -254,38 +185,6 @@ _VOTES = Migration(
         END;
         """,
     postgres="""
-        CREATE TABLE votes (
-            id TEXT PRIMARY KEY,
-            battle_id TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            model_a TEXT NOT NULL,
-            model_b TEXT NOT NULL,
-            side_a TEXT NOT NULL,
-            side_b TEXT NOT NULL,
-            outcome TEXT NOT NULL,
-            reason TEXT NOT NULL DEFAULT '',
-            output_a TEXT,
-            output_b TEXT,
-            prompt TEXT NOT NULL DEFAULT '',
-            suite TEXT,
-            case_id TEXT,
-            case_tags TEXT NOT NULL DEFAULT '[]',
-            voter TEXT NOT NULL,
-            voter_kind TEXT NOT NULL,
-            blind INTEGER NOT NULL,
-            leak INTEGER NOT NULL DEFAULT 0,
-            created_at DOUBLE PRECISION NOT NULL
-        );
-        CREATE UNIQUE INDEX votes_battle ON votes(battle_id);
-        CREATE INDEX votes_board ON votes(kind, voter_kind, leak, model_a, model_b, outcome);
-        CREATE INDEX votes_voter ON votes(voter, created_at);
-        CREATE INDEX votes_time ON votes(created_at);
-        CREATE TABLE vote_images (
-            vote_id TEXT NOT NULL REFERENCES votes(id) ON DELETE CASCADE,
-            sha TEXT NOT NULL
-        );
-        CREATE INDEX vote_images_vote ON vote_images(vote_id);
-        CREATE INDEX vote_images_sha ON vote_images(sha);
         CREATE FUNCTION votes_keep_pictures() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             INSERT INTO vote_images(vote_id, sha)
@@ -298,14 +197,9 @@ _VOTES = Migration(
 )
 
 # The signed-in person who made an output or started a suite run (NULL where nobody signed in).
-_USER_NAMES = Migration(
+_USER_NAMES = _migration(
     "_user_names",
-    sqlite="""
-        ALTER TABLE outputs ADD COLUMN user_name TEXT;
-        ALTER TABLE runs ADD COLUMN user_name TEXT;
-        CREATE INDEX outputs_user ON outputs(user_name, created_at);
-        """,
-    postgres="""
+    both="""
         ALTER TABLE outputs ADD COLUMN user_name TEXT;
         ALTER TABLE runs ADD COLUMN user_name TEXT;
         CREATE INDEX outputs_user ON outputs(user_name, created_at);
@@ -314,13 +208,9 @@ _USER_NAMES = Migration(
 
 
 # The blind battle an output is a side of: the gallery lists it only once the battle has its vote.
-_BATTLE_OUTPUTS = Migration(
+_BATTLE_OUTPUTS = _migration(
     "_battle_outputs",
-    sqlite="""
-        ALTER TABLE outputs ADD COLUMN battle_id TEXT;
-        CREATE INDEX outputs_battle ON outputs(battle_id);
-        """,
-    postgres="""
+    both="""
         ALTER TABLE outputs ADD COLUMN battle_id TEXT;
         CREATE INDEX outputs_battle ON outputs(battle_id);
         """,
