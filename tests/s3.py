@@ -1,5 +1,5 @@
-"""A real S3-compatible server on loopback for the tests: moto in server mode, in its own process (so a test can
-stop it and start it again on the same port), and a fresh bucket per test.
+"""A real S3-compatible server on loopback for the tests: moto's S3 server (tests/s3_server.py), in its own process
+(so a test can stop it and start it again on the same port), and a fresh bucket per test.
 
 A test module takes the fixtures as its own: ``s3_server, bucket = s3.s3_server, s3.bucket``.
 """
@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -43,7 +44,7 @@ class S3Server(Restartable):
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, str(Path(__file__).with_name("s3_server.py")), str(self.port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while not _answers(self.port):

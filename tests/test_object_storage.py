@@ -94,11 +94,13 @@ def test_a_store_over_sqlite_and_the_bucket_end_to_end(store, bucket, s3_server)
     record = new_record(store, model="painter", output="image", prompt="a red fox")
     picture = Image.new("RGB", (300, 200), (10, 120, 40))
     store.save(record, [picture])
-    sha, thumb = record.images[0], record.thumb
-    assert keys(s3_server, bucket) == {f"team/images/{sha[:2]}/{sha}.png", f"team/thumbs/{thumb[:2]}/{thumb}.webp"}
+    sha = record.images[0]
+    assert record.thumb is None and keys(s3_server, bucket) == {f"team/images/{sha[:2]}/{sha}.png"}
     listed = store.query(store_filter())[0]
     assert [r.id for r in listed] == [record.id]
-    [thumb_path] = store.thumb_paths(listed)
+    [thumb_path] = store.thumb_paths(listed)  # drawn when first shown, then kept in the bucket too
+    thumb = store.get(record.id).thumb
+    assert keys(s3_server, bucket) == {f"team/images/{sha[:2]}/{sha}.png", f"team/thumbs/{thumb[:2]}/{thumb}.webp"}
     with Image.open(thumb_path) as small:
         assert small.format == "WEBP" and max(small.size) <= 256
     with Image.open(store.images.path(sha)) as big:
@@ -128,6 +130,7 @@ def test_recovery_deletes_orphan_objects_but_not_young_ones(tmp_path, bucket, s3
     store = Store(tmp_path / "data", orphan_grace_s=0, storage="s3")
     kept = new_record(store, output="image")
     store.save(kept, [Image.new("RGB", (32, 32), "blue")])
+    store.thumb_paths([kept])
     store.images.put(png((1, 2, 3)))
     store.thumbs.put(png((4, 5, 6)))
     s3_server.client().put_object(Bucket=bucket, Key="team/images/not-a-picture.txt", Body=b"x")
@@ -180,8 +183,12 @@ def _port() -> int:
 def test_server_down_fails_each_call_in_one_sentence_then_recovers(store, bucket, s3_server, caplog):
     data = png((90, 90, 200))
     sha = store.images.put(data)
+    shown = store.save(new_record(store, output="image"), [Image.new("RGB", (300, 300), "blue")])
     started = time.monotonic()
     with s3_server.stopped():
+        # The gallery's first look cannot keep a thumbnail: it shows the picture itself and tries again next time.
+        assert store.thumb_paths([store.get(shown.id)]) == [store.images.path(shown.images[0])]
+        assert store.get(shown.id).thumb is None
         with pytest.raises(StorageError) as down:
             store.images.put(png((1, 1, 1)))
         assert time.monotonic() - started < 60  # no hang
@@ -200,6 +207,9 @@ def test_server_down_fails_each_call_in_one_sentence_then_recovers(store, bucket
         messages = [str(down.value), caplog.text]
     s3_server.client().create_bucket(Bucket=bucket)  # moto forgot it when it stopped
     assert store.images.put(data) == sha and store.images.exists(sha)
+    store.images.put(store.images.read(shown.images[0]))  # the bucket came back empty: the picture again
+    [thumb] = store.thumb_paths([store.get(shown.id)])
+    assert thumb.suffix == ".webp" and store.thumbs.exists(store.get(shown.id).thumb)
     for text in messages:
         assert ACCESS_KEY not in text and SECRET_KEY not in text
 

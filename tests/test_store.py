@@ -94,6 +94,23 @@ def test_filters_pages_favourites_and_notes(store):
     assert count == 1 and favourite.id == target.id and favourite.note == "the best one"
 
 
+def test_a_pictures_thumbnail_is_drawn_when_first_shown(store):
+    record = store.save(new_record(store, output="image"), [Image.new("RGB", (600, 300), (20, 160, 60))])
+    assert record.thumb is None and store.thumbs.all() == set()  # a save writes the picture alone
+    [path] = store.thumb_paths([store.get(record.id)])
+    with Image.open(path) as small:
+        assert small.format == "WEBP" and small.size == (256, 128)
+        middle = small.convert("RGB").getpixel((100, 60))
+        assert all(abs(a - b) < 12 for a, b in zip(middle, (20, 160, 60), strict=True))
+    thumb = store.get(record.id).thumb
+    assert store.thumbs.all() == {thumb} and store.thumb_paths([store.get(record.id)]) == [path]
+    gone = store.save(new_record(store, output="image"), [Image.new("RGB", (40, 40), "red")])
+    store.images.delete(gone.images[0])
+    # A picture that went missing is shown missing (its own path), not an error, and is tried again next time.
+    assert store.thumb_paths([store.get(gone.id)]) == [store.images.path(gone.images[0])]
+    assert store.get(gone.id).thumb is None
+
+
 def test_delete_keeps_files_another_record_shares(store):
     first = store.save(new_record(store, text="same words"))
     second = store.save(new_record(store, text="same words"))
@@ -257,9 +274,9 @@ def test_a_killed_writer_leaves_a_whole_database_and_no_orphans(tmp_path, databa
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     records = store.all(Filter())
     assert len(records) >= 25
-    for record in records:
+    for record, thumb in zip(records, store.thumb_paths(records), strict=True):
         Image.open(store.images.path(record.images[0])).verify()
-        Image.open(store.thumbs.path(record.thumb)).verify()
+        Image.open(thumb).verify()
     on_disk = {p for p in folder.rglob("*") if p.is_file() and p.suffix in (".png", ".webp")}
     referenced = {store.images.path(s) for r in records for s in r.images} | {store.thumbs.path(r.thumb)
                                                                                for r in records}

@@ -4,19 +4,24 @@ by id, comparison, chain or filter, and the few edits a user makes (favourite, n
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from PIL import Image
 
 from arena.api_keys import scrub, scrubber
+from arena.errors import StorageError
 from arena.lineage import NO_LINEAGE, Lineage
 from arena.store import pictures
 from arena.store.database import insert, insert_many, marks, to_json
 from arena.store.records import Filter, OutputRecord, new_id
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from arena.catalog import ModelEntry
@@ -47,7 +52,7 @@ class Outputs:
 
     def save_output(self, comparison_id: str, pane: "PaneSnapshot", request: "Request", entry: "ModelEntry",
                     versions: dict[str, str], lineage: Lineage = NO_LINEAGE) -> OutputRecord:
-        """Keep one finished pane: its pictures (with their record inside), a thumbnail, then the record.
+        """Keep one finished pane: its pictures (with their record inside), then the record.
 
         ``versions`` are the libraries that made the output (the caller asks its backend; the store knows none)."""
         clean = scrubber()
@@ -85,26 +90,40 @@ class Outputs:
                 _insert(db, record)
 
     def _put_pictures(self, record: OutputRecord, images: list[Image.Image], durable: bool) -> None:
-        """The record's pictures (each carrying the record) and their thumbnail, written before the record.
+        """The record's pictures (each carrying the record), written before the record.
 
-        A text answer's thumbnail is a card drawn from the record itself, so it is drawn when first shown."""
+        Its thumbnail is drawn when first shown (``thumb_paths``): a save writes one object per picture, which is
+        what bounds how many saves a shared bucket takes per second."""
         provenance = record.provenance()
         record.images = [self.images.put(pictures.png_with_record(i, provenance), durable) for i in images]
-        if images:
-            record.thumb = self.thumbs.put(pictures.thumbnail(images[0]), durable)
 
     def thumb_paths(self, records: list[OutputRecord]) -> list[Path]:
-        """Each record's thumbnail file; text cards not drawn yet are drawn and kept now."""
-        drawn = []
-        for record in records:
-            if record.thumb is None:
-                card = pictures.text_card(record.model, record.error or record.text, record.status)
-                record.thumb = self.thumbs.put(pictures.thumbnail(card), durable=False)
-                drawn.append((record.thumb, record.id))
-        if drawn:
-            with self.transaction() as db:
-                db.executemany("UPDATE outputs SET thumb = ? WHERE id = ?", drawn)
-        return [self.thumbs.path(record.thumb) for record in records]
+        """Each record's thumbnail file. Those not drawn yet (from the first picture, or a card of the text answer)
+        are drawn now, a few at once, and kept. A picture that cannot be read or whose thumbnail cannot be stored
+        (a bucket down) is shown as itself, and its thumbnail is tried again at the next look."""
+        missing = [record for record in records if record.thumb is None]
+        if missing:
+            with ThreadPoolExecutor(max_workers=min(4, len(missing))) as pool:
+                shas = list(pool.map(self._draw_thumb, missing))
+            drawn = [(sha, record.id) for record, sha in zip(missing, shas, strict=True) if sha is not None]
+            for record, sha in zip(missing, shas, strict=True):
+                record.thumb = sha
+            if drawn:
+                with self.transaction() as db:
+                    db.executemany("UPDATE outputs SET thumb = ? WHERE id = ?", drawn)
+        return [self.thumbs.path(r.thumb) if r.thumb else self.images.path(r.images[0]) for r in records]
+
+    def _draw_thumb(self, record: OutputRecord) -> str | None:
+        if not record.images:
+            card = pictures.text_card(record.model, record.error or record.text, record.status)
+            return self.thumbs.put(pictures.thumbnail(card), durable=False)
+        try:
+            with Image.open(self.images.path(record.images[0])) as picture:
+                small = pictures.thumbnail(picture)
+            return self.thumbs.put(small, durable=False)
+        except (OSError, StorageError) as error:
+            log.warning("no thumbnail for output %s yet: %s", record.id, error)
+            return None
 
     def set_favourite(self, output_id: str, favourite: bool) -> None:
         with self.transaction() as db:

@@ -94,7 +94,11 @@ def inline_url(store: Store) -> PictureURL:
 
     def url(record: OutputRecord) -> str:
         [path] = store.thumb_paths([record])
-        return "data:image/webp;base64," + base64.b64encode(Path(path).read_bytes()).decode()
+        try:
+            data = Path(path).read_bytes()
+        except FileNotFoundError:  # the picture is gone: its cell says so by an empty frame
+            return None
+        return f"data:image/{Path(path).suffix[1:]};base64," + base64.b64encode(data).decode()
 
     return url
 
@@ -271,6 +275,7 @@ def report_page(store: Store, matrix: Matrix) -> str:
     from arena import __version__
     from arena.templates import render
 
+    store.thumb_paths(matrix.pictures())
     run = matrix.run
     counts = matrix.counts()
     meta = (f"run {run.id} · started {_day(run.started_at)} · {run.status} · {counts['cells']} cells, "

@@ -71,6 +71,11 @@ class Matrix:
     def row(self, case_id: str) -> list[MatrixCell]:
         return [cell for model in self.models for cell in self.cells.get((case_id, model), [])]
 
+    def pictures(self) -> list[OutputRecord]:
+        """The outputs in the matrix that have pictures (to draw their thumbnails in one go before showing)."""
+        return [cell.record for cells in self.cells.values() for cell in cells
+                if cell.record is not None and cell.record.images]
+
     def disagrees(self, case_id: str) -> bool:
         """Models ended differently on this case: one refused or errored or failed a check where another did not."""
         return len({cell.outcome for cell in self.row(case_id)}) > 1

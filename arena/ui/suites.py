@@ -273,6 +273,7 @@ class SuitesView:
         matrix = load_matrix(self.store, run_id) if run_id else None
         if matrix is None:
             return {self.summary: "", self.matrix: "", self.message: "" if not run_id else f"No run {run_id}."}
+        self.store.thumb_paths(matrix.pictures())
         return {
             self.summary: report.summary_table(matrix),
             self.matrix: report.matrix_table(matrix, report.file_url(self.store), show or "all",

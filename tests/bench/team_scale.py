@@ -1,9 +1,10 @@
 """team_save_per_s, team_page_ms, team_words_ms: a team's Arena on PostgreSQL and an S3 server (both throwaway, on
 loopback, started here).
 
-4 writer processes save records with a small picture each (PNG and thumbnail into the bucket, then the record) for
-20 s: saves per second in all (goal ≥ 200). Then, with 100,000 records stored, a third process reads the first
-gallery page and a prompt-word filter (goal ≤ 200 ms each, as SQLite does today).
+4 writer processes save records with a small picture each (the PNG into the bucket, then the record; thumbnails are
+drawn when the gallery first shows them) for 20 s: saves per second in all (goal ≥ 200). Then, with 100,000 records
+stored, a third process reads the first gallery page and a prompt-word filter (goal ≤ 200 ms each, as SQLite does
+today).
 
 Run: python tests/bench/team_scale.py [RECORDS] [SECONDS]
 """
