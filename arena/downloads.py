@@ -202,10 +202,7 @@ def pull(download: Download) -> None:
         check_disk(download.total_bytes - sum(hub.partial_bytes(plan.repo_id, f) for f in todo), entry.model)
         download.state = "downloading"
         download.advance(0)
-        # Configs side by side, then the weights one by one: a snapshot never shows weights without their configs.
-        _fetch_side_by_side(plan, [f for f in todo if not hub.is_weights(f.path)], download)
-        for repo_file in [f for f in todo if hub.is_weights(f.path)]:
-            fetch(plan, repo_file, download)
+        _fetch_all(plan, todo, download)
         hub.forget(entry.model)
         if hub.local_snapshot(entry) is None:
             raise hub.HubError(f"{entry.model}: the download ended but the files the loader needs are not all there")
@@ -236,16 +233,21 @@ def _storage(repo_id: str) -> Path:
     return hub.blobs_dir(repo_id).parent
 
 
-def _fetch_side_by_side(plan: hub.Plan, files: list[hub.RepoFile], download: Download) -> None:
-    """Fetch ``files`` CONFIG_WORKERS at a time; once all have stopped, the first failure is raised."""
-    if len(files) < 2:
-        for repo_file in files:
-            fetch(plan, repo_file, download)
-        return
+def _fetch_all(plan: hub.Plan, files: list[hub.RepoFile], download: Download) -> None:
+    """The configs CONFIG_WORKERS at a time while the large weight files stream into their blobs; then the weights
+    are linked into the snapshot, so that it never shows weights without their configs. Once everything has
+    stopped, the first failure is raised."""
+    configs = [f for f in files if not hub.is_weights(f.path)]
+    weights = [f for f in files if hub.is_weights(f.path)]
     with ThreadPoolExecutor(max_workers=CONFIG_WORKERS, thread_name_prefix="fetch") as pool:
-        fetching = [pool.submit(fetch, plan, repo_file, download) for repo_file in files]
+        fetching = [pool.submit(fetch, plan, repo_file, download) for repo_file in configs]
+        for repo_file in weights:
+            if repo_file.size >= RESUMABLE_BYTES:
+                _fetch_blob(plan, repo_file, download)
     for future in fetching:
         future.result()
+    for repo_file in weights:
+        fetch(plan, repo_file, download)
 
 
 def fetch(plan: hub.Plan, repo_file: hub.RepoFile, download: Download) -> None:

@@ -27,9 +27,8 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from arena.errors import InputError
+from arena.settings import MAX_PIXELS, MAX_UPLOAD_BYTES
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-MAX_PIXELS = 25_000_000
 # Images are sent to models no larger than this on their longest side.
 MAX_SIDE = 2048
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")

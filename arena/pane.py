@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Literal
-
-from PIL import Image
+from typing import TYPE_CHECKING, Callable, Literal
 
 from arena.catalog import ModelEntry
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 Status = Literal["queued", "running", "done", "error", "cancelled"]
 FINAL: frozenset[str] = frozenset({"done", "error", "cancelled"})

@@ -8,8 +8,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from arena import images
 from arena.paths import DEFAULT_CATALOG
+
+# An input picture's limits (an upload, a file given to the CLI, a picture a model sent back).
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_PIXELS = 25_000_000
 
 
 class Settings(BaseModel):
@@ -18,8 +21,8 @@ class Settings(BaseModel):
     offline_models: Path | None = Field(
         None, description="where offline models are built (default: DATA_DIR/offline-models)"
     )
-    max_upload_bytes: int = Field(images.MAX_UPLOAD_BYTES, ge=1)
-    max_pixels: int = Field(images.MAX_PIXELS, ge=1)
+    max_upload_bytes: int = Field(MAX_UPLOAD_BYTES, ge=1)
+    max_pixels: int = Field(MAX_PIXELS, ge=1)
     save_outputs: bool = Field(True, description="keep every finished pane in the gallery")
     suites_dirs: list[Path] = Field(
         default_factory=list, description="folders the Suites tab may read suites from, besides prompts/"

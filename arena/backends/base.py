@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib import metadata
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from arena.request import GenerationParams, Request
@@ -78,6 +77,8 @@ class Backend:
 
 @cache
 def _versions(distributions: tuple[str, ...]) -> dict[str, str]:
+    from importlib import metadata
+
     from arena import __version__
 
     versions = {"arena": __version__}

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from arena import api_keys, images
+from arena import api_keys
 from arena.settings import Settings
 
 if TYPE_CHECKING:
@@ -66,6 +66,7 @@ def open_engine(catalog: Catalog, settings: Settings, store: Store | None) -> It
 
 def load_picture(path: Path, settings: Settings):
     """An input image from the shell, held to the same limits as an upload."""
+    from arena import images
     from arena.errors import InputError
 
     if not path.is_file():
