@@ -144,9 +144,17 @@ def test_a_stopped_picture_keeps_what_the_pipeline_had(engine_factory, tmp_path)
     engine = engine_factory([entry])
     engine.store = Store(tmp_path / "data")
     comparison = engine.start(Request("a spider"), ["offline-sd"])
-    for _ in comparison.updates():
-        if comparison.panes[0].snapshot().steps_done >= 2:
+    running = comparison.panes[0]
+    tell = running.on_change
+
+    def stop_at_the_second_step(index: int) -> None:  # in the pipeline's own thread: however busy the machine is
+        tell(index)
+        if running.snapshot().steps_done >= 2:
             comparison.cancel()
+
+    running.on_change = stop_at_the_second_step
+    for _ in comparison.updates():
+        pass
     pane = comparison.snapshots()[0]
     assert pane.status == "cancelled" and pane.steps_done < 60
     assert len(pane.images) == 1 and pane.record_id  # the partial picture, kept with its record
