@@ -13,7 +13,7 @@ from gradio_client.exceptions import AppError, AuthenticationError
 from PIL import Image
 
 from arena.settings import Settings
-from arena.web import launch_kwargs, parse_args
+from arena.web import IDLE_POLL_S, launch, launch_kwargs, parse_args
 from tests.apprunner import running_app, write_catalog
 from tests.conftest import LOOPBACK_KEY, OFFLINE_ENTRIES, ROOT, openai_entry
 
@@ -152,6 +152,19 @@ def test_safe_defaults():
     assert launch_kwargs(parse_args(["--auth", "ana:s3cret"]), Settings())["auth"] == ("ana", "s3cret")
     with pytest.raises(SystemExit, match="USER:PASSWORD"):
         launch_kwargs(parse_args(["--auth", "nopassword"]), Settings())
+
+
+def test_an_idle_app_looks_for_work_every_10_ms_not_every_millisecond(tmp_path, loopback):
+    catalog = write_catalog(tmp_path / "c.yaml", [openai_entry(loopback, "echo")])
+    demo, engine = launch(parse_args(["--catalog", str(catalog), "--port", "0"]), block=False)
+    try:
+        assert demo._queue.sleep_when_free == IDLE_POLL_S["sleep_when_free"] == 0.01
+        assert demo._queue.progress_update_sleep_when_free == IDLE_POLL_S["progress_update_sleep_when_free"]
+        with urllib.request.urlopen(demo.local_url, timeout=30) as page:
+            assert page.status == 200
+    finally:
+        demo.close()
+        engine.close()
 
 
 def test_login_is_required_when_auth_is_set(tmp_path, loopback):
