@@ -16,7 +16,10 @@ import os
 import re
 import tempfile
 import threading
+import time
 import tomllib
+from collections import OrderedDict
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,6 +41,14 @@ MAX_PASSWORD = 1024
 CHECKS_AT_ONCE = 4  # password checks running together (each holds argon2's 64 MiB for a moment)
 
 HASHER = PasswordHasher()  # argon2id, RFC 9106's low-memory parameters, a random 16-byte salt per hash
+
+# Wrong passwords a name may have in a row before it must wait; each further one doubles the wait, up to the longest.
+FREE_ATTEMPTS = 5
+FIRST_WAIT_S = 30.0
+LONGEST_WAIT_S = 15 * 60.0
+REMEMBERED_NAMES = 10_000
+SIGN_IN_MESSAGE = (f"Sign in with your Arena user name and password. After {FREE_ATTEMPTS} wrong passwords in a row, "
+                   f"a name must wait before it can sign in again ({FIRST_WAIT_S:.0f}\u00a0s at first).")
 
 
 @dataclass(frozen=True)
@@ -73,15 +84,57 @@ def for_app(named: str | Path | None, shared_login: str | None, data_dir: Path) 
     return users
 
 
-def gradio_auth(users: UsersFile):
+class SignInThrottle:
+    """Wrong passwords per name, known or not: after FREE_ATTEMPTS in a row, the name is refused without a check
+    for FIRST_WAIT_S, doubled with each further wrong password up to LONGEST_WAIT_S; a right one clears it. Each
+    app process counts its own (behind several replicas an attacker gets that many times the attempts)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._wrong: OrderedDict[str, tuple[int, float]] = OrderedDict()  # name → (wrong in a row, refused until)
+
+    def allowed(self, name: str) -> bool:
+        with self._lock:
+            return self._clock() >= self._wrong.get(_key(name), (0, 0.0))[1]
+
+    def failed(self, name: str) -> None:
+        with self._lock:
+            count = self._wrong.pop(_key(name), (0, 0.0))[0] + 1
+            wait = min(LONGEST_WAIT_S, FIRST_WAIT_S * 2 ** (count - FREE_ATTEMPTS)) if count >= FREE_ATTEMPTS else 0
+            self._wrong[_key(name)] = (count, self._clock() + wait)
+            while len(self._wrong) > REMEMBERED_NAMES:
+                self._wrong.popitem(last=False)
+
+    def succeeded(self, name: str) -> None:
+        with self._lock:
+            self._wrong.pop(_key(name), None)
+
+
+def _key(name: str) -> str:
+    return (name or "").strip().lower()
+
+
+def gradio_auth(users: UsersFile, throttle: SignInThrottle | None = None):
     """Gradio's ``auth`` callable: the password checked against the file, off the event loop (argon2 takes a
-    moment and 64 MiB on purpose), a few at a time however many sign-ins arrive at once."""
+    moment and 64 MiB on purpose), a few at a time however many sign-ins arrive at once, and not at all for a name
+    that has had too many wrong passwords lately (Gradio's page then says "Incorrect credentials", as for any
+    refusal; SIGN_IN_MESSAGE above the form tells the rule)."""
+    throttle = throttle or SignInThrottle()
     limiter: anyio.CapacityLimiter | None = None
+
+    def check(username: str, password: str) -> bool:
+        if not throttle.allowed(username):
+            log.warning("a sign-in was refused unchecked: too many wrong passwords for that name lately")
+            return False
+        right = users.verify(username, password)
+        (throttle.succeeded if right else throttle.failed)(username)
+        return right
 
     async def auth(username: str, password: str) -> bool:
         nonlocal limiter
         limiter = limiter or anyio.CapacityLimiter(CHECKS_AT_ONCE)
-        return await anyio.to_thread.run_sync(users.verify, username, password, limiter=limiter)
+        return await anyio.to_thread.run_sync(check, username, password, limiter=limiter)
 
     return auth
 

@@ -27,7 +27,7 @@ from arena.errors import StorageError  # noqa: E402
 from arena.settings import Settings  # noqa: E402
 from arena.store import open_store  # noqa: E402
 from arena.store.store import served_folders  # noqa: E402
-from arena.users import SignOutOnChange, UsersFile, gradio_auth  # noqa: E402
+from arena.users import SIGN_IN_MESSAGE, SignOutOnChange, UsersFile, gradio_auth  # noqa: E402
 from arena.users import for_app as users_for_app  # noqa: E402
 
 log = logging.getLogger("arena")
@@ -180,7 +180,7 @@ def launch_kwargs(args: argparse.Namespace, settings: Settings) -> dict:
     if users is not None:
         kwargs["auth"] = gradio_auth(users)
         kwargs["app_kwargs"]["middleware"].append(Middleware(SignOutOnChange, users=users))
-        kwargs["auth_message"] = "Sign in with your Arena user name and password."
+        kwargs["auth_message"] = SIGN_IN_MESSAGE
     elif args.auth:
         user, _, password = args.auth.partition(":")
         if not user or not password:

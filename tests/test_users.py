@@ -22,7 +22,17 @@ from arena.store import Filter, Store
 from arena.store.votes import VoteFilter, VoteStore
 from arena.suites.model import load_suite
 from arena.suites.runner import SuiteRun
-from arena.users import HASHER, SignOutOnChange, UsersFile, for_app
+from arena.users import (
+    FIRST_WAIT_S,
+    FREE_ATTEMPTS,
+    HASHER,
+    SIGN_IN_MESSAGE,
+    SignInThrottle,
+    SignOutOnChange,
+    UsersFile,
+    for_app,
+    gradio_auth,
+)
 from arena.web import parse_args
 from tests.apprunner import environment, running_app, write_catalog
 from tests.conftest import LOOPBACK_KEY, ROOT, openai_entry
@@ -212,6 +222,47 @@ def test_what_a_signed_in_engine_starts_is_kept_with_the_name(engine_factory, ke
     assert [record.user_name for record in records] == ["alice"]
 
 
+class CountingUsers:
+    """A users file's verify, counted: whether a refused sign-in still ran argon2."""
+
+    def __init__(self, users: UsersFile):
+        self.users, self.checks = users, 0
+
+    def verify(self, name: str, password: str) -> bool:
+        self.checks += 1
+        return self.users.verify(name, password)
+
+
+def test_wrong_passwords_in_a_row_make_a_name_wait_longer_each_time(tmp_path):
+    users = UsersFile(tmp_path / "users.toml")
+    users.add("dave", "dave's password")
+    now = [1000.0]
+    counting = CountingUsers(users)
+    auth = gradio_auth(counting, SignInThrottle(clock=lambda: now[0]))
+
+    def sign_in(name: str, password: str) -> bool:
+        return asyncio.run(auth(name, password))
+
+    assert sign_in("dave", "dave's password")
+    for _ in range(FREE_ATTEMPTS):
+        assert not sign_in("dave", "a guess")
+    checks = counting.checks
+    assert not sign_in("dave", "dave's password") and not sign_in(" DAVE ", "dave's password")
+    assert counting.checks == checks  # refused without running argon2
+    assert sign_in("erin", "whatever") is False  # other names are not held up by dave's
+    now[0] += FIRST_WAIT_S
+    assert not sign_in("dave", "another guess")  # the wait is over; one more wrong doubles it
+    now[0] += FIRST_WAIT_S
+    assert not sign_in("dave", "dave's password")
+    now[0] += FIRST_WAIT_S
+    assert sign_in("dave", "dave's password")  # waited 2 × FIRST_WAIT_S: let in, and the count starts over
+    assert not sign_in("dave", "a guess") and sign_in("dave", "dave's password")
+
+
+def test_the_sign_in_page_says_how_many_wrong_passwords_a_name_may_have():
+    assert f"After {FREE_ATTEMPTS} wrong passwords in a row" in SIGN_IN_MESSAGE
+
+
 # --- the running app ---------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -274,6 +325,17 @@ def test_a_users_own_vote_cap_holds_and_others_vote_on(team):
     with pytest.raises(AppError, match="1 votes a day is the most one voter may cast"):
         battle_and_vote(alice)
     assert battle_and_vote(bob)["accepted"] is True  # bob has the app's cap (500)
+
+
+def test_the_running_app_holds_a_name_back_after_wrong_passwords(team):
+    url, engine, users = team
+    UsersFile(users.path).add("frank", "frank's password")
+    for _ in range(FREE_ATTEMPTS):
+        assert login(url, "frank", "a guess") == (400, "Incorrect credentials.")
+    assert login(url, "frank", "frank's password") == (400, "Incorrect credentials.")
+    assert login(url, "bob", "bob's password") == (200, None)
+    refused = httpx.get(f"{url}/config", timeout=30)  # what the sign-in page shows above its form
+    assert refused.status_code == 401 and refused.json()["detail"]["auth_message"] == SIGN_IN_MESSAGE
 
 
 def test_a_user_added_while_the_app_runs_signs_in_at_once(team):
