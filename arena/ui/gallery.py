@@ -18,6 +18,7 @@ from arena.request import GenerationParams, Request
 from arena.store import OutputRecord, Store, labels
 from arena.store.export import export
 from arena.ui.forms import FilterForm
+from arena.ui.panes import status_word
 from arena.ui.words import md, preview, user_of
 
 PER_PAGE = 24
@@ -350,7 +351,7 @@ def _card(record: OutputRecord, thumb, show_prompt: bool = True) -> str:
         body = f'<div class="ga-body">{escape(_cut(record.text or "(empty)", 600))}</div>'
     prompt = (f'<div class="ga-prompt" title="{escape(record.prompt)}">{escape(record.prompt)}</div>'
               if show_prompt else "")
-    status = "" if record.status == "done" else f" · {escape(record.status)}"
+    status = "" if record.status == "done" else f" · {escape(status_word(record.status))}"
     status += f" · by {escape(record.user_name)}" if record.user_name else ""
     return (f'<div class="ga-card" role="button" tabindex="0" data-id="{escape(record.id)}">{body}{prompt}'
             f'<div class="ga-model">{star}{escape(record.model)}</div>'
@@ -367,7 +368,7 @@ def _favourite_label(favourite: bool) -> str:
 
 
 def _head(record: OutputRecord) -> str:
-    return (f"### {md(record.model)} · {md(record.status)}\n"
+    return (f"### {md(record.model)} · {md(status_word(record.status))}\n"
             f"`{record.id}` · {record.created} · {md(record.kind)}"
             + (f" · by **{md(record.user_name)}**" if record.user_name else "")
             + f"\n\n**Prompt:** {md(record.prompt)}")

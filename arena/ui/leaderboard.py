@@ -70,10 +70,10 @@ class LeaderboardView:
         with gr.Row(elem_id="leaderboard-boards"):
             with gr.Column(elem_id="leaderboard-people-board"):
                 self.people_table = gr.HTML(elem_id="leaderboard-people-table")
-                self.people_plot = gr.Plot(show_label=False, elem_id="leaderboard-people-plot")
+                self.people_plot = gr.Plot(show_label=False, visible=False, elem_id="leaderboard-people-plot")
             with gr.Column(elem_id="leaderboard-judge-board"):
                 self.judge_table = gr.HTML(elem_id="leaderboard-judge-table")
-                self.judge_plot = gr.Plot(show_label=False, elem_id="leaderboard-judge-plot")
+                self.judge_plot = gr.Plot(show_label=False, visible=False, elem_id="leaderboard-judge-plot")
         self.inputs = [self.kind, self.people, self.judge, self.suite, self.tag, self.since, self.until, self.leaks]
         self.outputs = [self.judge, self.suite, self.tag, self.message, self.people_table, self.people_plot,
                         self.judge_table, self.judge_plot]
@@ -106,17 +106,23 @@ class LeaderboardView:
         people_board = board(self.store, vote_filter(voter=people or "people", include_leaks=bool(leaks), **common))
         people_title = _people_title(people, bool(leaks))
         updates |= {self.message: "", self.people_table: board_html(people_board, people_title),
-                    self.people_plot: board_figure(people_board)}
+                    self.people_plot: _plot(people_board)}
         if judge:
             judge_board = board(self.store, vote_filter(voter=judge, **common))
             updates |= {self.judge_table: board_html(judge_board, f"Judge: {judge}"),
-                        self.judge_plot: board_figure(judge_board)}
+                        self.judge_plot: _plot(judge_board)}
         else:
             updates |= {self.judge_table: _empty("Judge", "No judge has voted yet: run a suite, then press "
                                                  "“Judge this run” in the Suites tab (or python -m arena battle "
                                                  "judge RUN_ID --judge MODEL)."),
-                        self.judge_plot: None}
+                        self.judge_plot: gr.Plot(value=None, visible=False)}
         return updates
+
+
+def _plot(table: "Leaderboard") -> gr.Plot:
+    """The board's figure; hidden while it has nothing to draw (an empty plot frame says nothing)."""
+    figure = board_figure(table)
+    return gr.Plot(value=figure, visible=figure is not None)
 
 
 def _people_title(people: str, leaks: bool) -> str:
@@ -133,7 +139,8 @@ def board_html(table: Leaderboard, title: str) -> str:
     """The board as an HTML table (every name escaped: imported votes may carry any text)."""
     if not table.rows:
         return _empty(title, "No votes here yet.")
-    lines = [f'<div class="lb-title">{escape(title)} · {table.votes} votes</div>',
+    votes = f"{table.votes} vote" + ("" if table.votes == 1 else "s")
+    lines = [f'<div class="lb-title">{escape(title)} · {votes}</div>',
              '<table class="lb-table"><thead><tr><th class="num">Rank</th><th>Model</th><th class="num">Rating</th>'
              '<th class="num lb-wide">95% interval</th><th class="num">Votes</th><th class="num lb-wide">Win rate'
              '</th></tr></thead><tbody>']

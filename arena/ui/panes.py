@@ -18,6 +18,11 @@ _STATUS_WORDS = {
 }
 
 
+def status_word(status: str) -> str:
+    """What a pane calls a status ("stopped" for cancelled, "failed" for error); the gallery says the same."""
+    return _STATUS_WORDS.get(status, status)
+
+
 def header_html(pane: PaneSnapshot, origin: str = "") -> str:
     status = _STATUS_WORDS[pane.status]
     activity = ""
