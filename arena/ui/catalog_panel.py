@@ -39,6 +39,11 @@ CSS = """
 .arena-dl.failed .arena-dl-line, .arena-dl.gated .arena-dl-line, .arena-dl.wont-fit .arena-dl-line,
 .arena-dl.missing .arena-dl-line { color: var(--error-text-color, #b91c1c); }
 @media (max-width: 640px) { .arena-dl { grid-template-columns: 1fr; } }
+/* On a phone the catalog's table scrolls sideways; squeezed to the screen, its words broke a letter a line. */
+@media (max-width: 640px) {
+  #arena-catalog-table table { display: block; overflow-x: auto; }
+  #arena-catalog-table :is(th, td) { overflow-wrap: normal; word-break: normal; min-width: 6em; }
+}
 """
 
 
@@ -54,7 +59,7 @@ class CatalogPanel:
 
     def build(self, table_markdown: str) -> tuple[gr.Markdown, gr.Button]:
         with gr.Accordion("Catalog", open=False, elem_id="arena-catalog"):
-            self.table = gr.Markdown(table_markdown)
+            self.table = gr.Markdown(table_markdown, elem_id="arena-catalog-table")
             if self.names:
                 gr.Markdown("**Hugging Face weights** (downloaded once into the Hugging Face cache, HF_HOME; "
                             "a gated model needs HF_TOKEN):", elem_classes=["arena-hint"])

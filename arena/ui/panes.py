@@ -163,6 +163,9 @@ CSS = """
 .arena-upload-note, .arena-upload-note p { color: var(--error-text-color, #dc2626) !important; font-size: 0.9em; }
 .arena-upload-note:empty { display: none; }
 #arena-message { min-height: 1.5em; scroll-margin-top: 8px; }
+/* "Pick the best" buttons keep their own height beside the choices (the row stretched them to its height: on a
+   phone, a grey block as tall as the list of models). */
+#pick-best > button { align-self: flex-start; }
 /* As many columns as panes (up to what fits); a widened pane takes the whole row. */
 #arena-panes { display: grid !important; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 12px;
   grid-auto-flow: row dense; }

@@ -1,0 +1,66 @@
+"""What a first walk through the app on a phone found, fixed in the UI layer: the Catalog's table broke its words a
+letter a line, and "Pick the best…" was stretched into a grey block as tall as the list of answers beside it.
+Screenshots go to test-artifacts/walkthrough-*.png."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.apprunner import environment, running_app, write_catalog
+from tests.browser import needs_chromium
+from tests.conftest import ARTIFACTS, LOOPBACK_KEY, openai_entry
+
+pytestmark = needs_chromium
+
+PHONE = {"width": 390, "height": 844}
+
+# How many lines each header cell's words take.
+HEADER_LINES = """() => [...document.querySelectorAll('#arena-catalog-table th')].map(th => {
+  const range = document.createRange(); range.selectNodeContents(th);
+  return [th.innerText, new Set([...range.getClientRects()].map(r => Math.round(r.top))).size];
+})"""
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, loopback):
+    folder = tmp_path_factory.mktemp("walkthrough-app")
+    catalog = write_catalog(folder / "catalog.yaml", [openai_entry(loopback, "echo-one", model="echo-walk-1"),
+                                                      openai_entry(loopback, "echo-two", model="echo-walk-2")])
+    with environment(OPENAI_API_KEY=LOOPBACK_KEY, ARENA_DATA_DIR=str(folder / "data")), \
+            running_app(catalog) as (url, engine):
+        yield url
+
+
+@pytest.mark.parametrize("query", ["", "?__theme=dark"])
+def test_the_catalog_table_on_a_phone_keeps_its_words_whole(app, browser, query):
+    page = browser.new_page(viewport=PHONE)
+    page.goto(app + query)
+    page.locator("#arena-catalog").click()
+    page.locator("#arena-catalog-table th").first.wait_for()
+    headers = page.evaluate(HEADER_LINES)
+    assert [name for name, _ in headers][:3] == ["model", "kind", "id"]
+    assert all(lines <= len(name.split()) for name, lines in headers), headers  # a line a word at most
+    page.locator("#arena-catalog-table").scroll_into_view_if_needed()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"walkthrough-catalog-phone{'-dark' if query else ''}.png"))
+    page.close()
+
+
+def test_pick_the_best_on_a_phone_keeps_its_buttons_their_own_height(app, browser):
+    page = browser.new_page(viewport=PHONE)
+    page.goto(app)
+    page.locator("#arena-prompt textarea").fill("a charming spider at work")
+    for name in ("echo-one", "echo-two"):
+        page.locator("#arena-models label", has_text=f"{name} ·").locator("input").check()
+    page.locator("#arena-run").click()
+    page.locator("#arena-message", has_text="Finished").wait_for(timeout=60_000)
+    page.locator("#pick-best-open").click()
+    page.locator("#pick-best-choice label", has_text="echo-two").wait_for()
+    choices = page.locator("#pick-best-choice").bounding_box()
+    for button in ("#pick-best-open", "#pick-best-record"):
+        height = page.locator(button).bounding_box()["height"]
+        assert height < 60 < choices["height"], (button, height, choices["height"])
+    page.locator("#pick-best").scroll_into_view_if_needed()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "walkthrough-pick-best-phone.png"))
+    page.close()
