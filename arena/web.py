@@ -16,9 +16,11 @@ from urllib.parse import urlsplit
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
+import anyio  # noqa: E402
 from starlette.datastructures import Headers  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 from starlette.middleware.trustedhost import TrustedHostMiddleware  # noqa: E402
+from starlette.responses import PlainTextResponse  # noqa: E402
 
 from arena import api_keys  # noqa: E402
 from arena.catalog import Catalog, CatalogError  # noqa: E402
@@ -26,6 +28,7 @@ from arena.engine import Engine  # noqa: E402
 from arena.errors import StorageError  # noqa: E402
 from arena.settings import Settings  # noqa: E402
 from arena.store import open_store  # noqa: E402
+from arena.store.object_storage import CACHE_FOLDER  # noqa: E402
 from arena.store.store import served_folders  # noqa: E402
 from arena.users import SIGN_IN_MESSAGE, SignOutOnChange, UsersFile, gradio_auth  # noqa: E402
 from arena.users import for_app as users_for_app  # noqa: E402
@@ -148,6 +151,42 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+class DeletedPictures:
+    """ASGI middleware where pictures live in a bucket: this replica's copy of a picture (DATA_DIR/picture-cache)
+    is served only while a record still uses it. A delete on another replica removes the rows and the bucket's
+    objects but cannot reach this replica's copies, which would otherwise stay reachable by their address until
+    the cache dropped them."""
+
+    def __init__(self, app, store, cache: Path):
+        self.app = app
+        self.store = store
+        self.cache = cache.resolve()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            copy = self._cached_picture(scope.get("path", ""))
+            if copy is not None:
+                kind, sha = copy.parent.parent.name, copy.stem
+                if not await anyio.to_thread.run_sync(self.store.picture_in_use, kind, sha):
+                    copy.unlink(missing_ok=True)
+                    await PlainTextResponse("Not found", status_code=404)(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+    def _cached_picture(self, path: str) -> Path | None:
+        """The cached picture a file-route path names (``…/file=DATA_DIR/picture-cache/KIND/ab/SHA.ext``), if any."""
+        _, found, named = path.partition("/file=")
+        if not found:
+            return None
+        try:
+            relative = Path(named).resolve().relative_to(self.cache)
+        except (ValueError, OSError):
+            return None
+        if len(relative.parts) != 3 or relative.parts[0] not in ("images", "thumbs"):
+            return None
+        return self.cache / relative
+
+
 def free_port(host: str) -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
@@ -225,8 +264,12 @@ def launch(args: argparse.Namespace, *, block: bool = True):
     settings, engine, demo = create(args)
     demo.queue(default_concurrency_limit=8)
     quiet_when_idle(demo)
+    kwargs = launch_kwargs(args, settings)
+    if settings.storage == "s3":
+        kwargs["app_kwargs"]["middleware"].append(
+            Middleware(DeletedPictures, store=engine.store, cache=engine.store.folder / CACHE_FOLDER))
     try:
-        demo.launch(prevent_thread_lock=not block, **launch_kwargs(args, settings))
+        demo.launch(prevent_thread_lock=not block, **kwargs)
     except BaseException:
         engine.close()
         raise

@@ -7,13 +7,14 @@ import hashlib
 import io
 import logging
 import time
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from arena.errors import StorageError, describe
 from arena.settings import Settings
-from arena.store import Store, open_store
+from arena.store import Filter, Store, open_store
 from arena.store.object_storage import CACHE_FOLDER, ObjectBlobs, PictureCache, S3Settings
 from tests import s3
 from tests.browser import needs_chromium
@@ -283,6 +284,24 @@ def test_the_app_serves_bucket_pictures_itself_under_todays_403_rules(bucket_app
     for refused in ("/etc/passwd", data / "arena.db", f"{cache}/../arena.db", f"{cache}/images/../../arena.db",
                     tmp_path / "catalog.yaml"):
         assert http_status(url, refused)[0] == 403, refused
+
+
+def test_a_picture_deleted_on_another_replica_is_not_served_from_this_ones_copy(bucket_app):
+    url, client, engine = bucket_app
+    client.predict(prompt="a blue whale", models=["painter"], api_name="/compare")
+    [record] = engine.store.query(Filter(words="whale"))[0]
+    [thumb] = gallery_sources(engine, [record])
+    picture = engine.store.images.path(record.images[0])
+    copies = {path: Path(path).read_bytes() for path in (thumb, picture)}
+    assert all(http_status(url, path)[0] == 200 for path in copies)
+    # Another replica deletes it: the rows and the bucket's objects go, this replica's copies it cannot reach.
+    assert engine.store.delete(record.id)
+    for path, data in copies.items():
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_bytes(data)
+    for path in copies:
+        assert http_status(url, path)[0] == 404
+        assert not Path(path).exists()  # the stale copy is dropped
 
 
 def test_bucket_down_outputs_say_not_saved_and_saving_resumes(bucket_app, bucket, s3_server, caplog):

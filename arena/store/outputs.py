@@ -150,6 +150,12 @@ class Outputs:
             self.thumbs.delete(row["thumb"])
         return True
 
+    def picture_in_use(self, kind: str, sha: str) -> bool:
+        """Whether a record still uses this picture (``images``) or thumbnail (``thumbs``)."""
+        if kind == "thumbs":
+            return bool(self.connection().execute("SELECT 1 FROM outputs WHERE thumb = ? LIMIT 1", (sha,)).fetchone())
+        return self._image_used(sha)
+
     def _image_used(self, sha: str) -> bool:
         db = self.connection()
         return bool(db.execute("SELECT 1 FROM output_images WHERE sha = ? LIMIT 1", (sha,)).fetchone()
