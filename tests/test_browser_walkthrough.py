@@ -1,11 +1,13 @@
-"""What a first walk through the app on a phone found, fixed in the UI layer: the Catalog's table broke its words a
-letter a line, and "Pick the best…" was stretched into a grey block as tall as the list of answers beside it.
-Screenshots go to test-artifacts/walkthrough-*.png."""
+"""What a first walk through the app found, fixed in the UI layer: on a phone the Catalog's table broke its words a
+letter a line, and "Pick the best…" was stretched into a grey block as tall as the list of answers beside it; an
+empty gallery said "No outputs match." to someone who had set no filter. Screenshots go to
+test-artifacts/walkthrough-*.png."""
 
 from __future__ import annotations
 
 import pytest
 
+from arena.request import Request
 from tests.apprunner import environment, running_app, write_catalog
 from tests.browser import needs_chromium
 from tests.conftest import ARTIFACTS, LOOPBACK_KEY, openai_entry
@@ -28,13 +30,30 @@ def app(tmp_path_factory, loopback):
                                                       openai_entry(loopback, "echo-two", model="echo-walk-2")])
     with environment(OPENAI_API_KEY=LOOPBACK_KEY, ARENA_DATA_DIR=str(folder / "data")), \
             running_app(catalog) as (url, engine):
-        yield url
+        yield url, engine
+
+
+def open_gallery(browser, url, viewport=PHONE):
+    page = browser.new_page(viewport=viewport)
+    page.goto(url)
+    page.get_by_role("tab", name="Gallery").click()
+    page.locator("#gallery-page-info", has_text="page 1 of").wait_for()
+    return page
+
+
+def test_an_empty_gallery_says_how_to_fill_it(app, browser):  # before any run of this module's app
+    page = open_gallery(browser, app[0], {"width": 1440, "height": 1000})
+    empty = page.locator("#gallery-grid .ga-empty")
+    assert "Nothing kept yet" in empty.inner_text() and "Compare" in empty.inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "walkthrough-gallery-empty.png"))
+    page.close()
 
 
 @pytest.mark.parametrize("query", ["", "?__theme=dark"])
 def test_the_catalog_table_on_a_phone_keeps_its_words_whole(app, browser, query):
     page = browser.new_page(viewport=PHONE)
-    page.goto(app + query)
+    page.goto(app[0] + query)
     page.locator("#arena-catalog").click()
     page.locator("#arena-catalog-table th").first.wait_for()
     headers = page.evaluate(HEADER_LINES)
@@ -48,7 +67,7 @@ def test_the_catalog_table_on_a_phone_keeps_its_words_whole(app, browser, query)
 
 def test_pick_the_best_on_a_phone_keeps_its_buttons_their_own_height(app, browser):
     page = browser.new_page(viewport=PHONE)
-    page.goto(app)
+    page.goto(app[0])
     page.locator("#arena-prompt textarea").fill("a charming spider at work")
     for name in ("echo-one", "echo-two"):
         page.locator("#arena-models label", has_text=f"{name} ·").locator("input").check()
@@ -63,4 +82,16 @@ def test_pick_the_best_on_a_phone_keeps_its_buttons_their_own_height(app, browse
     page.locator("#pick-best").scroll_into_view_if_needed()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "walkthrough-pick-best-phone.png"))
+    page.close()
+
+
+def test_filters_that_let_nothing_through_still_say_so(app, browser):
+    url, engine = app
+    engine.start(Request("a charming spider at work"), ["echo-one"]).wait()
+    page = open_gallery(browser, url)
+    page.locator("#gallery-grid [data-id]").first.wait_for()
+    page.locator("#gallery-words textarea, #gallery-words input").first.fill("zebra")
+    page.locator("#gallery-show").click()
+    page.locator("#gallery-page-info", has_text="0 outputs").wait_for()
+    assert page.locator("#gallery-grid .ga-empty").inner_text() == "No outputs match."
     page.close()

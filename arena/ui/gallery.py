@@ -15,13 +15,16 @@ from arena.errors import InputError
 from arena.lineage import Lineage
 from arena.render import markdown_html
 from arena.request import GenerationParams, Request
-from arena.store import OutputRecord, Store, labels
+from arena.store import Filter, OutputRecord, Store, labels
 from arena.store.export import export
 from arena.ui.forms import FilterForm
 from arena.ui.panes import status_word
 from arena.ui.words import md, preview, user_of
 
 PER_PAGE = 24
+# What a gallery with nothing in it says ("No outputs match." would blame filters nobody set).
+NOTHING_KEPT = ('<div class="ga"><p class="ga-empty">Nothing kept yet: run a comparison in the Compare tab, and its '
+                "answers and pictures show up here.</p></div>")
 
 # A click on a card says which output; nothing else in the grid reacts.
 _CARD_CLICKS = """
@@ -199,7 +202,10 @@ class GalleryView:
         if page > pages:
             page = pages
             records, total = self.store.query(where, page=page, per_page=PER_PAGE)
-        items = self._cards(records, grouped=bool(values.get(self.group)))
+        if total == 0 and where == Filter():
+            items = NOTHING_KEPT
+        else:
+            items = self._cards(records, grouped=bool(values.get(self.group)))
         info = f"{total} output{'s' if total != 1 else ''} · page {page} of {pages}"
         choices = self.store.models()
         return {
