@@ -121,7 +121,7 @@ def test_an_image_battle_and_fewer_than_two_generators(browser, app):
     url, _ = app
     page = open_battle(browser, url)
     page.locator("#battle-kind label", has_text="Image generators").click()
-    page.wait_for_function("document.querySelectorAll('#battle-models label').length === 2")
+    page.locator("#battle-models label", has_text="pic-one").wait_for()  # the text models had two labels too
     start(page, "a charming spider at work")
     assert page.locator("#battle-panes .arena-picture img").count() == 2
     assert not any(name in panes_text(page) for name in ("pic-one", "pic-two", "gpt-image"))

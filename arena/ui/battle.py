@@ -51,6 +51,12 @@ CSS = """
 """
 
 
+# The tab's refresh of the eligible models and a change of kind both rewrite the list: run one at a time, in the
+# order they came, so that a refresh asked for before the kind changed never lands after it (a start would then
+# send a text model to an image battle). Both are quick.
+ONE_MODEL_LIST_AT_A_TIME = dict(concurrency_id="battle-model-list", concurrency_limit=1)
+
+
 class BattleView:
     def __init__(self, engine: Engine, battles: Battles | None = None):
         self.engine = engine
@@ -137,13 +143,13 @@ class BattleView:
             button.click(self._voter_of(outcome), [self.reason, self.voter], [*self.outputs, self.voter], **private)
         self.undo_button.click(self.undo, [self.voter], self.outputs, **private)
         self.kind.change(self.choose_kind, [self.kind], [self.models, self.case_state, self.case_info,
-                                                         self.follow_row], **private
+                                                         self.follow_row], **private, **ONE_MODEL_LIST_AT_A_TIME
                          ).then(lambda kind: self.battles.available(parse_kind(kind)), [self.kind], self.listed,
                                 **private)
 
     def wire_tab(self, tab: gr.Tab) -> None:
         tab.select(self.refresh_models, [self.kind, self.models, self.listed], [self.models, self.listed],
-                   api_visibility="private", show_progress="hidden")
+                   api_visibility="private", show_progress="hidden", **ONE_MODEL_LIST_AT_A_TIME)
 
     # --- handlers --------------------------------------------------------------------------------------------
 
