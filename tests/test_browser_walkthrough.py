@@ -1,7 +1,7 @@
 """What a first walk through the app found, fixed in the UI layer: on a phone the Catalog's table broke its words a
 letter a line, and "Pick the best…" was stretched into a grey block as tall as the list of answers beside it; an
-empty gallery said "No outputs match." to someone who had set no filter. Screenshots go to
-test-artifacts/walkthrough-*.png."""
+empty gallery said "No outputs match." to someone who had set no filter; the Suites tab's Stop looked live while
+nothing ran (and did nothing). Screenshots go to test-artifacts/walkthrough-*.png."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ HEADER_LINES = """() => [...document.querySelectorAll('#arena-catalog-table th')
 def app(tmp_path_factory, loopback):
     folder = tmp_path_factory.mktemp("walkthrough-app")
     catalog = write_catalog(folder / "catalog.yaml", [openai_entry(loopback, "echo-one", model="echo-walk-1"),
-                                                      openai_entry(loopback, "echo-two", model="echo-walk-2")])
+                                                      openai_entry(loopback, "echo-two", model="echo-walk-2"),
+                                                      openai_entry(loopback, "slow-one", model="drip200-walk")])
     with environment(OPENAI_API_KEY=LOOPBACK_KEY, ARENA_DATA_DIR=str(folder / "data")), \
             running_app(catalog) as (url, engine):
         yield url, engine
@@ -94,4 +95,23 @@ def test_filters_that_let_nothing_through_still_say_so(app, browser):
     page.locator("#gallery-show").click()
     page.locator("#gallery-page-info", has_text="0 outputs").wait_for()
     assert page.locator("#gallery-grid .ga-empty").inner_text() == "No outputs match."
+    page.close()
+
+
+def test_the_suites_stop_button_is_on_only_while_a_run_goes_on(app, browser):
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(app[0])
+    page.get_by_role("tab", name="Suites").click()
+    box = page.locator("#suite-models label", has_text="slow-one ·")
+    box.wait_for()
+    assert page.locator("#suite-stop").is_disabled()  # nothing runs: a Stop that looked live did nothing
+    box.click()
+    page.locator("#suite-cache input").uncheck()
+    page.click("#suite-run")
+    page.wait_for_selector("#suite-progress [data-state=running]", timeout=30_000)
+    page.wait_for_function("!document.querySelector('#suite-stop').disabled", timeout=10_000)
+    page.click("#suite-stop")
+    page.wait_for_selector("#suite-progress [data-state=ended]", timeout=60_000)
+    assert "stopped" in page.locator("#suite-progress").inner_text()
+    page.wait_for_function("document.querySelector('#suite-stop').disabled", timeout=10_000)
     page.close()

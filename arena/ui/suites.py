@@ -87,7 +87,7 @@ class SuitesView:
         self.models = gr.CheckboxGroup(label="Models", choices=[], elem_id="suite-models")
         with gr.Row():
             self.run_button = gr.Button("Run suite", variant="primary", elem_id="suite-run")
-            self.stop_button = gr.Button("Stop", variant="stop", elem_id="suite-stop")
+            self.stop_button = gr.Button("Stop", variant="stop", interactive=False, elem_id="suite-stop")
         self.progress = gr.HTML(elem_id="suite-progress", apply_default_css=False, js_on_load=None)
         gr.Markdown("### Results")
         with gr.Row(equal_height=True):
@@ -141,7 +141,7 @@ class SuitesView:
     def _wire(self) -> None:
         private = dict(api_visibility="private")
         run_outputs = [self.progress, self.run_pick, self.run_a, self.run_b, self.summary, self.matrix, self.message,
-                       self.case_pick]
+                       self.case_pick, self.stop_button]
         arranged = [self.show, self.search, self.sort]
         self.run_button.click(self.run, [self.suite_file, self.models, self.judge, self.concurrency, self.use_cache,
                                          *arranged], run_outputs, show_progress="hidden",
@@ -235,7 +235,7 @@ class SuitesView:
         worker.start()
         try:
             yield {self.progress: _progress(counts, total, started, "running"), self.message: "",
-                   **self._run_lists(runner.run_id)}
+                   self.stop_button: gr.Button(interactive=True), **self._run_lists(runner.run_id)}
             while worker.is_alive() or not finished.empty():
                 deadline = time.monotonic() + REFRESH_S
                 new = 0
@@ -251,7 +251,10 @@ class SuitesView:
                     yield {self.progress: _progress(counts, total, started, "running"),
                            **self.view_run(runner.run_id, *arranged)}
             state = "stopped: resume it to run the rest" if runner.stopped else "finished"
+            with self._lock:  # Stop stays on while another run of this page goes on
+                others = self._running.get(session) not in (None, runner)
             yield {self.progress: _progress(counts, total, started, state),
+                   self.stop_button: gr.Button(interactive=others),
                    **self.view_run(runner.run_id, *arranged), **self._run_lists(runner.run_id)}
         finally:
             if worker.is_alive():  # the page went away: stop, keeping what finished (resumable)
