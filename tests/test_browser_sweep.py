@@ -41,8 +41,10 @@ def test_a_sweep_fills_its_grid_and_offers_the_png_and_the_html(browser, app_url
     page.wait_for_selector("#sweep-run", state="visible")
     set_axis(page, "x", "Seed", "1, 2")
     set_axis(page, "y", "Steps", "1, 2")
+    assert page.locator("#sweep-stop").is_disabled()  # nothing runs yet
     page.click("#sweep-run")
     page.locator("#sweep-progress", has_text="Sweep finished: 6 of 6 runs done").wait_for(timeout=120_000)
+    page.wait_for_function("document.querySelector('#sweep-stop').disabled", timeout=10_000)
     assert "2 seed × 2 steps × 2 models = 8 cells" in page.locator("#sweep-progress").inner_text()
     cells = page.locator("#sweep-grid td")
     assert cells.count() == 8  # 2 seeds × 2 step counts × 2 models
@@ -101,4 +103,25 @@ def test_a_third_axis_is_shown_one_block_at_a_time(browser, app_url):
     page.locator("#sweep-z label", has_text="steps 2").click()
     page.wait_for_function("(src) => document.querySelector('#sweep-grid td img').src !== src", arg=first)
     assert page.locator("#sweep-grid td").count() == 2
+    page.close()
+
+
+def test_stop_sweep_is_on_while_it_runs_and_stops_it(browser, app_url):
+    url, engine = app_url
+    page = browser.new_page(viewport=SIZES["wide"])
+    page.goto(url)
+    page.wait_for_selector("#arena-run")
+    page.fill("#arena-prompt textarea", "a charming spider at work")
+    for name in ("offline-llama-vision", "offline-pixtral"):
+        pick(page, name)  # unticked: the sweep runs on offline-sd alone, many steps a picture
+    page.locator("#sweep").click()
+    page.wait_for_selector("#sweep-run", state="visible")
+    set_axis(page, "x", "Seed", "1, 2, 3")
+    set_axis(page, "y", "Steps", "150, 200")
+    page.click("#sweep-run")
+    page.wait_for_function("!document.querySelector('#sweep-stop').disabled", timeout=30_000)
+    page.click("#sweep-stop")
+    page.locator("#sweep-progress", has_text="stopped").wait_for(timeout=120_000)
+    assert "Sweep finished" in page.locator("#sweep-progress").inner_text()
+    page.wait_for_function("document.querySelector('#sweep-stop').disabled", timeout=10_000)
     page.close()

@@ -92,7 +92,7 @@ class SweepView:
                 self.axes.append((picker, typed))
             with gr.Row():
                 self.run_button = gr.Button("Run sweep", variant="primary", elem_id="sweep-run")
-                self.stop_button = gr.Button("Stop sweep", variant="stop", elem_id="sweep-stop")
+                self.stop_button = gr.Button("Stop sweep", variant="stop", interactive=False, elem_id="sweep-stop")
             self.progress = gr.Markdown(elem_id="sweep-progress")
             self.z_pick = gr.Radio(label="Z axis value", choices=[], type="index", visible=False,
                                    elem_id="sweep-z")
@@ -107,7 +107,7 @@ class SweepView:
     def _wire(self) -> None:
         # The Compare view's prompt, image, models, parameters and "keep" box, and the axes: one dict for run().
         inputs = {*self.compare.ask_inputs, *[c for pair in self.axes for c in pair]}
-        outputs = [self.progress, self.z_pick, self.grid, self.png_file, self.html_file]
+        outputs = [self.progress, self.z_pick, self.grid, self.png_file, self.html_file, self.stop_button]
         self.run_button.click(self.run, inputs, outputs,
                               show_progress="hidden", concurrency_limit=2, concurrency_id="sweep",
                               api_visibility="private")
@@ -137,6 +137,7 @@ class SweepView:
             self.grid: gr.HTML(value=self._draw(shown, 0), visible=True),
             self.png_file: gr.File(value=None, visible=False),
             self.html_file: gr.File(value=None, visible=False),
+            self.stop_button: gr.Button(interactive=True),
         }
         drawn_done, drawn_at = 0, time.monotonic()
         try:
@@ -150,6 +151,11 @@ class SweepView:
         except GeneratorExit:  # the page went away: stop what still runs
             run.cancel()
             raise
+        with self._lock:  # a newer sweep of this page replaced this one: Stop stays on for it
+            newer = self._shown.get(session_of(request)) is not shown
+        if newer:
+            yield {self.stop_button: gr.Button(interactive=True)}
+            return
         png = shown.folder / "grid.png"
         grid_image(sweep, run.outputs).save(png)
         html = shown.folder / "grid.html"
@@ -159,6 +165,7 @@ class SweepView:
             self.grid: self._draw(shown, shown.z),
             self.png_file: gr.File(value=str(png), visible=True),
             self.html_file: gr.File(value=str(html), visible=True),
+            self.stop_button: gr.Button(interactive=False),
         }
 
     def stop(self, request: gr.Request) -> None:
