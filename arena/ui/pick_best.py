@@ -103,8 +103,10 @@ class PickBest:
             stored = record_pick(self.votes, panes, picked, voter, prompt)
         except InputError as error:
             return gr.skip(), gr.skip(), f"**Not recorded:** {error}", voter
+        said = f"Recorded {len(stored)} named vote{'s' if len(stored) != 1 else ''}"
+        signed_in = getattr(request, "username", None)  # else the voter is this browser's own random id: not shown
         return (gr.Radio(visible=False), gr.Button(visible=False),
-                f"Recorded {len(stored)} named vote{'s' if len(stored) != 1 else ''} as {md(voter)}.", voter)
+                f"{said} as {md(voter)}." if signed_in else f"{said}.", voter)
 
 
 def replace_index(pane: PaneSnapshot, index: int) -> PaneSnapshot:
