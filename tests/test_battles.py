@@ -13,6 +13,7 @@ from arena.battles.pairs import pair_key, pick_pair
 from arena.errors import InputError
 from arena.request import GenerationParams
 from arena.store import Store
+from arena.ui.words import md
 from tests.conftest import openai_entry
 
 # --- pair sampling ---------------------------------------------------------------------------------------------
@@ -440,7 +441,7 @@ def test_judge_this_run_from_the_suites_tab_says_how_it_goes(judged_run, monkeyp
     votes = MemoryVotes()
     monkeypatch.setattr(battles, "default_votes", lambda engine: votes)
     judge = judge_this_run(engine)
-    assert list(judge(None, "bee-judge")) == ["**Cannot judge:** Pick a finished run first."]
+    assert list(judge(None, "bee-judge")) == ["**Cannot judge:** " + md("Pick a finished run first.")]
     assert "Pick a judge model" in list(judge(run_id, None))[0]
     lines = list(judge(run_id, "bee-judge"))
     assert "judging 6 pair(s)" in lines[0] and "judged 3 of 6" in "\n".join(lines)

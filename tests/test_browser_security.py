@@ -373,3 +373,20 @@ def test_a_chat_with_a_table_and_latex_reads_well_and_breaks_no_policy(browser, 
     page.wait_for_timeout(500)
     assert problems == []
     page.close()
+
+
+def test_what_a_person_typed_comes_back_in_an_error_as_text_not_markup(browser, app):
+    url, _ = app
+    page, _ = _open(browser, url)
+    _only(page, "echo")
+    page.locator("#arena-params").get_by_text("Parameters").click()
+    typed = '<b id="typed">x</b>'
+    page.fill("#arena-temperature textarea, #arena-temperature input", typed)
+    page.fill("#arena-prompt textarea", "hello")
+    page.click("#arena-run")
+    page.locator("#arena-message", has_text="Cannot run").wait_for(timeout=30_000)
+    page.locator(".toast-body", has_text="Temperature").first.wait_for(timeout=10_000)
+    assert typed in page.locator("#arena-message").inner_text()  # shown as the characters typed
+    assert typed in page.locator(".toast-body").first.inner_text()
+    assert page.locator("#typed").count() == 0  # nowhere made into an element
+    page.close()

@@ -8,6 +8,7 @@ import gradio as gr
 import pytest
 
 from arena.store import Store
+from arena.ui.words import md
 from arena.web import parse_args
 from tests.conftest import OFFLINE_ENTRIES
 
@@ -57,7 +58,7 @@ def test_a_path_outside_is_refused_with_one_sentence_that_reveals_nothing(view, 
              "../tests/nowhere.yaml", "../../../../etc/hosts.yaml", str(extra / "link.yaml"),
              str(extra / ".." / "outside" / "fine.yaml"), str(tmp_path / "nope" / "gone.yml")]
     said = {view._describe(path) for path in asked}
-    assert said == {f"**Cannot read the suite:** {NOT_SERVED}"}
+    assert said == {f"**Cannot read the suite:** {md(NOT_SERVED)}"}
     for text in said:
         assert "secret" not in text and "hidden-prompt" not in text and "line" not in text
 
@@ -67,7 +68,7 @@ def test_the_run_handler_refuses_an_outside_suite_before_anything_runs(view, pla
 
     outside, _ = places
     [update] = list(view.run(str(outside / "fine.yaml"), ["offline-pixtral"], "", 1, True, "all", None))
-    assert update[view.message] == f"**Cannot run the suite:** {NOT_SERVED}"
+    assert update[view.message] == f"**Cannot run the suite:** {md(NOT_SERVED)}"
     assert view.store.connection().execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0
 
 

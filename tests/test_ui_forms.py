@@ -12,6 +12,7 @@ from arena.errors import InputError
 from arena.request import GenerationParams
 from arena.store import Filter
 from arena.ui.forms import FilterForm, ParamsForm
+from arena.ui.words import md
 
 
 def built(form):
@@ -121,7 +122,7 @@ def test_the_gallery_reads_its_filters_from_one_dict(loopback, keys, engine_fact
     grouped = view.show_current({view.page: 1, view.group: True})
     assert grouped[view.grid].count('class="ga-group"') == 2 and grouped[view.page_info].startswith("4 outputs")
     refused = view.show_page({view.page: 1, form.until: "tomorrow"}, 1)
-    assert refused == {view.message: "**Cannot filter:** dates look like 2026-11-26, not 'tomorrow'"}
+    assert refused == {view.message: "**Cannot filter:** " + md("dates look like 2026-11-26, not 'tomorrow'")}
 
 
 def test_the_parameters_form_names_its_fields_by_its_prefix_and_takes_its_own_hints():

@@ -178,7 +178,7 @@ class BattleView:
         try:
             prompt, image_path, case_state, info = self._draw(kind)
         except InputError as error:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), f"**Cannot draw a case:** {error}"
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), f"**Cannot draw a case:** {md(error)}"
         return prompt, image_path, case_state, info, ""
 
     def start(self, values: dict, request: gr.Request):
@@ -187,7 +187,7 @@ class BattleView:
         try:
             battle = self._begin(session, values, user_of(request))
         except InputError as error:
-            yield {self.message: f"**Cannot start:** {error}"}
+            yield {self.message: f"**Cannot start:** {md(error)}"}
             return
         yield from self._stream(session, battle, fresh=True)
 
@@ -202,7 +202,7 @@ class BattleView:
                 values = {**values, **also}
             battle = self._begin(session, values, user_of(request))
         except InputError as error:
-            yield {self.message: f"**Cannot start:** {error}"}
+            yield {self.message: f"**Cannot start:** {md(error)}"}
             return
         yield from self._stream(session, battle, fresh=True, also=also)
 
@@ -214,7 +214,7 @@ class BattleView:
                 raise InputError("Start a battle first.")
             battle.follow_up(text)
         except InputError as error:
-            yield {self.message: f"**Cannot send:** {error}"}
+            yield {self.message: f"**Cannot send:** {md(error)}"}
             return
         yield from self._stream(session, battle, also={self.follow_up: ""})
 
@@ -237,7 +237,7 @@ class BattleView:
                 raise InputError("Start a battle first.")
             self.battles.vote(battle, outcome, reason or "", voter=voter, voter_kind="people_blind")
         except InputError as error:
-            return {self.message: f"**Vote not taken:** {error}", self.voter: voter}
+            return {self.message: f"**Vote not taken:** {md(error)}", self.voter: voter}
         return {**self._frame(battle, whole=True), self.reason: "", self.voter: voter,
                 self.message: f"Thanks, your vote is kept: **{OUTCOMES[parse_vote(battle)]}**. The names are "
                               "below; **Undo my vote** takes it back until the next battle.",
@@ -250,7 +250,7 @@ class BattleView:
                 raise InputError("No battle on this page.")
             self.battles.undo(battle, voter_name(request, voter))
         except InputError as error:
-            return {self.message: f"**Cannot undo:** {error}"}
+            return {self.message: f"**Cannot undo:** {md(error)}"}
         return {**self._frame(battle, whole=True), self.reveal: reveal_html(battle),
                 self.message: "Your vote is taken back. You may vote again, or press Next battle."}
 
@@ -412,7 +412,7 @@ def judge_this_run(engine: Engine):
                 raise InputError("This run is still running: judge it once it has finished.")
             total = len(judging.pairs())
         except InputError as error:
-            yield f"**Cannot judge:** {error}"
+            yield f"**Cannot judge:** {md(error)}"
             return
         yield f"{md(judge_model)} is judging {total} pair(s), each in both orders…"
         done: list = []
@@ -441,7 +441,7 @@ def queue_of(work):
         try:
             items.put(work(items.put))
         except InputError as error:
-            items.put(f"**Cannot judge:** {error}")
+            items.put(f"**Cannot judge:** {md(error)}")
         except Exception as error:  # a judge's failure is said on the page, not raised into Gradio
             from arena import errors
 

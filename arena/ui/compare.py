@@ -8,6 +8,7 @@ API is api.py.
 from __future__ import annotations
 
 import time
+from html import escape
 
 import gradio as gr
 
@@ -27,7 +28,7 @@ from arena.ui.compare_frames import Frames, PaneSlot, progress, summary
 from arena.ui.compare_inputs import Ask, image_upload, read_image
 from arena.ui.forms import ParamsForm
 from arena.ui.pick_best import PickBest
-from arena.ui.words import session_of, user_of
+from arena.ui.words import md, session_of, user_of
 
 # Steady redraws: every pane that changed since the last frame, at most this often (one redraw per streamed chunk
 # costs the app a core at 12 panes; each frame carries about a hundred outputs, whatever changed: under a millisecond
@@ -254,8 +255,8 @@ class CompareView:
             for slot in placed.values():
                 board.slots[slot].chat = board.slots[slot].model in talking
         except InputError as error:
-            gr.Warning(str(error), title="Cannot run")
-            yield {self.message: f"**Cannot run:** {error}"}
+            gr.Warning(escape(str(error)), title="Cannot run")
+            yield {self.message: f"**Cannot run:** {md(error)}"}
             return
         yield from self._stream(board, comparison, placed, fresh=True)
 
@@ -277,7 +278,7 @@ class CompareView:
             comparison = chat.send(text, image)
             placed = board.replace(comparison, earlier)
         except InputError as error:
-            yield {self.message: f"**Cannot send:** {error}"}
+            yield {self.message: f"**Cannot send:** {md(error)}"}
             return
         yield from self._stream(board, comparison, placed, also={self.follow_up: "", self.follow_image: None})
 
@@ -292,7 +293,7 @@ class CompareView:
             earlier = {shown.model: tuple(board.conversation.history(shown.model))}
             placed = board.replace(comparison, earlier)
         except InputError as error:
-            yield {self.message: f"**Cannot answer again:** {error}"}
+            yield {self.message: f"**Cannot answer again:** {md(error)}"}
             return
         yield from self._stream(board, comparison, placed)
 
@@ -331,7 +332,7 @@ class CompareView:
         try:
             self._image(image_path)
         except InputError as error:
-            return None, f"⚠️ {error}"
+            return None, f"⚠️ {md(error)}"
         return gr.skip(), ""
 
     def new_conversation(self, request: gr.Request):
@@ -364,7 +365,7 @@ class CompareView:
             comparison = self._engine(request).start_each(jobs, save=board.save)
             placed = board.place(comparison, **how)
         except InputError as error:
-            yield {self.message: f"**Cannot chain:** {error}"}
+            yield {self.message: f"**Cannot chain:** {md(error)}"}
             return
         yield from self._stream(board, comparison, placed, also=extra)
 
@@ -375,7 +376,7 @@ class CompareView:
             comparison = self._engine(request).start_each(jobs, save=board.save)
             placed = board.place(comparison, origin="drawn from the edited text")
         except InputError as error:
-            yield {self.message: f"**Cannot draw:** {error}"}
+            yield {self.message: f"**Cannot draw:** {md(error)}"}
             return
         yield from self._stream(board, comparison, placed)
 
@@ -394,8 +395,8 @@ class CompareView:
             describing = chain.describe()
             placed = board.place(describing, origin="describing the picture")
         except InputError as error:
-            gr.Warning(str(error), title="Cannot run")
-            yield {self.message: f"**Cannot run:** {error}"}
+            gr.Warning(escape(str(error)), title="Cannot run")
+            yield {self.message: f"**Cannot run:** {md(error)}"}
             return
         yield from self._stream(board, describing, placed, fresh=True, last=False)
         if self.boards.replaced(board):
@@ -408,7 +409,7 @@ class CompareView:
                 return
             placed = board.place(drawing)
         except InputError as error:
-            yield {self.message: f"**Cannot draw:** {error}", **self.frames.busy(bool(board.running), board)}
+            yield {self.message: f"**Cannot draw:** {md(error)}", **self.frames.busy(bool(board.running), board)}
             return
         for index, slot in placed.items():
             board.slots[slot].origin = f"drawn from {chain.drawn_from[index]}'s description"

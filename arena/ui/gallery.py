@@ -195,7 +195,7 @@ class GalleryView:
         try:
             where = self.filters.read(values)
         except InputError as error:
-            return {self.message: f"**Cannot filter:** {error}"}
+            return {self.message: f"**Cannot filter:** {md(error)}"}
         page = max(1, page)
         records, total = self.store.query(where, page=page, per_page=PER_PAGE)
         pages = max(1, -(-total // PER_PAGE))
@@ -300,7 +300,7 @@ class GalleryView:
             comparison = engine.start(rerun_request(self.store, record), [record.model],
                                            lineage=Lineage(rerun_of=record.id))
         except InputError as error:
-            return gr.skip(), gr.skip(), f"**Cannot rerun:** {error}"
+            return gr.skip(), gr.skip(), f"**Cannot rerun:** {md(error)}"
         [pane] = comparison.wait()
         new = self.store.get(pane.record_id) if pane.record_id else None
         picture = self._image_path(new.images[0]) if new and new.images else None
@@ -314,7 +314,7 @@ class GalleryView:
             records = self.store.all(self.filters.read(values))
             return self._export(records, values[self.export_format]), ""
         except (InputError, ValueError) as error:
-            return None, f"**Cannot export:** {error}"
+            return None, f"**Cannot export:** {md(error)}"
 
     def export_of_selected(self, fmt, output_id):
         record = self.store.get(output_id) if output_id else None
@@ -325,7 +325,7 @@ class GalleryView:
             records = sorted(linked.values(), key=lambda r: r.created_at)
             return self._export(records, fmt, record.comparison_id), ""
         except ValueError as error:
-            return None, f"**Cannot export:** {error}"
+            return None, f"**Cannot export:** {md(error)}"
 
     # --- helpers ---------------------------------------------------------------------------------------------
 

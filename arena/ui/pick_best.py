@@ -102,7 +102,7 @@ class PickBest:
             prompt = getattr(getattr(self.board_of(request), "slots", [None])[0], "asked", "")
             stored = record_pick(self.votes, panes, picked, voter, prompt)
         except InputError as error:
-            return gr.skip(), gr.skip(), f"**Not recorded:** {error}", voter
+            return gr.skip(), gr.skip(), f"**Not recorded:** {md(error)}", voter
         said = f"Recorded {len(stored)} named vote{'s' if len(stored) != 1 else ''}"
         signed_in = getattr(request, "username", None)  # else the voter is this browser's own random id: not shown
         return (gr.Radio(visible=False), gr.Button(visible=False),

@@ -201,7 +201,7 @@ class SuitesView:
                               source=str(path),
                               concurrency=_bounded(concurrency), use_cache=bool(use_cache), judge=judge or None)
         except (SuiteError, InputError) as error:
-            yield {self.message: f"**Cannot run the suite:** {error}"}
+            yield {self.message: f"**Cannot run the suite:** {md(error)}"}
             return
         yield from self._drive(runner, (show, search, sort), session_of(request))
 
@@ -215,7 +215,7 @@ class SuitesView:
             runner = resume(self.engine.signed_in(user_of(request)), run_id, suite, concurrency=_bounded(concurrency),
                             use_cache=bool(use_cache))
         except (SuiteError, InputError) as error:
-            yield {self.message: f"**Cannot resume:** {error}"}
+            yield {self.message: f"**Cannot resume:** {md(error)}"}
             return
         if not runner.pending():
             yield {self.message: "Nothing to resume: every cell of this run is done."}
@@ -408,7 +408,7 @@ class SuitesView:
         try:
             suite = load_suite(self._suite_path(value))
         except (SuiteError, InputError) as error:
-            return f"**Cannot read the suite:** {error}"
+            return f"**Cannot read the suite:** {md(error)}"
         images = sum(case.expect == "image" for case in suite.cases)
         sampled = sum(case.samples > 1 for case in suite.cases)
         return (f"**{md(suite.name)}** v{md(suite.version)}: {len(suite.cases)} cases ({len(suite.cases) - images} "
