@@ -29,16 +29,25 @@ def set_axis(page, name: str, kind_label: str, values: str) -> None:
     page.fill(f"#sweep-{name}-values textarea", values)
 
 
+def open_sweep(browser, url: str, untick: tuple[str, ...] = (), size: str = "wide", query: str = ""):
+    """The Compare tab with the spider prompt typed, ``untick`` models unticked and the Sweep panel open."""
+    page = browser.new_page(viewport=SIZES[size])
+    page.goto(url + query)
+    page.wait_for_selector("#arena-run")
+    page.fill("#arena-prompt textarea", "a charming spider at work")
+    for name in untick:
+        pick(page, name)
+    page.locator("#sweep").click()
+    page.wait_for_selector("#sweep-run", state="visible")
+    return page
+
+
 @pytest.mark.parametrize("look", ["wide", "phone", "dark"])
 def test_a_sweep_fills_its_grid_and_offers_the_png_and_the_html(browser, app_url, look):
     url, engine = app_url
-    page = browser.new_page(viewport=SIZES["phone" if look == "phone" else "wide"])
-    page.goto(url + ("/?__theme=dark" if look == "dark" else ""))
-    page.wait_for_selector("#arena-run")
-    page.fill("#arena-prompt textarea", "a charming spider at work")
-    pick(page, "offline-llama-vision")  # unticked: the sweep runs on offline-pixtral and offline-sd
-    page.locator("#sweep").click()
-    page.wait_for_selector("#sweep-run", state="visible")
+    # offline-llama-vision unticked: the sweep runs on offline-pixtral and offline-sd
+    page = open_sweep(browser, url, ("offline-llama-vision",), size="phone" if look == "phone" else "wide",
+                      query="/?__theme=dark" if look == "dark" else "")
     set_axis(page, "x", "Seed", "1, 2")
     set_axis(page, "y", "Steps", "1, 2")
     assert page.locator("#sweep-stop").is_disabled()  # nothing runs yet
@@ -69,11 +78,7 @@ def test_a_sweep_fills_its_grid_and_offers_the_png_and_the_html(browser, app_url
 
 def test_a_bad_axis_is_said_in_a_sentence(browser, app_url):
     url, _ = app_url
-    page = browser.new_page(viewport=SIZES["wide"])
-    page.goto(url)
-    page.wait_for_selector("#arena-run")
-    page.fill("#arena-prompt textarea", "a charming spider at work")
-    page.locator("#sweep").click()
+    page = open_sweep(browser, url)
     set_axis(page, "x", "Steps", "1, zero")
     page.click("#sweep-run")
     page.locator("#sweep-progress", has_text="The steps axis: “zero” is not a whole number.").wait_for(
@@ -83,13 +88,7 @@ def test_a_bad_axis_is_said_in_a_sentence(browser, app_url):
 
 def test_a_third_axis_is_shown_one_block_at_a_time(browser, app_url):
     url, _ = app_url
-    page = browser.new_page(viewport=SIZES["wide"])
-    page.goto(url)
-    page.wait_for_selector("#arena-run")
-    page.fill("#arena-prompt textarea", "a charming spider at work")
-    pick(page, "offline-pixtral")
-    pick(page, "offline-llama-vision")  # the sweep runs on offline-sd alone
-    page.locator("#sweep").click()
+    page = open_sweep(browser, url, ("offline-pixtral", "offline-llama-vision"))  # on offline-sd alone
     set_axis(page, "x", "Seed", "1, 2")
     set_axis(page, "z", "Steps", "1, 2")
     page.click("#sweep-run")
@@ -108,14 +107,8 @@ def test_a_third_axis_is_shown_one_block_at_a_time(browser, app_url):
 
 def test_stop_sweep_is_on_while_it_runs_and_stops_it(browser, app_url):
     url, engine = app_url
-    page = browser.new_page(viewport=SIZES["wide"])
-    page.goto(url)
-    page.wait_for_selector("#arena-run")
-    page.fill("#arena-prompt textarea", "a charming spider at work")
-    for name in ("offline-llama-vision", "offline-pixtral"):
-        pick(page, name)  # unticked: the sweep runs on offline-sd alone, many steps a picture
-    page.locator("#sweep").click()
-    page.wait_for_selector("#sweep-run", state="visible")
+    # the sweep runs on offline-sd alone, many steps a picture
+    page = open_sweep(browser, url, ("offline-llama-vision", "offline-pixtral"))
     set_axis(page, "x", "Seed", "1, 2, 3")
     set_axis(page, "y", "Steps", "150, 200")
     page.click("#sweep-run")
