@@ -379,10 +379,12 @@ def test_what_a_person_typed_comes_back_in_an_error_as_text_not_markup(browser, 
     url, _ = app
     page, _ = _open(browser, url)
     _only(page, "echo")
+    _run(page, "hello")  # the page has settled: what is typed next stays typed
     page.locator("#arena-params").get_by_text("Parameters").click()
+    field = page.locator("#arena-temperature textarea, #arena-temperature input")
     typed = '<b id="typed">x</b>'
-    page.fill("#arena-temperature textarea, #arena-temperature input", typed)
-    page.fill("#arena-prompt textarea", "hello")
+    field.fill(typed)
+    assert field.input_value() == typed
     page.click("#arena-run")
     page.locator("#arena-message", has_text="Cannot run").wait_for(timeout=30_000)
     page.locator(".toast-body", has_text="Temperature").first.wait_for(timeout=10_000)

@@ -6,6 +6,7 @@ from arena.catalog import ModelEntry
 from arena.pane import Pane
 from arena.ui.compare import CompareView
 from arena.ui.panes import body_html, footer_html, header_html
+from arena.ui.words import md
 from tests.conftest import OFFLINE_ENTRIES
 
 
@@ -53,7 +54,7 @@ def test_the_suites_tab_reads_only_yaml_suites(engine_factory, tmp_path):
     from arena.ui.suites import SuitesView
 
     view = SuitesView(engine_factory(OFFLINE_ENTRIES), Store(tmp_path / "data"))
-    assert "a suite is a .yaml file" in view._describe("/etc/passwd")
+    assert md("a suite is a .yaml file") in view._describe("/etc/passwd")
     assert view._describe("seed.yaml").startswith("**seed** v1: 11 cases")
 
 
