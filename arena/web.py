@@ -28,7 +28,7 @@ from arena.engine import Engine  # noqa: E402
 from arena.errors import StorageError  # noqa: E402
 from arena.settings import Settings  # noqa: E402
 from arena.store import open_store  # noqa: E402
-from arena.store.object_storage import CACHE_FOLDER  # noqa: E402
+from arena.store.object_storage import CACHE_FOLDER, cached_picture  # noqa: E402
 from arena.store.store import served_folders  # noqa: E402
 from arena.users import SIGN_IN_MESSAGE, SignOutOnChange, UsersFile, gradio_auth  # noqa: E402
 from arena.users import for_app as users_for_app  # noqa: E402
@@ -160,31 +160,17 @@ class DeletedPictures:
     def __init__(self, app, store, cache: Path):
         self.app = app
         self.store = store
-        self.cache = cache.resolve()
+        self.cache = cache
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
-            copy = self._cached_picture(scope.get("path", ""))
-            if copy is not None:
-                kind, sha = copy.parent.parent.name, copy.stem
-                if not await anyio.to_thread.run_sync(self.store.picture_in_use, kind, sha):
-                    copy.unlink(missing_ok=True)
-                    await PlainTextResponse("Not found", status_code=404)(scope, receive, send)
-                    return
+            _, found, named = scope.get("path", "").partition("/file=")
+            picture = cached_picture(self.cache, named) if found else None
+            if picture is not None and not await anyio.to_thread.run_sync(self.store.picture_in_use, *picture):
+                Path(named).resolve().unlink(missing_ok=True)
+                await PlainTextResponse("Not found", status_code=404)(scope, receive, send)
+                return
         await self.app(scope, receive, send)
-
-    def _cached_picture(self, path: str) -> Path | None:
-        """The cached picture a file-route path names (``…/file=DATA_DIR/picture-cache/KIND/ab/SHA.ext``), if any."""
-        _, found, named = path.partition("/file=")
-        if not found:
-            return None
-        try:
-            relative = Path(named).resolve().relative_to(self.cache)
-        except (ValueError, OSError):
-            return None
-        if len(relative.parts) != 3 or relative.parts[0] not in ("images", "thumbs"):
-            return None
-        return self.cache / relative
 
 
 def free_port(host: str) -> int:

@@ -15,7 +15,7 @@ from PIL import Image
 from arena.errors import StorageError, describe
 from arena.settings import Settings
 from arena.store import Filter, Store, open_store
-from arena.store.object_storage import CACHE_FOLDER, ObjectBlobs, PictureCache, S3Settings
+from arena.store.object_storage import CACHE_FOLDER, ObjectBlobs, PictureCache, S3Settings, cached_picture
 from tests import s3
 from tests.browser import needs_chromium
 from tests.helpers import new_record
@@ -302,6 +302,17 @@ def test_a_picture_deleted_on_another_replica_is_not_served_from_this_ones_copy(
     for path in copies:
         assert http_status(url, path)[0] == 404
         assert not Path(path).exists()  # the stale copy is dropped
+
+
+def test_only_a_cached_pictures_own_path_names_it(tmp_path):
+    root = tmp_path / CACHE_FOLDER
+    sha = "ab" + "c" * 62
+    assert cached_picture(root, root / "thumbs" / "ab" / f"{sha}.webp") == ("thumbs", sha)
+    assert cached_picture(root, f"{root}/images/../images/ab/{sha}.png") == ("images", sha)
+    for other in (root / "images" / "cd" / f"{sha}.png", root / "images" / "ab" / "notes.txt",
+                  root / "other" / "ab" / f"{sha}.png", root / "notes.txt", f"{root}/images/ab/../../../arena.db",
+                  tmp_path / "images" / "ab" / f"{sha}.png"):
+        assert cached_picture(root, other) is None, other
 
 
 def test_bucket_down_outputs_say_not_saved_and_saving_resumes(bucket_app, bucket, s3_server, caplog):

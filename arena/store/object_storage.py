@@ -358,6 +358,19 @@ class ObjectBlobs:
         return self.bucket.call(doing, head)
 
 
+def cached_picture(cache_root: Path, path: str | Path) -> tuple[str, str] | None:
+    """The (kind, sha) of the copy in the picture cache that ``path`` names (``ROOT/KIND/ab/SHA.ext``, as
+    ``ObjectBlobs`` lays them out), or None for any other path."""
+    try:
+        kind, prefix, name = Path(path).resolve().relative_to(cache_root.resolve()).parts
+    except (ValueError, OSError):
+        return None
+    sha = name.partition(".")[0]
+    if kind not in ("images", "thumbs") or not _SHA.fullmatch(sha) or prefix != sha[:2]:
+        return None
+    return kind, sha
+
+
 def _check(sha: str) -> None:
     if not _SHA.fullmatch(sha or ""):
         raise ValueError(f"not a sha256: {sha!r}")

@@ -105,9 +105,9 @@ class Outputs:
         if missing:
             with ThreadPoolExecutor(max_workers=min(4, len(missing))) as pool:
                 shas = list(pool.map(self._draw_thumb, missing))
-            drawn = [(sha, record.id) for record, sha in zip(missing, shas, strict=True) if sha is not None]
             for record, sha in zip(missing, shas, strict=True):
                 record.thumb = sha
+            drawn = [(record.thumb, record.id) for record in missing if record.thumb is not None]
             if drawn:
                 with self.transaction() as db:
                     db.executemany("UPDATE outputs SET thumb = ? WHERE id = ?", drawn)
@@ -145,8 +145,7 @@ class Outputs:
         for sha in shas:
             if not self._image_used(sha):
                 self.images.delete(sha)
-        thumb_used = self.connection().execute("SELECT 1 FROM outputs WHERE thumb = ?", (row["thumb"],)).fetchone()
-        if row["thumb"] and not thumb_used:
+        if row["thumb"] and not self.picture_in_use("thumbs", row["thumb"]):
             self.thumbs.delete(row["thumb"])
         return True
 
