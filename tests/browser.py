@@ -15,3 +15,14 @@ needs_chromium = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's
 
 def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+
+
+def open_panel(page, opener: str, inside: str) -> None:
+    """Open a closed accordion and wait until what it holds can be typed into.
+
+    Gradio mounts a closed accordion's fields when it opens and, one animation frame later, sets their starting
+    values again; a value typed in between is lost. A person cannot type that fast; a test can.
+    """
+    page.locator(opener).first.click()
+    page.locator(inside).first.wait_for(state="visible")
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.apprunner import environment, running_app, write_catalog
-from tests.browser import needs_chromium
+from tests.browser import needs_chromium, open_panel
 from tests.conftest import ARTIFACTS, LOOPBACK_KEY, OFFLINE_ENTRIES, openai_entry
 
 pytestmark = needs_chromium
@@ -78,8 +78,7 @@ def test_opening_parameters_never_blocks_run_and_only_typed_values_are_sent(brow
     url, _ = app
     page = open_page(browser, url)
     assert page.get_attribute("#arena-prompt textarea", "placeholder").startswith("e.g. ")
-    page.locator("#arena-params").get_by_text("Parameters").click()
-    page.locator("#arena-seed textarea, #arena-seed input").wait_for(state="visible")
+    open_panel(page, "#arena-params > button", "#arena-seed")
     for field in ("max-tokens", "temperature", "seed", "steps", "guidance"):
         assert page.locator(f"#arena-{field} textarea, #arena-{field} input").input_value() == ""
     choose(page, "echo-a", "offline-sd")

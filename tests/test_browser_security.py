@@ -16,7 +16,7 @@ from arena.suites.model import load_suite
 from arena.suites.runner import SuiteRun
 from arena.web import CONTENT_SECURITY_POLICY
 from tests.apprunner import environment, running_app, write_catalog
-from tests.browser import needs_chromium
+from tests.browser import needs_chromium, open_panel
 from tests.conftest import ARTIFACTS, LOOPBACK_KEY, openai_entry
 
 pytestmark = needs_chromium
@@ -380,8 +380,8 @@ def test_what_a_person_typed_comes_back_in_an_error_as_text_not_markup(browser, 
     page, _ = _open(browser, url)
     _only(page, "echo")
     _run(page, "hello")  # the page has settled: what is typed next stays typed
-    page.locator("#arena-params").get_by_text("Parameters").click()
     field = page.locator("#arena-temperature textarea, #arena-temperature input")
+    open_panel(page, "#arena-params > button", "#arena-temperature")
     typed = '<b id="typed">x</b>'
     field.fill(typed)
     assert field.input_value() == typed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.apprunner import environment, running_app, write_catalog
-from tests.browser import needs_chromium
+from tests.browser import needs_chromium, open_panel
 from tests.conftest import ARTIFACTS, OFFLINE_ENTRIES
 from tests.helpers import pick
 
@@ -37,8 +37,7 @@ def open_sweep(browser, url: str, untick: tuple[str, ...] = (), size: str = "wid
     page.fill("#arena-prompt textarea", "a charming spider at work")
     for name in untick:
         pick(page, name)
-    page.locator("#sweep").click()
-    page.wait_for_selector("#sweep-run", state="visible")
+    open_panel(page, "#sweep > button", "#sweep-run")
     return page
 
 
