@@ -5,6 +5,10 @@ turns so that a busy moment of the machine falls on both; the ratio is of the me
 
 pull_ratio_100MBps: the same with the server paced at 100 MB/s, a fast real connection, where the transfer rather
 than the loopback's CPU-bound speed and the command's start-up (imports, the Hub look-up) sets the time.
+
+pull_ratio_hf_snapshot_download: huggingface_hub's own ``snapshot_download`` of the same files into an empty cache
+from a Python process that does only that, timed the same way and taking turns with the other two: what going
+through huggingface_hub costs before any of Arena's checks or progress.
 """
 
 from __future__ import annotations
@@ -38,6 +42,11 @@ for path in sys.argv[3:]:
         while chunk := response.read(10 * 1024 * 1024):
             handle.write(chunk)
 """
+HUB_ONLY = """
+import sys
+from huggingface_hub import snapshot_download
+snapshot_download(sys.argv[1], allow_patterns=sys.argv[2:])
+"""
 
 
 def timed(command: list[str], env: dict) -> float:
@@ -64,24 +73,29 @@ def main() -> None:
             print(f"pull_bytes: {sum(repo.files[p]['size'] for p in needed)}")
             for rate, suffix in ((None, ""), (100e6, "_100MBps")):
                 hub.rate = rate
-                plains, pulls = [], []
+                times: dict[str, list[float]] = {"plain": [], "pull": [], "hub": []}
                 for attempt in range(REPEATS):
                     plain_out, cache = scratch / "plain", scratch / "hf-cache"
-                    plain = [sys.executable, "-c", PLAIN, f"{hub.url}/{REPO}/resolve/main", str(plain_out), *needed]
-                    pull = [sys.executable, "-m", "arena", "--catalog", str(catalog), "pull", "big"]
                     env = base | hub_environment(hub, cache)
-                    # Alternate which goes first, so neither always meets a warm page cache or a busy moment.
-                    for which in ("plain", "pull") if attempt % 2 == 0 else ("pull", "plain"):
-                        if which == "plain":
-                            plains.append(timed(plain, base))
-                        else:
-                            pulls.append(timed(pull, env))
-                    shutil.rmtree(plain_out)
-                    shutil.rmtree(cache)
-                plain_s, pull_s = statistics.median(plains), statistics.median(pulls)
-                print(f"plain_download{suffix}_s: {plain_s:.3f} (median of {' '.join(f'{t:.3f}' for t in plains)})")
-                print(f"arena_pull{suffix}_s: {pull_s:.3f} (median of {' '.join(f'{t:.3f}' for t in pulls)})")
+                    commands = {
+                        "plain": ([sys.executable, "-c", PLAIN, f"{hub.url}/{REPO}/resolve/main", str(plain_out),
+                                   *needed], base, plain_out),
+                        "pull": ([sys.executable, "-m", "arena", "--catalog", str(catalog), "pull", "big"], env, cache),
+                        "hub": ([sys.executable, "-c", HUB_ONLY, REPO, *needed], env, cache),
+                    }
+                    # Take turns at going first, so none always meets a warm page cache or a busy moment.
+                    order = list(commands)[attempt % 3:] + list(commands)[:attempt % 3]
+                    for which in order:
+                        command, environment, written = commands[which]
+                        times[which].append(timed(command, environment))
+                        shutil.rmtree(written)
+                plain_s, pull_s, hub_s = (statistics.median(times[which]) for which in ("plain", "pull", "hub"))
+                for label, which, median in (("plain_download", "plain", plain_s), ("arena_pull", "pull", pull_s),
+                                             ("hf_snapshot_download", "hub", hub_s)):
+                    print(f"{label}{suffix}_s: {median:.3f} "
+                          f"(median of {' '.join(f'{t:.3f}' for t in times[which])})")
                 print(f"pull_ratio{suffix}: {pull_s / plain_s:.3f}")
+                print(f"pull_ratio{suffix}_hf_snapshot_download: {hub_s / plain_s:.3f}")
 
 
 if __name__ == "__main__":
