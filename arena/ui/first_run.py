@@ -52,12 +52,28 @@ def key_variables(engine: "Engine") -> list[str]:
     return sorted({e.api_key_env for e in engine.catalog if e.api_key_env and not e.is_local})
 
 
-def guide_markdown(engine: "Engine", buttons: bool = True) -> str:
+def no_download_reason(entries: list["ModelEntry"]) -> str | None:
+    """Why none of these entries can be downloaded now (the Hub switched off or out of reach), or None."""
+    if not entries:
+        return None
+    if hub.hub_offline():
+        return ("downloads are off while `HF_HUB_OFFLINE` is set: start Arena without it, then press Download "
+                "here, or run `python -m arena pull smolvlm-256m` in a shell where it is not set")
+    if all(hub.status(entry).state == "offline" for entry in entries):
+        return f"the Hugging Face Hub ({hub.endpoint()}) cannot be reached from this machine"
+    return None
+
+
+def guide_markdown(engine: "Engine", buttons: bool = True, no_download: str | None = None) -> str:
     keys = " or ".join(f"`{name}`" for name in key_variables(engine))
     keys = keys or "`MISTRAL_API_KEY` or `OPENAI_API_KEY` (for a catalog entry that uses it)"
-    small = ("3. **A small model downloaded here** (once, into the Hugging Face cache):" if buttons else
-             "3. **A small model downloaded here:** add one to the catalog (HuggingFaceTB/SmolVLM-256M-Instruct, "
-             "stabilityai/sd-turbo) and press its Download button in the Catalog, or `python -m arena pull NAME`.")
+    if no_download:
+        small = f"3. **A small model downloaded here:** not now; {no_download}."
+    elif buttons:
+        small = "3. **A small model downloaded here** (once, into the Hugging Face cache):"
+    else:
+        small = ("3. **A small model downloaded here:** add one to the catalog (HuggingFaceTB/SmolVLM-256M-Instruct, "
+                 "stabilityai/sd-turbo) and press its Download button in the Catalog, or `python -m arena pull NAME`.")
     return "\n".join([
         "**Nothing real to compare yet.** The `offline-…` models are random-weight stand-ins: their words and "
         "pictures are noise, there for trying the app. Three ways to real answers:\n",
@@ -80,12 +96,14 @@ class FirstRunGuide:
 
     def build(self) -> None:
         self.shown_at_start = shown = nothing_real(self.engine)
+        no_download = self._no_download() if shown else None
         with gr.Column(visible=shown, elem_id="arena-first-run") as self.box:
-            self.text = gr.Markdown(guide_markdown(self.engine, bool(self.names)) if shown else "",
+            self.text = gr.Markdown(guide_markdown(self.engine, bool(self.names), no_download) if shown else "",
                                     elem_id="arena-first-run-text")
             with gr.Row(elem_id="arena-first-run-buttons"):
                 self.buttons = [gr.Button(self._label(name) if shown else name, size="sm", variant="primary",
-                                          elem_id=f"arena-first-run-{name}") for name in self.names]
+                                          visible=not no_download, elem_id=f"arena-first-run-{name}")
+                                for name in self.names]
                 self.cancel = gr.Button("Cancel download", size="sm", visible=False, elem_id="arena-first-run-cancel")
             self.progress = gr.HTML("", visible=False, elem_id="arena-first-run-progress")
         self.timer = gr.Timer(TICK_S, active=False)
@@ -119,10 +137,14 @@ class FirstRunGuide:
             return self._unchanged()  # hidden from the start and still: sending nothing spares a re-layout
         update = {self.box: gr.Column(visible=shown)}
         if shown:
-            update[self.text] = guide_markdown(self.engine, bool(self.names))
-            update |= {button: gr.Button(value=self._label(name)) for name, button in zip(self.names, self.buttons,
-                                                                                           strict=True)}
+            no_download = self._no_download()
+            update[self.text] = guide_markdown(self.engine, bool(self.names), no_download)
+            update |= {button: gr.Button(value=self._label(name), visible=not no_download)
+                       for name, button in zip(self.names, self.buttons, strict=True)}
         return update
+
+    def _no_download(self) -> str | None:
+        return no_download_reason([self.engine.catalog[name] for name in self.names])
 
     def after_downloads(self):
         """Once no download runs any more, the box as things are (a model downloaded from the Catalog hides it)."""
