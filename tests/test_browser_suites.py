@@ -217,3 +217,28 @@ def test_the_report_keeps_every_cell_inside_its_column(browser, app, width, sche
     assert (luminance(background) < 0.35) == (scheme == "dark")
     page.screenshot(path=str(ARTIFACTS / f"suite-report-{width}-{scheme}.png"), full_page=True)
     page.close()
+
+
+def test_a_run_that_cannot_start_says_why_beside_its_button_until_the_suite_changes(browser, app):
+    url, _, path = app
+    page = open_suites(browser, url, width=390, height=844)
+    page.locator("#suite-file input").fill(str(path))
+    page.locator("#suite-file input").press("Enter")
+    page.locator("#suite-info", has_text="3 cases").wait_for(timeout=10_000)
+    for box in page.locator("#suite-models input[type=checkbox]").all():
+        if box.is_checked():
+            box.uncheck()
+    page.click("#suite-run")
+    message = page.locator("#suite-message", has_text="Cannot run the suite")
+    message.wait_for(timeout=10_000)
+    run_box, said = page.locator("#suite-run").bounding_box(), message.bounding_box()
+    assert 0 < said["y"] - run_box["y"] < 250  # just under the Run button, not at the foot of the tab
+    message.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "suites-cannot-run-phone.png"))
+    before = page.locator("#suite-info").inner_text()
+    page.locator("#suite-file input").click()
+    page.get_by_role("option").filter(has_not_text="layout").first.click()  # another suite
+    page.wait_for_function(f"document.querySelector('#suite-info').innerText !== {before!r}", timeout=10_000)
+    page.locator("#suite-message", has_text="Cannot").wait_for(state="detached", timeout=10_000)
+    assert page.locator("#suite-message").inner_text().strip() == ""  # the old sentence went with its suite
+    page.close()

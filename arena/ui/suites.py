@@ -80,7 +80,8 @@ class SuitesView:
                                           elem_id="suite-file")
             self.judge = gr.Dropdown(label="Judge (grades the judge checks; automatic)", choices=[], value=None,
                                      scale=2, elem_id="suite-judge")
-            self.concurrency = gr.Number(label="Cells at once", value=4, precision=0, minimum=1, maximum=32, scale=1)
+            self.concurrency = gr.Number(label="Cells at once", value=4, precision=0, minimum=1, maximum=32, scale=1,
+                                         placeholder="4", elem_id="suite-concurrency")
             self.use_cache = gr.Checkbox(label="Reuse stored answers (fixed seeds only)", value=True, scale=1,
                                          elem_id="suite-cache")
         self.suite_info = gr.Markdown(self._describe(files[0]) if files else "", elem_id="suite-info")
@@ -89,6 +90,8 @@ class SuitesView:
             self.run_button = gr.Button("Run suite", variant="primary", elem_id="suite-run")
             self.stop_button = gr.Button("Stop", variant="stop", interactive=False, elem_id="suite-stop")
         self.progress = gr.HTML(elem_id="suite-progress", apply_default_css=False, js_on_load=None)
+        # Next to the buttons that most often answer with a sentence (Run suite, Resume, the exports).
+        self.message = gr.Markdown(elem_id="suite-message")
         gr.Markdown("### Results")
         with gr.Row(equal_height=True):
             self.run_pick = gr.Dropdown(label="Run", choices=[], value=None, scale=3, elem_id="suite-run-pick")
@@ -135,7 +138,6 @@ class SuitesView:
                 self.run_b = gr.Dropdown(label="Run B (after)", choices=[], scale=2, elem_id="suite-run-b")
                 self.diff_button = gr.Button("Compare", size="sm", scale=1, elem_id="suite-diff-show")
             self.changes = gr.HTML(elem_id="suite-changes", apply_default_css=False, js_on_load=_CELL_CLICKS)
-        self.message = gr.Markdown(elem_id="suite-message")
         self._wire()
 
     def _wire(self) -> None:
@@ -152,7 +154,8 @@ class SuitesView:
                                  run_outputs, show_progress="hidden", concurrency_limit=4,
                                  concurrency_id="suites", **private)
         self.stop_button.click(self.stop, queue=False, **private)
-        self.suite_file.change(self._describe, self.suite_file, self.suite_info, show_progress="hidden", **private)
+        self.suite_file.change(lambda value: (self._describe(value), ""), self.suite_file,
+                               [self.suite_info, self.message], show_progress="hidden", **private)
         view = [self.summary, self.matrix, self.message, self.case_pick]
         gr.on([self.run_pick.change, self.show.change, self.sort.change, self.search.input, self.search.submit],
               self.view_run, [self.run_pick, *arranged], view, show_progress="hidden", trigger_mode="always_last",
