@@ -257,3 +257,22 @@ def test_the_first_page_load_fetches_no_video_library(browser, app):
     print(f"first load: {len(files)} requests, {total / 1024:.0f} KiB; largest: {largest}")
     assert not [name for name, _ in files if re.search(r"/hls[-.][^/]*\.js", name)]
     page.close()
+
+
+def test_on_a_phone_a_run_that_cannot_start_is_said_in_view_and_a_send_in_a_toast(browser, app):
+    url, _ = app
+    page = open_page(browser, url, PHONE)
+    page.click("#arena-run")  # no prompt
+    message = page.locator("#arena-message", has_text="Cannot run: Type a prompt first.")
+    message.wait_for(timeout=10_000)
+    # The click scrolls the line into view, and nothing lies over it (a toast covered it there before).
+    page.wait_for_function("""() => {
+      const box = document.querySelector('#arena-message').getBoundingClientRect();
+      const top = document.elementFromPoint(box.left + 20, box.top + box.height / 2);
+      return box.top >= 0 && box.bottom <= innerHeight && top && top.closest('#arena-message') !== null;
+    }""", timeout=10_000)
+    assert page.locator(".toast-body").count() == 0  # said once
+    shot(page, "cannot-run-phone")
+    page.click("#arena-send")  # nothing to follow up: said where the follow-up box is seen, in a toast
+    page.locator(".toast-body", has_text="Start a conversation first").wait_for(timeout=10_000)
+    page.close()

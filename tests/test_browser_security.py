@@ -387,8 +387,6 @@ def test_what_a_person_typed_comes_back_in_an_error_as_text_not_markup(browser, 
     assert field.input_value() == typed
     page.click("#arena-run")
     page.locator("#arena-message", has_text="Cannot run").wait_for(timeout=30_000)
-    page.locator(".toast-body", has_text="Temperature").first.wait_for(timeout=10_000)
     assert typed in page.locator("#arena-message").inner_text()  # shown as the characters typed
-    assert typed in page.locator(".toast-body").first.inner_text()
     assert page.locator("#typed").count() == 0  # nowhere made into an element
     page.close()

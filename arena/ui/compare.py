@@ -254,8 +254,7 @@ class CompareView:
             placed = board.place(comparison)
             for slot in placed.values():
                 board.slots[slot].chat = board.slots[slot].model in talking
-        except InputError as error:
-            gr.Warning(escape(str(error)), title="Cannot run")
+        except InputError as error:  # the click scrolled this line into view (SCROLL_TO_RESULTS_JS)
             yield {self.message: f"**Cannot run:** {md(error)}"}
             return
         yield from self._stream(board, comparison, placed, fresh=True)
@@ -278,6 +277,8 @@ class CompareView:
             comparison = chat.send(text, image)
             placed = board.replace(comparison, earlier)
         except InputError as error:
+            # Also in a toast: the line above the panes is out of sight from the follow-up box below them.
+            gr.Warning(escape(str(error)), title="Cannot send")
             yield {self.message: f"**Cannot send:** {md(error)}"}
             return
         yield from self._stream(board, comparison, placed, also={self.follow_up: "", self.follow_image: None})
@@ -394,8 +395,7 @@ class CompareView:
             board.chain = chain
             describing = chain.describe()
             placed = board.place(describing, origin="describing the picture")
-        except InputError as error:
-            gr.Warning(escape(str(error)), title="Cannot run")
+        except InputError as error:  # the click scrolled this line into view (SCROLL_TO_RESULTS_JS)
             yield {self.message: f"**Cannot run:** {md(error)}"}
             return
         yield from self._stream(board, describing, placed, fresh=True, last=False)
