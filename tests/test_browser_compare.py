@@ -276,3 +276,35 @@ def test_on_a_phone_a_run_that_cannot_start_is_said_in_view_and_a_send_in_a_toas
     page.click("#arena-send")  # nothing to follow up: said where the follow-up box is seen, in a toast
     page.locator(".toast-body", has_text="Start a conversation first").wait_for(timeout=10_000)
     page.close()
+
+
+def test_a_cleared_pane_offers_nothing_to_draw_until_it_answers_again(browser, app):
+    url, _ = app
+    page = open_page(browser, url)
+    choose(page, "echo-a")
+    page.fill("#arena-prompt textarea", "a charming spider at work")
+    run_and_wait(page, 1)
+    pane = page.locator("#arena-pane-0")
+    draw = pane.locator(".arena-chain")
+    draw.wait_for(state="visible")
+    pane.locator(".arena-clear").click()
+    pane.locator(".arena-text.prose", has_text="Cleared").wait_for(timeout=10_000)
+    draw.wait_for(state="hidden", timeout=10_000)  # the answer it would draw is no longer shown
+    page.fill("#arena-follow-up textarea", "and now?")
+    page.click("#arena-send")
+    page.locator("#arena-message", has_text="Finished").wait_for(timeout=60_000)
+    draw.wait_for(state="visible", timeout=10_000)  # a new answer: something to draw again
+    page.close()
+
+
+def test_describe_then_draw_says_which_list_lacks_a_model(browser, app):
+    url, _ = app
+    page = open_page(browser, url)
+    page.fill("#arena-prompt textarea", "a charming spider at work")
+    choose(page, "echo-a")
+    page.click("#arena-describe-draw")
+    page.locator("#arena-message", has_text="Tick an image generator in Models too").wait_for(timeout=10_000)
+    choose(page, "offline-sd")
+    page.click("#arena-describe-draw")
+    page.locator("#arena-message", has_text="Tick a text model in Models too").wait_for(timeout=10_000)
+    page.close()

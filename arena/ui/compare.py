@@ -307,9 +307,10 @@ class CompareView:
         board.conversation.clear(shown.model)
         shown.earlier = ()
         slot = self.slots[index]
-        self.frames.forget(session_of(request), slot.text, slot.image, slot.again)
+        self.frames.forget(session_of(request), slot.text, slot.image, slot.again, slot.chain)
         return {slot.text: markdown_html("*Cleared: the next follow-up starts a new conversation with this model.*"),
                 slot.image: gr.Image(visible=False), slot.again: gr.Button(visible=False),
+                slot.chain: gr.Button(visible=False),  # nothing shown is left to draw or critique
                 self.message: f"Cleared {shown.model}'s history."}
 
     def edit_last(self, request: gr.Request):
@@ -318,6 +319,7 @@ class CompareView:
         chat = board.conversation if board else None
         last = chat.last_message() if chat else None
         if last is None:
+            gr.Warning("Nothing to edit yet: send a message first.", title="Cannot edit")
             return {self.message: "Nothing to edit yet: send a message first."}
         if chat.sent == 1:  # the first message: Run again, with the image generators too
             return {self.prompt: last.text,
@@ -388,6 +390,10 @@ class CompareView:
             chosen = self.engine.check(Request(ask.prompt, None, ask.params), ask.models)
             describers = [m for m in chosen if self.engine.catalog[m].output == "text"]
             drawers = [m for m in chosen if self.engine.catalog[m].output == "image"]
+            if not drawers:  # the Chains panel's "Draw with" is for Draw this, not for this button
+                raise InputError("Tick an image generator in Models too: it draws each description.")
+            if not describers:
+                raise InputError("Tick a text model in Models too: it describes the picture first.")
             chain = DescribeThenDraw(self._engine(request), ask.prompt, describers, drawers, image=ask.image,
                                      params=ask.params, save=ask.save,
                                      template=values.get(self.describe_template) or DESCRIBE_PROMPT)
