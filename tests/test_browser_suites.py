@@ -242,3 +242,21 @@ def test_a_run_that_cannot_start_says_why_beside_its_button_until_the_suite_chan
     page.locator("#suite-message", has_text="Cannot").wait_for(state="detached", timeout=10_000)
     assert page.locator("#suite-message").inner_text().strip() == ""  # the old sentence went with its suite
     page.close()
+
+
+@pytest.mark.parametrize("typed", ["1000", "0", "-3"])
+def test_cells_at_once_out_of_bounds_is_the_apps_own_sentence(browser, app, typed):
+    url, engine, path = app
+    runs_before = len(engine.store.list_runs())
+    page = open_suites(browser, url)
+    page.locator("#suite-file input").fill(str(path))
+    page.locator("#suite-file input").press("Enter")
+    page.locator("#suite-info", has_text="3 cases").wait_for(timeout=10_000)
+    page.locator("#suite-models label", has_text="loopback-echo ·").click()
+    page.fill("#suite-concurrency input", typed)
+    page.click("#suite-run")
+    page.locator("#suite-message", has_text="Cells at once must be a whole number from 1 to 32").wait_for(
+        timeout=10_000)
+    assert page.locator(".toast-body").count() == 0  # not Gradio's bare "Error"
+    assert len(engine.store.list_runs()) == runs_before  # refused before a run was recorded
+    page.close()

@@ -14,7 +14,7 @@ from arena.errors import InputError
 from arena.settings import Settings
 from arena.store import Store, open_store
 from arena.suites.model import SuiteError, file_stem, load_suite
-from arena.suites.runner import ModelSummary, summarise_cells
+from arena.suites.runner import DEFAULT_CONCURRENCY, ModelSummary, summarise_cells
 
 if TYPE_CHECKING:
     from arena.catalog import Catalog
@@ -28,7 +28,8 @@ def add_commands(commands) -> None:
     run = suite.add_parser("run", help="run a suite file against models; every output goes to the gallery")
     run.add_argument("file", help="the suite YAML, e.g. prompts/seed.yaml")
     run.add_argument("--models", help="comma-separated model names (not needed with --resume)")
-    run.add_argument("--concurrency", type=int, default=4, help="cells at once (default 4; local models: 1 each)")
+    run.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
+                     help=f"cells at once (default {DEFAULT_CONCURRENCY}; local models: 1 each)")
     run.add_argument("--no-cache", action="store_true", help="run every cell even where a stored answer matches")
     run.add_argument("--judge", help="a vision-language model that grades the judge checks")
     run.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run: only the missing cells")

@@ -20,6 +20,9 @@ from arena.store import OutputRecord, Run, RunCell, Store
 from arena.suites import checks
 from arena.suites.model import Case, Suite
 
+# Cells run at once unless asked otherwise (the CLI's --concurrency, the Suites tab's "Cells at once").
+DEFAULT_CONCURRENCY = 4
+
 
 @dataclass(frozen=True)
 class PlannedCell:
@@ -62,8 +65,8 @@ class ModelSummary:
 
 class SuiteRun:
     def __init__(self, engine: Engine, suite: Suite, models: list[str], *, source: str = "", run_id: str | None = None,
-                 concurrency: int = 4, use_cache: bool = True, judge: str | None = None, per_model_local: int = 1,
-                 per_model_api: int = 4):
+                 concurrency: int = DEFAULT_CONCURRENCY, use_cache: bool = True, judge: str | None = None,
+                 per_model_local: int = 1, per_model_api: int = 4):
         if engine.store is None:
             raise InputError("suite runs keep their results in the gallery: the store is off")
         self.engine = engine

@@ -24,11 +24,13 @@ from arena.store import Store
 from arena.suites import report
 from arena.suites.model import SuiteError, file_stem, load_suite
 from arena.suites.results import SHOW, SORT, case_history, compare_runs, load_cell, load_matrix
-from arena.suites.runner import SuiteRun, resume
+from arena.suites.runner import DEFAULT_CONCURRENCY, SuiteRun, resume
 from arena.ui.battle import judge_this_run
 from arena.ui.words import md, preview, session_of, user_of
 
 REFRESH_S = 0.5
+# A browser's run holds this many threads of the shared server at most.
+MAX_CELLS_AT_ONCE = 32
 NOT_SERVED = "that is not one of the suites Arena serves: pick one from the list"
 
 # A click on a matrix cell says which cell; nothing else in the matrix reacts.
@@ -80,8 +82,9 @@ class SuitesView:
                                           elem_id="suite-file")
             self.judge = gr.Dropdown(label="Judge (grades the judge checks; automatic)", choices=[], value=None,
                                      scale=2, elem_id="suite-judge")
-            self.concurrency = gr.Number(label="Cells at once", value=4, precision=0, minimum=1, maximum=32, scale=1,
-                                         placeholder="4", elem_id="suite-concurrency")
+            # No minimum/maximum here: Gradio would refuse a value out of range with its own bare "Error" toast.
+            self.concurrency = gr.Number(label="Cells at once", value=DEFAULT_CONCURRENCY, precision=0, scale=1,
+                                         placeholder=str(DEFAULT_CONCURRENCY), elem_id="suite-concurrency")
             self.use_cache = gr.Checkbox(label="Reuse stored answers (fixed seeds only)", value=True, scale=1,
                                          elem_id="suite-cache")
         self.suite_info = gr.Markdown(self._describe(files[0]) if files else "", elem_id="suite-info")
@@ -202,7 +205,7 @@ class SuitesView:
             path = self._suite_path(suite_file)
             runner = SuiteRun(self.engine.signed_in(user_of(request)), load_suite(path), list(models or []),
                               source=str(path),
-                              concurrency=_bounded(concurrency), use_cache=bool(use_cache), judge=judge or None)
+                              concurrency=_cells_at_once(concurrency), use_cache=bool(use_cache), judge=judge or None)
         except (SuiteError, InputError) as error:
             yield {self.message: f"**Cannot run the suite:** {md(error)}"}
             return
@@ -215,8 +218,8 @@ class SuitesView:
             return
         try:
             suite = load_suite(self._suite_path(info.source))
-            runner = resume(self.engine.signed_in(user_of(request)), run_id, suite, concurrency=_bounded(concurrency),
-                            use_cache=bool(use_cache))
+            runner = resume(self.engine.signed_in(user_of(request)), run_id, suite,
+                            concurrency=_cells_at_once(concurrency), use_cache=bool(use_cache))
         except (SuiteError, InputError) as error:
             yield {self.message: f"**Cannot resume:** {md(error)}"}
             return
@@ -476,11 +479,18 @@ def _label(cell) -> str:
     return f"{cell.model} · {cell.run_id}" + (f" · sample {cell.sample + 1}" if cell.sample else "")
 
 
-def _bounded(value) -> int:
+def _cells_at_once(value) -> int:
+    """The "Cells at once" field: empty for the default, else a whole number within bounds."""
+    if value is None or value == "":
+        return DEFAULT_CONCURRENCY
     try:
-        return max(1, min(32, int(value or 4)))
+        number = float(value)
     except (TypeError, ValueError):
-        return 4
+        number = float("nan")
+    if not number.is_integer() or not 1 <= number <= MAX_CELLS_AT_ONCE:
+        raise InputError(f"Cells at once must be a whole number from 1 to {MAX_CELLS_AT_ONCE} "
+                         f"(empty for {DEFAULT_CONCURRENCY}).")
+    return int(number)
 
 
 def _when(timestamp: float) -> str:
