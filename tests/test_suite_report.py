@@ -85,3 +85,22 @@ def test_run_a_against_run_b_shows_a_text_diff_of_a_changed_answer():
     html = report.changes_table([Change("greet", "m1", 0, before, after, ["a different answer"])], lambda r: None)
     assert "text diff, run A → run B" in html and "<ins>&lt;i&gt;spider&lt;/i&gt;</ins>" in html
     assert "<del>there</del>" in html and "<i>" not in html
+
+
+def test_a_check_nobody_graded_is_said_and_never_counted_as_passed():
+    from arena.store import RunCell
+    from arena.suites.runner import summarise_cells
+
+    checks = [{"check": "contains", "passed": True, "detail": ""},
+              {"check": "judge", "passed": None, "detail": "no judge model chosen", "automatic": True}]
+    cell = _cell("alpha", "m1")
+    cell.checks = checks
+    html = report.matrix_table(Matrix(run={"id": "r", "suite": "s", "version": 1, "started_at": 0,
+                                           "status": "finished"}, cases=["alpha"], models=["m1"],
+                                      prompts={"alpha": "say hi"}, cells={("alpha", "m1"): [cell]}, summary={}),
+                               lambda path: path)
+    assert "✓ 1/1" in html and "judge: not graded" in html
+    [summary] = summarise_cells([RunCell("r", "alpha", "h", "m1", 0, "o", "done", False, False, checks)]).values()
+    assert (summary.checks_passed, summary.checks_failed, summary.checks_not_graded) == (1, 0, 1)
+    assert "<th>not graded</th>" in report.summary_table(Matrix(
+        run={"id": "r"}, cases=[], models=["m1"], prompts={}, cells={}, summary={"m1": summary}))

@@ -132,7 +132,9 @@ def show(store: Store, run_id: str, as_json: bool = False) -> dict[str, ModelSum
     for model, s in summary.items():
         rate = "n/a" if s.refusal_rate is None else f"{s.refusal_rate:.0%}"
         lines.append(f"{model}: {s.cells} cells, {s.errors} errors, {s.cached} cached, checks {s.checks_passed} "
-                     f"passed / {s.checks_failed} failed, refused {rate} of what it should answer")
+                     f"passed / {s.checks_failed} failed"
+                     + (f" / {s.checks_not_graded} not graded" if s.checks_not_graded else "")
+                     + f", refused {rate} of what it should answer")
     print("\n".join(lines))
     return summary
 

@@ -114,7 +114,7 @@ def summary_table(matrix: Matrix) -> str:
             continue
         rate = ("—" if s.refusal_rate is None
                 else f"{s.refusal_rate:.0%} ({s.refused_when_should_answer}/{s.should_answer})")
-        rows.append((model, s.cells, s.errors, s.checks_passed, s.checks_failed, rate, s.cached))
+        rows.append((model, s.cells, s.errors, s.checks_passed, s.checks_failed, s.checks_not_graded, rate, s.cached))
     return _html("summary_table", rows)
 
 
@@ -210,7 +210,13 @@ def _badges(cell: MatrixCell) -> list[tuple[str, str]]:
         passed = sum(c["passed"] for c in decided)
         badges.append(("sx-good" if passed == len(decided) else "sx-bad", f"✓ {passed}/{len(decided)}"
                        if passed == len(decided) else f"✗ {len(decided) - passed} of {len(decided)} failed"))
-    for judged in (c for c in cell.checks if c.get("automatic") and c["passed"] is not None):
+    undecided = len(rules) - len(decided)
+    if undecided:  # e.g. a judge check while no judge was chosen: not a pass
+        badges.append(("sx-warn", f"{undecided} not graded"))
+    for judged in (c for c in cell.checks if c.get("automatic")):
+        if judged["passed"] is None:  # no judge was chosen, or the output errored: not a pass
+            badges.append(("sx-warn", "judge: not graded"))
+            continue
         score = f" {judged['score']:g}" if judged.get("score") is not None else ""
         badges.append(("sx-auto", f"judge: {'pass' if judged['passed'] else 'fail'}{score} (automatic)"))
     if cell.refused:

@@ -55,6 +55,7 @@ class ModelSummary:
     cached: int = 0
     checks_passed: int = 0
     checks_failed: int = 0
+    checks_not_graded: int = 0  # a judge check with no judge chosen, or a check of an output that errored
     should_answer: int = 0
     refused_when_should_answer: int = 0
 
@@ -211,6 +212,7 @@ def summarise_cells(cells: list[RunCell]) -> dict[str, ModelSummary]:
         for result in cell.checks:
             model.checks_passed += result["passed"] is True
             model.checks_failed += result["passed"] is False
+            model.checks_not_graded += result["passed"] is None
             if result["check"] == "expects_answer" and cell.refused is not None:
                 model.should_answer += 1
                 model.refused_when_should_answer += cell.refused
