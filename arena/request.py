@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 class GenerationParams(BaseModel):
     """Generation parameters. Unset fields fall back to the catalog entry's defaults, then to the backend's."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     max_tokens: int | None = Field(None, ge=1, le=32768, description="most tokens a text model may write")
     temperature: float | None = Field(None, ge=0, le=2, description="sampling temperature (0 = greedy)")
@@ -66,12 +66,13 @@ FIELD_LABELS = {"max_tokens": "Max tokens", "temperature": "Temperature", "top_p
 
 def _problem(error: dict) -> str:
     """A pydantic error on one field as the rest of a sentence that starts with the field's name."""
-    limit = {key: f"{value:g}" if isinstance(value, (int, float)) else value
+    limit = {key: f"{value:g}" if isinstance(value, float) else value
              for key, value in (error.get("ctx") or {}).items()}
     return {
         "int_parsing": "must be a whole number",
         "int_from_float": "must be a whole number",
         "float_parsing": "must be a number",
+        "finite_number": "must be a number (not infinity or NaN)",
         "greater_than_equal": f"must be at least {limit.get('ge')}",
         "greater_than": f"must be more than {limit.get('gt')}",
         "less_than_equal": f"must be at most {limit.get('le')}",

@@ -141,8 +141,11 @@ def make_axis(kind: str, text: str, base_prompt: str = "") -> Axis:
     for item in raw:
         if kind in ("seed", "steps", "max_tokens") and (bounds := _INT_RANGE.match(item)):
             low, high = int(bounds[1]), int(bounds[2])
-            if high < low or high - low >= MAX_VALUES:
-                raise InputError(f"The {spec.label} range “{item}” must go up, by at most {MAX_VALUES} values.")
+            if high < low:
+                raise InputError(f"The {spec.label} range “{item}” must go up, e.g. {low}-{low + 3}.")
+            if high - low >= MAX_VALUES:
+                raise InputError(f"The {spec.label} range “{item}” has {high - low + 1} values; an axis takes at most "
+                                 f"{MAX_VALUES}.")
             values += range(low, high + 1)
             continue
         try:

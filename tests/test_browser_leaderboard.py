@@ -83,7 +83,7 @@ def test_people_and_judge_boards_side_by_side_with_notes_and_plots(app, browser)
     page.locator("#leaderboard-people-table tbody tr", has_text="alpha").wait_for(timeout=10_000)
     page.locator("#leaderboard-since input, #leaderboard-since textarea").first.fill("yesterday")
     page.locator("#leaderboard-since input, #leaderboard-since textarea").first.press("Enter")
-    page.locator("#leaderboard-message", has_text="dates look like 2026-11-26").wait_for(timeout=10_000)
+    page.locator("#leaderboard-message", has_text="dates look like 2026-11-01").wait_for(timeout=10_000)
     page.close()
 
 

@@ -139,5 +139,5 @@ def test_a_typed_day_is_a_utc_timestamp_and_a_wrong_one_is_said_in_a_sentence():
     assert parse_day("2026-11-26") == start
     assert parse_day(" 2026-11-26 ", end_of_day=True) == start + 86400
     assert parse_day("") is None and parse_day(None) is None
-    with pytest.raises(InputError, match="dates look like 2026-11-26, not '26/11/2026'"):
+    with pytest.raises(InputError, match="dates look like 2026-11-01, not '26/11/2026'"):
         parse_day("26/11/2026")

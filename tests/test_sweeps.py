@@ -137,7 +137,8 @@ def planner():
     ("size=512x512,big", "“big” is not width×height in pixels"),
     ("size=8x8", "The size axis: 8×8 is out of range"),
     ("seed=5-1", "The seed range “5-1” must go up"),
-    ("seed=1-1000", "by at most 32 values"),
+    ("seed=1-1000", "has 1000 values; an axis takes at most 32"),
+    ("seed=9-2", "must go up, e.g. 9-12"),
     ("prompt_sr=dragon,cat", "Prompt S/R: “dragon” is not in the prompt"),
     ("prompt_sr=spider", "Prompt S/R needs the words to find, then what replaces them"),
 ])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from arena.inputs import parse_day
+from arena.inputs import DATE_EXAMPLE, parse_day
 from arena.request import GenerationParams
 from arena.store import Filter
 
@@ -70,7 +70,7 @@ class FilterForm:
             self.favourites = gr.Checkbox(label="Favourites only", scale=1, elem_id="gallery-favourites")
         with gr.Accordion("More filters: dates, suite run", open=False, elem_id="gallery-more-filters"):
             with gr.Row(equal_height=True):
-                self.since = gr.Textbox(label="From (YYYY-MM-DD)", scale=1, placeholder="e.g. 2026-11-01")
+                self.since = gr.Textbox(label="From (YYYY-MM-DD)", scale=1, placeholder=f"e.g. {DATE_EXAMPLE}")
                 self.until = gr.Textbox(label="To (YYYY-MM-DD)", scale=1)
                 self.run = gr.Textbox(label="Suite run (its id)", scale=2)
 
