@@ -308,3 +308,17 @@ def test_describe_then_draw_says_which_list_lacks_a_model(browser, app):
     page.click("#arena-describe-draw")
     page.locator("#arena-message", has_text="Tick a text model in Models too").wait_for(timeout=10_000)
     page.close()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_why_link_opens_the_catalog_where_each_reason_fits_the_screen(browser, app, viewport):
+    url, _ = app
+    page = open_page(browser, url, viewport)
+    page.locator("#arena-unavailable a", has_text="why: see the Catalog").click()
+    reason = page.locator("#arena-catalog-table td", has_text="MISTRAL_API_KEY is not set")
+    reason.wait_for(state="visible", timeout=10_000)  # the link opened the closed accordion
+    box = reason.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]  # not in a sideways-scrolled column
+    page.wait_for_function("document.querySelector('#arena-catalog').getBoundingClientRect().top < innerHeight")
+    page.locator("#arena-catalog").screenshot(path=str(ARTIFACTS / f"compare-catalog-why-{viewport['width']}.png"))
+    page.close()

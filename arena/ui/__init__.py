@@ -58,6 +58,7 @@ def build_app(engine: Engine) -> gr.Blocks:
                   api_visibility="private", show_progress="hidden"
                   ).then(guide.refresh, outputs=guide.outputs, api_visibility="private", show_progress="hidden")
         demo.load(None, js=KEYS_JS)  # Enter sends, Shift+Enter makes a new line, in both prompt boxes
+        demo.load(None, js=catalog_panel.CATALOG_LINK_JS)
         if signed_in is not None:  # people sign in by name (--users): say as whom
             demo.load(signed_in_line, outputs=signed_in, api_visibility="private", show_progress="hidden")
         for view_of_session in (view, view_sweep, view_battle):  # a closed tab's panes, chat, sweep, battle go

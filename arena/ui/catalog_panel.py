@@ -39,12 +39,33 @@ CSS = """
 .arena-dl.failed .arena-dl-line, .arena-dl.gated .arena-dl-line, .arena-dl.wont-fit .arena-dl-line,
 .arena-dl.missing .arena-dl-line { color: var(--error-text-color, #b91c1c); }
 @media (max-width: 640px) { .arena-dl { grid-template-columns: 1fr; } }
-/* On a phone the catalog's table scrolls sideways; squeezed to the screen, its words broke a letter a line. */
+/* On a phone each entry of the catalog's table is a card of lines: as a table it was wider than the screen and
+   its status column, which says why an entry cannot run, was out of sight. Columns: model, kind, id, image in,
+   status. */
 @media (max-width: 640px) {
-  #arena-catalog-table table { display: block; overflow-x: auto; }
-  #arena-catalog-table :is(th, td) { overflow-wrap: normal; word-break: normal; min-width: 6em; }
+  #arena-catalog-table :is(table, tbody, tr, td) { display: block; width: auto; }
+  #arena-catalog-table table { border: none; }
+  #arena-catalog-table thead { display: none; }
+  #arena-catalog-table tr { border-bottom: 1px solid var(--border-color-primary); padding: 6px 0; }
+  #arena-catalog-table td { border: none !important; padding: 1px 0 !important; text-align: left; }
+  #arena-catalog-table td:nth-child(1) { font-weight: 600; }
+  #arena-catalog-table td:nth-child(3) code { overflow-wrap: anywhere; }
+  #arena-catalog-table td:nth-child(4)::before { content: "image in: "; color: var(--body-text-color-subdued); }
 }
 """
+# A link to the catalog ("why: see the Catalog") opens it as well as scrolling to it.
+CATALOG_LINK_JS = """() => {
+  if (window.arenaCatalogLink) return;
+  window.arenaCatalogLink = true;
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest('a[href="#arena-catalog"]');
+    const opener = document.querySelector("#arena-catalog > button");
+    if (!link || !opener) return;
+    event.preventDefault();
+    if (!opener.classList.contains("open")) opener.click();
+    opener.scrollIntoView({behavior: "smooth", block: "start"});
+  });
+}"""
 
 
 class CatalogPanel:
