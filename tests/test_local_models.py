@@ -68,6 +68,15 @@ def test_diffusers_reports_steps_and_a_seed_reproduces_the_picture(offline_engin
     assert np.array_equal(np.asarray(first.images[0]), np.asarray(again.images[0]))
     assert not np.array_equal(np.asarray(first.images[0]), np.asarray(other.images[0]))
     assert offline_engine.local.loads == 1
+    assert first.notices == []  # a short prompt is read whole
+
+
+def test_a_prompt_longer_than_the_text_encoder_reads_says_so_in_its_pane(offline_engine):
+    long = " ".join(["a charming spider at work on a web between two branches in the morning light"] * 8)
+    [pane] = offline_engine.start(Request(long, params=GenerationParams(seed=1)), ["offline-sd"]).wait()
+    assert pane.status == "done", pane.error
+    [said] = pane.notices
+    assert said.startswith("The prompt is ") and said.endswith("tokens; this model reads the first 77.")
 
 
 def test_stop_interrupts_local_diffusion_within_a_second(offline_engine):

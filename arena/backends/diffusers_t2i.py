@@ -47,6 +47,8 @@ class DiffusersText2Image(LocalBackend):
                 options |= {"width": params.width, "height": params.height}
             options |= self.entry.extra
             out.record(**options, seed=seed, device=device)
+            if cut := prompt_cut(pipe, request.prompt):
+                out.notice(cut)
             out.activity("")
             out.progress(0, params.steps)
 
@@ -65,3 +67,18 @@ class DiffusersText2Image(LocalBackend):
                 )
             # After Stop the pipeline decodes the latents it had: the pane keeps that partial picture.
             out.image(result.images[0])
+
+
+def prompt_cut(pipe, prompt: str) -> str | None:
+    """A sentence when the pipeline's text encoders read less than the whole prompt (CLIP reads 77 tokens: a long
+    description drawn by Stable Diffusion loses its end), else None. With several encoders (SDXL's two CLIPs,
+    FLUX's CLIP and T5) the one that reads the most is counted."""
+    tokenizers = [t for t in (getattr(pipe, name, None) for name in ("tokenizer", "tokenizer_2", "tokenizer_3"))
+                  if t is not None and 0 < getattr(t, "model_max_length", 0) < 100_000]
+    if not tokenizers or not prompt:
+        return None
+    reader = max(tokenizers, key=lambda t: t.model_max_length)
+    count = len(reader(prompt).input_ids)
+    if count <= reader.model_max_length:
+        return None
+    return f"The prompt is {count} tokens; this model reads the first {reader.model_max_length}."
