@@ -37,6 +37,11 @@ element.addEventListener('keydown', (event) => {
   if (card && event.key === 'Enter') trigger('pick', {id: card.dataset.id});
 });
 """
+# A message said after a click on Show, a pager button or Really delete: on the screen, wherever the page was.
+_SHOW_MESSAGE = """() => {
+  const line = document.querySelector('#gallery-message');
+  if (line && line.innerText.trim()) line.scrollIntoView({block: 'nearest'});
+}"""
 # Escape closes the open record (registered once, with the grid).
 _ESCAPE_CLOSES = """
 document.addEventListener('keydown', (event) => {
@@ -81,6 +86,10 @@ CSS = """
   box-shadow: -12px 0 32px rgba(0, 0, 0, 0.25); }
 #gallery-record > * { flex-shrink: 0; }
 #gallery-record-close { position: sticky; top: 0; z-index: 2; align-self: flex-end; max-width: 8em; }
+#gallery-message { scroll-margin: 16px 0; }
+#gallery-newer:disabled, #gallery-older:disabled { opacity: 0.45; cursor: not-allowed; }
+.ga-rerun-label { margin: 0.6em 0 0.3em; padding-top: 0.5em; border-top: 1px solid var(--border-color-primary);
+  font-size: 0.85em; font-weight: 600; color: var(--body-text-color); }
 """
 
 
@@ -97,9 +106,12 @@ class GalleryView:
         with gr.Row(equal_height=True):
             self.refresh_button = gr.Button("Show", variant="primary", size="sm", elem_id="gallery-show")
             self.group = gr.Checkbox(label="Group by comparison", elem_id="gallery-group", container=False)
-            self.previous = gr.Button("← Newer", size="sm")
+        # What the filters, the pager and a delete have to say: under Show, above the grid.
+        self.message = gr.Markdown(elem_id="gallery-message")
+        with gr.Row(equal_height=True):
+            self.previous = gr.Button("← Newer", size="sm", interactive=False, elem_id="gallery-newer")
             self.page_info = gr.Markdown(elem_id="gallery-page-info")
-            self.next = gr.Button("Older →", size="sm")
+            self.next = gr.Button("Older →", size="sm", interactive=False, elem_id="gallery-older")
         self.grid = gr.HTML(elem_id="gallery-grid", apply_default_css=False, js_on_load=_CARD_CLICKS + _ESCAPE_CLOSES)
         self.page = gr.State(1)
         self.page_ids = gr.State([])
@@ -128,7 +140,9 @@ class GalleryView:
                                                 elem_id="gallery-confirm-delete")
             with gr.Row():
                 self.note = gr.Textbox(label="Note", scale=4, max_lines=3, elem_id="gallery-note")
-                self.save_note = gr.Button("Save note", size="sm", scale=1)
+                self.save_note = gr.Button("Save note", size="sm", scale=1, elem_id="gallery-save-note")
+            # What the record's buttons did (note saved, rerun done…), beside them, inside the record.
+            self.record_message = gr.Markdown(elem_id="gallery-record-message")
             self.details = gr.Markdown(elem_id="gallery-record-details")
             with gr.Column(visible=False, elem_id="gallery-chain-box") as self.chain_box:
                 gr.Markdown("**Its chain** (prompt → description → picture → critique, or a conversation's turns)")
@@ -146,7 +160,7 @@ class GalleryView:
             self.export_filtered = gr.Button("Export what the filters show", size="sm", scale=1)
             self.export_comparison = gr.Button("Export the selected output's comparison", size="sm", scale=1)
             self.export_file = gr.File(label="Download", scale=2, interactive=False, elem_id="gallery-download")
-        self.message = gr.Markdown(elem_id="gallery-message")
+        self.export_message = gr.Markdown(elem_id="gallery-export-message")
         self._wire()
 
     def _wire(self) -> None:
@@ -154,35 +168,38 @@ class GalleryView:
         # A set of inputs: each handler gets one dict (component → value), the filters read with FilterForm.read.
         page_inputs = self.page_inputs = {self.page, *filters.components, self.group}
         page_outputs = self.page_outputs = [self.grid, self.page, self.page_ids, self.page_info, filters.models,
-                                            self.message]
+                                            self.message, self.previous, self.next]
         common = dict(api_visibility="private", show_progress="hidden")
         gr.on([self.refresh_button.click, filters.words.submit, filters.favourites.change, filters.kind.change,
                self.group.change],
-              lambda values: self.show_page(values, 1), page_inputs, page_outputs, **common)
+              lambda values: self.show_page(values, 1), page_inputs, page_outputs, **common
+              ).then(None, js=_SHOW_MESSAGE)
         self.previous.click(lambda values: self.show_page(values, values[self.page] - 1), page_inputs, page_outputs,
-                            **common)
+                            **common).then(None, js=_SHOW_MESSAGE)
         self.next.click(lambda values: self.show_page(values, values[self.page] + 1), page_inputs, page_outputs,
-                        **common)
+                        **common).then(None, js=_SHOW_MESSAGE)
         record_outputs = [self.selected, self.record_panel, self.record_head, self.input_picture,
                           self.output_picture, self.output_text, self.preview, self.details, self.note,
                           self.favourite_button, self.siblings, self.sibling_ids, self.chain_box, self.chain,
                           self.chain_ids, self.rerun_picture, self.rerun_text,
-                          self.confirm_delete]  # every component open() may update
+                          self.confirm_delete, self.record_message]  # every component open() may update
         for cards in (self.grid, self.siblings, self.chain):
             cards.pick(self.open_picked, None, record_outputs, **common)
         self.record_close.click(lambda: gr.Column(visible=False), None, self.record_panel, queue=False,
                                 api_visibility="private")
         self.favourite_button.click(self.toggle_favourite, [self.selected], [self.favourite_button], **common)
-        self.save_note.click(self.store_note, [self.selected, self.note], [self.message], **common)
+        self.save_note.click(self.store_note, [self.selected, self.note], [self.record_message], **common)
         self.delete_button.click(lambda: gr.Button(visible=True), None, [self.confirm_delete], **common)
-        self.confirm_delete.click(self.delete, [self.selected], [self.record_panel, self.confirm_delete, self.message],
-                                  **common).then(self.show_current, page_inputs, page_outputs, **common)
-        self.rerun_button.click(self.rerun, [self.selected], [self.rerun_picture, self.rerun_text, self.message],
+        self.confirm_delete.click(self.delete, {self.selected, *page_inputs},
+                                  [*page_outputs, self.record_panel, self.confirm_delete, self.record_message],
+                                  **common).then(None, js=_SHOW_MESSAGE)
+        self.rerun_button.click(self.rerun, [self.selected],
+                                [self.rerun_picture, self.rerun_text, self.record_message],
                                 api_visibility="private", concurrency_limit=4, concurrency_id="compare")
         self.export_filtered.click(self.export_view, {self.export_format, *filters.components},
-                                   [self.export_file, self.message], **common)
+                                   [self.export_file, self.export_message], **common)
         self.export_comparison.click(self.export_of_selected, [self.export_format, self.selected],
-                                     [self.export_file, self.message], **common)
+                                     [self.export_file, self.export_message], **common)
 
     # --- handlers --------------------------------------------------------------------------------------------
 
@@ -215,6 +232,8 @@ class GalleryView:
             self.page_info: info,
             self.filters.models: gr.Dropdown(choices=choices, value=[m for m in where.models if m in choices]),
             self.message: "",
+            self.previous: gr.Button(interactive=page > 1),
+            self.next: gr.Button(interactive=page < pages),
         }
 
     def _cards(self, records: list[OutputRecord], grouped: bool = False, small: bool = False) -> str:
@@ -266,10 +285,10 @@ class GalleryView:
             self.chain_box: gr.Column(visible=len(chain) > 1),
             self.chain: self._cards(chain, small=True) if len(chain) > 1 else "",
             self.chain_ids: [c.id for c in chain],
-            self.rerun_picture: gr.Image(value=self._image_path(latest.images[0] if latest and latest.images else None),
-                                         visible=bool(latest and latest.images)),
-            self.rerun_text: _text(latest) if latest and latest.output == "text" else "",
+            self.rerun_picture: self._rerun_picture(latest),
+            self.rerun_text: _rerun_text(latest),
             self.confirm_delete: gr.Button(visible=False),
+            self.record_message: "",
         }
 
     def toggle_favourite(self, output_id):
@@ -285,10 +304,15 @@ class GalleryView:
         self.store.set_note(output_id, note or "")
         return "Note saved."
 
-    def delete(self, output_id):
+    def delete(self, values: dict):
+        """Delete the open record; the page again without it, saying so above the grid (the record closes)."""
+        output_id = values[self.selected]
         if not output_id or not self.store.delete(output_id):
-            return gr.skip(), gr.Button(visible=False), "Nothing to delete."
-        return gr.Column(visible=False), gr.Button(visible=False), "Deleted."
+            return {self.confirm_delete: gr.Button(visible=False), self.record_message: "Nothing to delete."}
+        shown = self.show_current(values)
+        said = " ".join(["Deleted 1 output.", shown[self.message]]).strip()  # with a filter's refusal, if any
+        return {**shown, self.message: said, self.record_panel: gr.Column(visible=False),
+                self.confirm_delete: gr.Button(visible=False), self.record_message: ""}
 
     def rerun(self, output_id, request: gr.Request = None):
         """The same prompt, image, parameters and seed to the same model; the new output goes beside the old."""
@@ -303,10 +327,8 @@ class GalleryView:
             return gr.skip(), gr.skip(), f"**Cannot rerun:** {md(error)}"
         [pane] = comparison.wait()
         new = self.store.get(pane.record_id) if pane.record_id else None
-        picture = self._image_path(new.images[0]) if new and new.images else None
-        text = _text(new) if new and new.output == "text" else ""
-        status = f"Rerun {pane.status}" + (f": {pane.error}" if pane.error else ".")
-        return gr.Image(value=picture, visible=picture is not None), text, status
+        status = f"Rerun {md(status_word(pane.status))}" + (f": {md(pane.error)}" if pane.error else ".")
+        return self._rerun_picture(new), _rerun_text(new), status
 
     def export_view(self, values: dict):
         """What the filters let through, in the chosen format."""
@@ -333,6 +355,10 @@ class GalleryView:
         folder = Path(tempfile.mkdtemp(prefix="arena-export-"))
         target = folder / (f"{name}.png" if fmt == "sheet" else f"{name}-{fmt}.zip")
         return str(export(self.store, records, target, fmt))
+
+    def _rerun_picture(self, rerun: OutputRecord | None) -> gr.Image:
+        path = self._image_path(rerun.images[0]) if rerun and rerun.images else None
+        return gr.Image(value=path, visible=path is not None, label=_rerun_label(rerun) if path else "Rerun")
 
     def _image_path(self, sha: str | None) -> str | None:
         return str(self.store.images.path(sha)) if sha and self.store.images.exists(sha) else None
@@ -387,6 +413,21 @@ def _text(record: OutputRecord | None) -> str:
     if record.error:
         body += f"<p><b>Error:</b> {escape(record.error)}</p>"
     return body
+
+
+def _rerun_label(rerun: OutputRecord) -> str:
+    """What a rerun is, said over it: picture or text alike."""
+    seed = rerun.used.get("seed", rerun.params.get("seed"))
+    parts = ["Rerun", rerun.model, *([f"seed {seed}"] if seed is not None else []), rerun.created]
+    if rerun.status != "done":
+        parts.append(status_word(rerun.status))
+    return " · ".join(str(part) for part in parts)
+
+
+def _rerun_text(rerun: OutputRecord | None) -> str:
+    if rerun is None or rerun.output != "text":
+        return ""
+    return f'<div class="ga-rerun-label">{escape(_rerun_label(rerun))}</div>{_text(rerun)}'
 
 
 def _details(record: OutputRecord, reruns: list[OutputRecord]) -> str:
