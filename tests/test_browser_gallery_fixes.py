@@ -67,9 +67,10 @@ def in_view(page, selector: str) -> bool:
     return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= page.viewport_size["height"]
 
 
-@pytest.mark.parametrize("viewport,name", [(DESK, "desk"), (PHONE, "phone")])
-def test_a_bad_date_is_refused_under_show_on_the_screen(browser, app, viewport, name):
-    page = open_gallery(browser, app[0], viewport)
+@pytest.mark.parametrize("viewport,name,dark", [(DESK, "desk", False), (PHONE, "phone", False),
+                                                (PHONE, "phone-dark", True)])
+def test_a_bad_date_is_refused_under_show_on_the_screen(browser, app, viewport, name, dark):
+    page = open_gallery(browser, app[0], viewport, dark)
     open_panel(page, "#gallery-more-filters", "#gallery-more-filters input, #gallery-more-filters textarea")
     page.get_by_label("From (YYYY-MM-DD)").fill("yesterday")
     page.locator("#gallery-show").click()
