@@ -168,3 +168,35 @@ def test_cli_suite_run_and_show(tmp_path, loopback):
     bad.write_text("name: x\nversion: 1\ncases: [{id: a}]\n")
     refused = arena("suite", "run", str(bad), "--models", "helpful", env_extra=env)
     assert refused.returncode == 2 and "case a: prompt: Field required" in refused.stderr
+
+
+def test_ctrl_c_stops_a_cli_suite_run_at_once_and_marks_it_interrupted(tmp_path, loopback):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    catalog = write_catalog(tmp_path / "c.yaml", [openai_entry(loopback, "slow", model="wait1500-ctrl-c")])
+    env = {**os.environ, "ARENA_CATALOG": str(catalog), "OPENAI_API_KEY": LOOPBACK_KEY,
+           "ARENA_DATA_DIR": str(tmp_path / "d")}
+    suite = tmp_path / "s.yaml"
+    suite.write_text("name: long\nversion: 1\ndefaults: {seed: 3}\ncases:\n" + "".join(
+        f"  - {{id: c{i}, prompt: question {i}}}\n" for i in range(12)))
+    process = subprocess.Popen([sys.executable, "-m", "arena", "suite", "run", str(suite), "--models", "slow",
+                                "--concurrency", "2", "--no-cache"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: loopback.count("wait1500-ctrl-c") >= 2, timeout=60, what="the first cells under way")
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    run_id = stderr.split()[1].rstrip(":")
+    assert f"stopped; resume with --resume {run_id}" in stderr
+    assert loopback.count("wait1500-ctrl-c") <= 4  # the queued cells never started (12 would run without the fix)
+    store = Store(tmp_path / "d")
+    try:
+        assert store.get_run(run_id).status == "interrupted"
+    finally:
+        store.close()
+    resumed = arena("suite", "run", str(suite), "--resume", run_id, "--no-cache", env_extra=env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "cells to do" in resumed.stderr and " 0 of 12 " not in resumed.stderr

@@ -108,7 +108,8 @@ class SuiteRun:
     def run(self, on_cell: Callable[[CellOutcome], None] | None = None) -> list[CellOutcome]:
         """Run the pending cells; returns their results. ``stop()`` ends it early, keeping what finished."""
         results: list[CellOutcome] = []
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="suite") as pool:
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="suite")
+        try:
             for future in as_completed([pool.submit(self._cell_or_none, cell) for cell in self.pending()]):
                 result = future.result()
                 if result is None:
@@ -116,8 +117,12 @@ class SuiteRun:
                 results.append(result)
                 if on_cell is not None:
                     on_cell(result)
-        status = "interrupted" if self._stop.is_set() else "finished"
-        self.store.finish_run(self.run_id, status)
+        except BaseException:  # Ctrl-C in the CLI, or a failing callback: the cells still queued must not run
+            self.stop()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            self.store.finish_run(self.run_id, "interrupted" if self._stop.is_set() else "finished")
         return results
 
     @property
