@@ -29,6 +29,8 @@ FRAME_S = 0.12
 TICK_S = 0.5
 KINDS = [("Text models (vision-language)", "text"), ("Image generators", "image")]
 NEXT_MODES = [("Same prompt", "same"), ("New random case", "case")]
+REASON_LABEL = "Why? (optional, a few words, before you vote)"
+REASON_KEPT_LABEL = "Why (kept with your vote; Undo my vote to change it)"
 VOTE_IDS = {"a": "battle-vote-a", "b": "battle-vote-b", "tie": "battle-vote-tie", "bothbad": "battle-vote-bothbad"}
 
 CSS = """
@@ -102,11 +104,11 @@ class BattleView:
                     text = gr.HTML(js_on_load=look.BODY_JS, elem_classes=["arena-text"])
                     footer = gr.HTML()
                 self.slots.append((header, picture, text, footer))
+        self.reason = gr.Textbox(label=REASON_LABEL, max_lines=2, elem_id="battle-reason")  # typed, then voted
         with gr.Row(elem_id="battle-votes"):
             self.vote_buttons = {outcome: gr.Button(words, interactive=False, elem_id=VOTE_IDS[outcome],
                                                     variant="primary" if outcome in ("a", "b") else "secondary")
                                  for outcome, words in OUTCOMES.items()}
-        self.reason = gr.Textbox(label="Why? (optional, a few words)", max_lines=2, elem_id="battle-reason")
         self.reveal = gr.HTML(elem_id="battle-reveal")
         with gr.Row(equal_height=False, elem_id="battle-after"):
             self.undo_button = gr.Button("Undo my vote", interactive=False, elem_id="battle-undo")
@@ -135,15 +137,14 @@ class BattleView:
         inputs = {self.kind, self.prompt, self.image, self.models, self.case_state, *self.params.components}
         self.start_button.click(self.start, inputs, **streaming)
         self.next_button.click(self.next_battle, {*inputs, self.next_mode}, **streaming)
-        self.random_button.click(self.random_case, [self.kind], [self.prompt, self.image, self.case_state,
-                                                                  self.case_info, self.message], **private)
+        self.random_button.click(self.new_case, [self.kind], self.outputs, **private)
         self.send_button.click(self.send, [self.follow_up], **streaming)
         self.stop_button.click(self.stop, None, None, queue=False, **private)
         for outcome, button in self.vote_buttons.items():
             button.click(self._voter_of(outcome), [self.reason, self.voter], [*self.outputs, self.voter], **private)
         self.undo_button.click(self.undo, [self.voter], self.outputs, **private)
-        self.kind.change(self.choose_kind, [self.kind], [self.models, self.case_state, self.case_info,
-                                                         self.follow_row], **private, **ONE_MODEL_LIST_AT_A_TIME
+        self.kind.change(self.choose_kind, [self.kind], [self.models, self.follow_row, *self.outputs], **private,
+                         **ONE_MODEL_LIST_AT_A_TIME
                          ).then(lambda kind: self.battles.available(parse_kind(kind)), [self.kind], self.listed,
                                 **private)
 
@@ -153,11 +154,13 @@ class BattleView:
 
     # --- handlers --------------------------------------------------------------------------------------------
 
-    def choose_kind(self, kind):
+    def choose_kind(self, kind, request: gr.Request):
+        """Another kind of battle: its models, and the page's battle let go (its answers are of the other kind)."""
         kind = parse_kind(kind)
         available = self.battles.available(kind)
-        return (gr.CheckboxGroup(choices=self._choices(kind), value=available), None, "",
-                gr.Row(visible=kind == "text"))
+        return {self.models: gr.CheckboxGroup(choices=self._choices(kind), value=available),
+                self.follow_row: gr.Row(visible=kind == "text"), **self._let_go(session_of(request)),
+                self.case_state: None, self.case_info: "", self.message: ""}
 
     def refresh_models(self, kind, ticked, known):
         """The eligible list as availability stands now (the tab opened): a model the person unticked stays
@@ -175,11 +178,22 @@ class BattleView:
             battle.current.cancel()
 
     def random_case(self, kind):
+        """A drawn case: prompt, image path, case state, the line naming it, and a message (set when none could
+        be drawn, the other four then skipped)."""
         try:
             prompt, image_path, case_state, info = self._draw(kind)
         except InputError as error:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), f"**Cannot draw a case:** {md(error)}"
         return prompt, image_path, case_state, info, ""
+
+    def new_case(self, kind, request: gr.Request):
+        """Random case: the drawn case in the prompt box, and the battle on the page (answers to another
+        prompt) let go, so nothing can be voted on until the next battle starts."""
+        prompt, image_path, case_state, info, message = self.random_case(kind)
+        if message:
+            return {self.message: message}
+        return {**self._let_go(session_of(request)), self.prompt: prompt, self.image: image_path,
+                self.case_state: case_state, self.case_info: info, self.message: ""}
 
     def start(self, values: dict, request: gr.Request):
         """A new battle from the page's fields (kind, prompt, image, models, drawn case, parameters)."""
@@ -238,7 +252,8 @@ class BattleView:
             self.battles.vote(battle, outcome, reason or "", voter=voter, voter_kind="people_blind")
         except InputError as error:
             return {self.message: f"**Vote not taken:** {md(error)}", self.voter: voter}
-        return {**self._frame(battle, whole=True), self.reason: "", self.voter: voter,
+        return {**self._frame(battle, whole=True), self.voter: voter,
+                self.reason: gr.Textbox(value=reason or "", interactive=False, label=REASON_KEPT_LABEL),
                 self.message: f"Thanks, your vote is kept: **{OUTCOMES[parse_vote(battle)]}**. The names are "
                               "below; **Undo my vote** takes it back until the next battle.",
                 self.reveal: reveal_html(battle)}
@@ -251,7 +266,7 @@ class BattleView:
             self.battles.undo(battle, voter_name(request, voter))
         except InputError as error:
             return {self.message: f"**Cannot undo:** {md(error)}"}
-        return {**self._frame(battle, whole=True), self.reveal: reveal_html(battle),
+        return {**self._frame(battle, whole=True), self.reveal: reveal_html(battle), self.reason: _open_reason(),
                 self.message: "Your vote is taken back. You may vote again, or press Next battle."}
 
     # --- helpers ---------------------------------------------------------------------------------------------
@@ -300,6 +315,18 @@ class BattleView:
                     return case_request(suite, case)
         return None
 
+    def _let_go(self, session: str) -> dict:
+        """Stop and forget the page's battle; the updates that empty its panes and turn voting off."""
+        with self._lock:
+            battle = self._shown.pop(session, None)
+        if battle is not None:
+            battle.current.cancel()
+        updates: dict = {self.reveal: "", self.reason: _open_reason(""), self.follow_up: "",
+                         **self._controls(running=False)}
+        for header, picture, text, footer in self.slots:
+            updates |= {header: "", text: "", footer: "", picture: gr.Image(value=None, visible=False)}
+        return updates
+
     def _battle(self, session: str) -> Battle | None:
         with self._lock:
             return self._shown.get(session)
@@ -312,7 +339,7 @@ class BattleView:
         first = {**self._frame(battle, whole=True), **self._controls(running=True),
                  self.message: _progress(battle, started), **(also or {})}
         if fresh:
-            first |= {self.reveal: "", self.reason: "", self.case_info: _case_line(battle)}
+            first |= {self.reveal: "", self.reason: _open_reason(""), self.case_info: _case_line(battle)}
         yield first
         try:
             for _ in battle.updates(frame_s=FRAME_S, tick_s=TICK_S):
@@ -383,6 +410,11 @@ def reveal_html(battle: Battle) -> str:
             "out of the blind leaderboard.</div>" if getattr(battle.vote, "leak", False) else "")
     return f'<div class="battle-reveal">Your vote: <b>{escape(OUTCOMES[parse_vote(battle)])}</b><ul>' \
            f'{"".join(items)}</ul>{leak}</div>'
+
+
+def _open_reason(value=None) -> gr.Textbox:
+    """The reason box as it is before a vote: editable (and emptied when ``value`` is "")."""
+    return gr.Textbox(interactive=True, label=REASON_LABEL, **({} if value is None else {"value": value}))
 
 
 def _progress(battle: Battle, started: float) -> str:

@@ -7,6 +7,7 @@ Layout and wiring only: arena.battles.leaderboard picks the votes and arena.batt
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 KINDS = [("Text models (vision-language)", "text"), ("Image generators", "image")]
 PEOPLE = [("People, blind", "people"), ("People, named (Compare's picks)", "named")]
 ANY = ""
+LEAKS_LABEL = "Count blind votes whose answers named a model or vendor"
 INK = "#8a8f98"  # reads on the light and the dark theme alike
 
 CSS = """
@@ -64,7 +66,7 @@ class LeaderboardView:
             self.tag = gr.Dropdown([("Any tag", ANY)], value=ANY, label="Case tag")
             self.since = gr.Textbox(label="From (YYYY-MM-DD)", max_lines=1, elem_id="leaderboard-since")
             self.until = gr.Textbox(label="Until (YYYY-MM-DD)", max_lines=1, elem_id="leaderboard-until")
-            self.leaks = gr.Checkbox(label="Count blind votes whose answers named a model or vendor")
+            self.leaks = gr.Checkbox(label=LEAKS_LABEL, elem_id="leaderboard-leaks")
             self.refresh = gr.Button("Refresh", size="sm", elem_id="leaderboard-refresh")
         self.message = gr.Markdown(elem_id="leaderboard-message")
         with gr.Row(elem_id="leaderboard-boards"):
@@ -103,9 +105,11 @@ class LeaderboardView:
             return updates | {self.message: f"⚠ {error}"}
         kind = kind if kind in ("text", "image") else "text"
         common = {"kind": kind, "suite": suite or None, "case_tag": tag or None, **span}
-        people_board = board(self.store, vote_filter(voter=people or "people", include_leaks=bool(leaks), **common))
+        people_votes = vote_filter(voter=people or "people", include_leaks=bool(leaks), **common)
+        people_board = board(self.store, people_votes)
         people_title = _people_title(people, bool(leaks))
-        updates |= {self.message: "", self.people_table: board_html(people_board, people_title),
+        left_out = _flagged_left_out(votes, people_votes)
+        updates |= {self.message: "", self.people_table: board_html(people_board, people_title, left_out),
                     self.people_plot: _plot(people_board)}
         if judge:
             judge_board = board(self.store, vote_filter(voter=judge, **common))
@@ -131,16 +135,36 @@ def _people_title(people: str, leaks: bool) -> str:
     return "People, blind" + (" (flagged votes counted)" if leaks else "")
 
 
+def _flagged_left_out(votes, counted) -> int:
+    """How many blind votes the board's filters pick but leave out because an answer named a model or vendor."""
+    if counted.voter_kind != "people_blind" or counted.include_leaks:
+        return 0
+    with_flagged = replace(counted, include_leaks=True)
+    return sum(row[-1] for row in votes.counts(with_flagged)) - sum(row[-1] for row in votes.counts(counted))
+
+
+def left_out_sentence(left_out: int) -> str:
+    if left_out <= 0:
+        return ""
+    return (f"{_votes(left_out)} left out because an answer named a model or vendor; tick “{LEAKS_LABEL}” to count "
+            + ("it." if left_out == 1 else "them."))
+
+
+def _votes(n: int) -> str:
+    return f"{n} vote" + ("" if n == 1 else "s")
+
+
 def _empty(title: str, sentence: str) -> str:
     return f'<div class="lb-title">{escape(title)}</div><div class="lb-empty">{escape(sentence)}</div>'
 
 
-def board_html(table: Leaderboard, title: str) -> str:
-    """The board as an HTML table (every name escaped: imported votes may carry any text)."""
+def board_html(table: Leaderboard, title: str, left_out: int = 0) -> str:
+    """The board as an HTML table (every name escaped: imported votes may carry any text); ``left_out`` flagged
+    votes are said under its title."""
     if not table.rows:
-        return _empty(title, "No votes here yet.")
-    votes = f"{table.votes} vote" + ("" if table.votes == 1 else "s")
-    lines = [f'<div class="lb-title">{escape(title)} · {votes}</div>',
+        return _empty(title, left_out_sentence(left_out) or "No votes here yet.")
+    note = f'<div class="lb-note lb-left-out">{escape(left_out_sentence(left_out))}</div>' if left_out else ""
+    lines = [f'<div class="lb-title">{escape(title)} · {_votes(table.votes)}</div>{note}',
              '<table class="lb-table"><thead><tr><th class="num">Rank</th><th>Model</th><th class="num">Rating</th>'
              '<th class="num lb-wide">95% interval</th><th class="num">Votes</th><th class="num lb-wide">Win rate'
              '</th></tr></thead><tbody>']

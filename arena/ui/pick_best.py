@@ -8,6 +8,7 @@ names, so these votes are stored as named votes (voter kind people_named), apart
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from typing import Callable
 
 import gradio as gr
@@ -31,6 +32,13 @@ def pick_pairs(panes: list[PaneSnapshot], picked) -> list[tuple[PaneSnapshot, Pa
     if best is None:
         raise InputError("Pick one of the finished answers.")
     return [(best, other, "a") for other in done if other is not best and other.output == best.output]
+
+
+def pickable(panes: list[PaneSnapshot]) -> list[PaneSnapshot]:
+    """The finished answers a pick can name: those with another finished answer of the same kind beside them."""
+    done = [p for p in panes if p.status == "done" and p.record_id]
+    kinds = Counter(p.output for p in done)
+    return [p for p in done if kinds[p.output] >= 2]
 
 
 def record_pick(votes, panes: list[PaneSnapshot], picked, voter: str, prompt: str = "") -> list:
@@ -82,12 +90,17 @@ class PickBest:
         if not panes or not all(p.finished for p in panes):
             return gr.Radio(visible=False), gr.Button(visible=False), \
                 "Run a comparison and wait until it has finished, then pick the best."
-        choices = [(f"{p.index + 1} · {p.model}", p.index) for p in panes if p.status == "done" and p.record_id]
-        if len(choices) < 2:
+        choices = [(f"{p.index + 1} · {p.model}", p.index) for p in pickable(panes)]
+        if not choices:
             return gr.Radio(visible=False), gr.Button(visible=False), \
-                "A pick needs at least two finished answers."
+                "A pick needs two finished answers of the same kind (two texts, or two pictures) to compare."
         choices += [("All equally good", GOOD), ("All equally bad", BAD)]
-        return gr.Radio(choices=choices, value=None, visible=True), gr.Button(visible=True), ""
+        offered = {index for _, index in choices}
+        alone = [f"{p.index + 1} · {md(p.model)}" for p in panes
+                 if p.status == "done" and p.record_id and p.index not in offered]
+        note = (f"Not offered: {', '.join(alone)} (no other finished answer of the same kind to compare with)."
+                if alone else "")
+        return gr.Radio(choices=choices, value=None, visible=True), gr.Button(visible=True), note
 
     def record(self, picked, voter, request: gr.Request):
         from arena.ui.battle import voter_name
@@ -116,4 +129,4 @@ def replace_index(pane: PaneSnapshot, index: int) -> PaneSnapshot:
     return replace(pane, index=index)
 
 
-__all__ = ["BAD", "GOOD", "PickBest", "pick_pairs", "record_pick"]
+__all__ = ["BAD", "GOOD", "PickBest", "pick_pairs", "pickable", "record_pick"]
