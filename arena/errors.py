@@ -30,6 +30,13 @@ def check_finished(finish_reason: str | None, got_text: bool) -> None:
         raise IncompleteAnswer(CUT_OFF if got_text else NO_ANSWER)
 
 
+def path_problem(error: OSError) -> str | None:
+    """A file or folder that cannot be made, read or written, in one line; None when no path is to blame."""
+    if error.filename is None:
+        return None
+    return f"cannot use {error.filename}: {error.strerror or error}"
+
+
 def validation_message(error) -> str:
     """A pydantic ValidationError as one line: 'field: problem; field: problem'."""
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in error.errors())

@@ -6,8 +6,9 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
+from arena.errors import InputError
 from arena.paths import DEFAULT_CATALOG
 
 # An input picture's limits (an upload, a file given to the CLI, a picture a model sent back).
@@ -40,21 +41,19 @@ class Settings(BaseModel):
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
-        env = {
-            "data_dir": os.environ.get("ARENA_DATA_DIR"),
-            "catalog": os.environ.get("ARENA_CATALOG"),
-            "offline_models": os.environ.get("ARENA_OFFLINE_MODELS"),
-            "max_upload_bytes": _mb(os.environ.get("ARENA_MAX_UPLOAD_MB")),
-            "local_memory_bytes": _mb(os.environ.get("ARENA_LOCAL_MEMORY_MB")),
-            "save_outputs": os.environ.get("ARENA_SAVE_OUTPUTS") or None,
-            "vote_cap_per_day": os.environ.get("ARENA_VOTE_CAP_PER_DAY") or None,
-            "database_url": os.environ.get("ARENA_DATABASE_URL") or None,
-            "storage": os.environ.get("ARENA_STORAGE") or None,
-            "suites_dirs": [p for p in os.environ.get("ARENA_SUITES_DIRS", "").split(os.pathsep) if p] or None,
-        }
+        """The settings from ARENA_* variables, then ``overrides`` (CLI flags); a bad value raises InputError
+        naming its variable."""
+        env = {field: os.environ.get(name) or None for field, name in ENVIRONMENT.items()}
+        for field in ("max_upload_bytes", "local_memory_bytes"):
+            env[field] = _mb(ENVIRONMENT[field], env[field])
+        if env["suites_dirs"]:
+            env["suites_dirs"] = [p for p in env["suites_dirs"].split(os.pathsep) if p] or None
         values = {k: v for k, v in env.items() if v is not None}
         values.update({k: v for k, v in overrides.items() if v is not None})
-        settings = cls(**values)
+        try:
+            settings = cls(**values)
+        except ValidationError as error:
+            raise InputError("; ".join(_setting_problem(e, overrides) for e in error.errors())) from None
         settings.data_dir = settings.data_dir.expanduser()
         settings.suites_dirs = [folder.expanduser() for folder in settings.suites_dirs]
         return settings
@@ -64,5 +63,38 @@ class Settings(BaseModel):
         return (self.offline_models or self.data_dir / "offline-models").expanduser()
 
 
-def _mb(value: str | None) -> int | None:
-    return None if value in (None, "") else int(float(value) * 1024 * 1024)
+# Each setting's environment variable.
+ENVIRONMENT = {
+    "data_dir": "ARENA_DATA_DIR",
+    "catalog": "ARENA_CATALOG",
+    "offline_models": "ARENA_OFFLINE_MODELS",
+    "max_upload_bytes": "ARENA_MAX_UPLOAD_MB",
+    "local_memory_bytes": "ARENA_LOCAL_MEMORY_MB",
+    "save_outputs": "ARENA_SAVE_OUTPUTS",
+    "vote_cap_per_day": "ARENA_VOTE_CAP_PER_DAY",
+    "database_url": "ARENA_DATABASE_URL",
+    "storage": "ARENA_STORAGE",
+    "suites_dirs": "ARENA_SUITES_DIRS",
+}
+
+
+def _mb(name: str, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        megabytes = float(value)
+    except ValueError:
+        megabytes = float("nan")
+    if not megabytes >= 0 or megabytes == float("inf"):
+        raise InputError(f"{name} must be a number of megabytes, not {value!r}.")
+    return int(megabytes * 1024 * 1024)
+
+
+def _setting_problem(error: dict, overrides: dict) -> str:
+    """One pydantic error as a sentence naming the variable (or the flag) it came from."""
+    field = str(error["loc"][0]) if error["loc"] else ""
+    where = f"--{field.replace('_', '-')}" if overrides.get(field) is not None else ENVIRONMENT.get(field, field)
+    said = error["msg"].replace("Input should be", f"{where} should be", 1)
+    if not said.startswith(where):
+        said = f"{where}: {said}"
+    return f"{said} (got {error['input']!r})" if "input" in error else said

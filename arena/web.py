@@ -25,7 +25,7 @@ from starlette.responses import PlainTextResponse  # noqa: E402
 from arena import api_keys  # noqa: E402
 from arena.catalog import Catalog, CatalogError  # noqa: E402
 from arena.engine import Engine  # noqa: E402
-from arena.errors import StorageError  # noqa: E402
+from arena.errors import InputError, StorageError, path_problem  # noqa: E402
 from arena.settings import Settings  # noqa: E402
 from arena.store import open_store  # noqa: E402
 from arena.store.object_storage import CACHE_FOLDER, cached_picture  # noqa: E402
@@ -40,7 +40,7 @@ def parse_args(argv: list[str] | None = None, prog: str = "app.py") -> argparse.
     parser = argparse.ArgumentParser(prog=prog, description="Arena: compare multimodal models side by side.")
     parser.add_argument("--host", default=os.environ.get("ARENA_HOST", "127.0.0.1"),
                         help="address to listen on (default 127.0.0.1; 0.0.0.0 opens it to your network)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("ARENA_PORT", "7860")),
+    parser.add_argument("--port", type=_port, default=os.environ.get("ARENA_PORT") or "7860",
                         help="port (default 7860; 0 picks a free one)")
     parser.add_argument("--catalog", help="models catalog YAML (default: ARENA_CATALOG, else the built-in one)")
     parser.add_argument("--data-dir", help="data folder (default: ARENA_DATA_DIR, else ~/.arena)")
@@ -62,6 +62,18 @@ def parse_args(argv: list[str] | None = None, prog: str = "app.py") -> argparse.
                         help="a folder the Suites tab may read suites from, besides prompts/ (repeatable; "
                              "or ARENA_SUITES_DIRS, separated by " + os.pathsep + ")")
     return parser.parse_args(argv)
+
+
+def _port(text: str) -> int:
+    """--port (or ARENA_PORT): a TCP port, 0 for any free one."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a whole number from 0 to 65535, not {text!r} "
+                                         "(from --port or ARENA_PORT)")
+    return port
 
 
 def allowed_hosts(args: argparse.Namespace) -> list[str]:
@@ -284,9 +296,9 @@ def main(argv: list[str] | None = None, prog: str = "app.py") -> None:
     args = parse_args(argv, prog)
     try:
         launch(args)
-    except (CatalogError, StorageError) as error:
+    except (CatalogError, StorageError, InputError) as error:
         sys.exit(f"arena: {error}")
     except OSError as error:
-        if error.filename is None:
+        if (said := path_problem(error)) is None:
             raise
-        sys.exit(f"arena: cannot use {error.filename}: {error.strerror}")
+        sys.exit(f"arena: {said}")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from arena.catalog import CatalogError
 from arena.cli.common import CliError, exit_without_teardown, load_catalog, load_settings, say
-from arena.errors import InputError, StorageError
+from arena.errors import InputError, StorageError, path_problem
 
 GROUPS = ("compare", "pull", "gallery", "suite", "chain", "battle", "serve", "users", "store")
 # Commands whose module adds only that command: run alone, the other groups (and what they import) are not loaded.
@@ -85,6 +85,11 @@ def _main(argv: list[str] | None) -> int:
     except (CliError, InputError, CatalogError, StorageError) as error:
         say(str(error))
         return getattr(error, "code", 2)
+    except OSError as error:  # an --out, --file or data folder that cannot be written
+        if (said := path_problem(error)) is None:
+            raise
+        say(said)
+        return 1
 
 
 def _run(args: argparse.Namespace) -> int:
