@@ -84,3 +84,9 @@ def test_suites_dir_is_an_option_of_the_web_app(tmp_path, monkeypatch):
     from arena.settings import Settings
 
     assert Settings.from_env().suites_dirs == [tmp_path / "c", tmp_path / "d"]
+
+
+def test_a_run_started_from_the_cli_is_found_by_the_tab_wherever_its_path_was_typed(view, places):
+    seed = view._suite_path("seed.yaml")
+    for typed in ("prompts/seed.yaml", "/srv/elsewhere/arena/prompts/seed.yaml", str(seed)):
+        assert view._suite_path(typed) == seed  # relative to the shell's folder, another replica's, or in full

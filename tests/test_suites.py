@@ -162,6 +162,7 @@ def test_cli_suite_run_and_show(tmp_path, loopback):
     run_id = ok.stderr.split()[1].rstrip(":")
     shown = json.loads(arena("suite", "show", run_id, "--json", env_extra=env).stdout)
     assert shown["cells"][0]["checks"][0]["passed"] is True and shown["run"]["status"] == "finished"
+    assert shown["run"]["source"] == str(suite.resolve())  # in full: the Suites tab resumes it from anywhere
     failing = arena("suite", "run", str(suite), "--models", "helpful,flaky", env_extra=env)
     assert failing.returncode == 1 and "1 errors" in failing.stdout
     bad = tmp_path / "bad.yaml"

@@ -103,8 +103,9 @@ def _runner(engine: Engine, args: argparse.Namespace) -> SuiteRun:
         return resume(engine, args.resume, suite, concurrency=args.concurrency, use_cache=not args.no_cache)
     if not args.models:
         raise InputError("--models is needed (or --resume RUN_ID)")
-    return SuiteRun(engine, suite, args.models.split(","), source=str(args.file), concurrency=args.concurrency,
-                    use_cache=not args.no_cache, judge=args.judge)
+    # The path in full: the Suites tab (and another replica) finds the file from it to resume the run.
+    return SuiteRun(engine, suite, args.models.split(","), source=str(Path(args.file).resolve()),
+                    concurrency=args.concurrency, use_cache=not args.no_cache, judge=args.judge)
 
 
 def show_command(store: Store, args: argparse.Namespace) -> int:

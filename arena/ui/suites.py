@@ -400,14 +400,17 @@ class SuitesView:
             raise InputError("pick a suite file")
         if Path(value).suffix.lower() not in (".yaml", ".yml"):
             raise InputError(f"a suite is a .yaml file; {value!r} is not")
-        for folder in self.folders:
-            try:
-                root = folder.resolve()
-                path = (folder / value).resolve()  # an absolute value stays itself
-            except (OSError, ValueError, RuntimeError):
-                continue
-            if path.is_relative_to(root) and path.is_file():
-                return path
+        # As given (an absolute value stays itself), then by its file name: a run started from the CLI records
+        # the path it was given there, which may be relative to another folder or lie on another replica.
+        for name in dict.fromkeys((value, Path(value).name)):
+            for folder in self.folders:
+                try:
+                    root = folder.resolve()
+                    path = (folder / name).resolve()
+                except (OSError, ValueError, RuntimeError):
+                    continue
+                if path.is_relative_to(root) and path.is_file():
+                    return path
         raise InputError(NOT_SERVED)
 
     def _describe(self, value) -> str:
