@@ -118,6 +118,25 @@ def test_another_kind_of_battle_clears_the_answers_too(app, browser):
     page.close()
 
 
+def test_typing_another_prompt_clears_the_answers_and_a_battle_on_it_runs(app, browser):
+    url, _ = app
+    page = open_battle(browser, url)
+    start(page, "Tell me about bees.")
+    page.locator("#battle-prompt textarea").press_sequentially(" And wasps.")
+    page.wait_for_function(VOTES_ALL_OFF)
+    page.wait_for_function("!document.querySelector('#battle-panes').innerText.includes('bees')")
+    page.locator("#battle-message", has_text="The prompt changed").wait_for()
+    page.click("#battle-start")  # keystrokes still being handled must not end the battle on the new prompt
+    page.wait_for_function("!document.querySelector('#battle-vote-a').disabled", timeout=60_000)
+    assert "And wasps" in panes_text(page)
+    page.locator("#battle-prompt textarea").press_sequentially(" Hornets too.")
+    page.click("#battle-start")
+    page.wait_for_function("!document.querySelector('#battle-vote-a').disabled", timeout=60_000)
+    assert "Hornets too" in panes_text(page)
+    shot(page, "typed-prompt-desktop")
+    page.close()
+
+
 def test_the_reason_comes_before_the_votes_and_is_kept_with_the_vote(app, browser):
     url, engine = app
     page = open_battle(browser, url)
@@ -147,6 +166,14 @@ def test_the_reason_comes_before_the_votes_and_is_kept_with_the_vote(app, browse
     page.click("#battle-next")
     page.wait_for_function("!document.querySelector('#battle-vote-a').disabled", timeout=60_000)
     assert box.is_enabled() and box.input_value() == ""
+    page.close()
+
+    page = open_battle(browser, url, DESKTOP, "?__theme=dark")
+    start(page, "Say hello in the dark.")
+    page.fill("#battle-reason textarea", "calmer")
+    page.click("#battle-vote-a")
+    page.wait_for_function("document.querySelector('#battle-reason textarea').disabled")
+    shot(page, "reason-kept-dark")
     page.close()
 
     page = open_battle(browser, url, PHONE)

@@ -138,6 +138,10 @@ class BattleView:
         self.start_button.click(self.start, inputs, **streaming)
         self.next_button.click(self.next_battle, {*inputs, self.next_mode}, **streaming)
         self.random_button.click(self.new_case, [self.kind], self.outputs, **private)
+        # Typed or uploaded by the person (not set by a handler): answers to the old prompt go before a vote.
+        self.prompt.input(self.prompt_changed, [self.prompt], self.outputs, queue=False, trigger_mode="always_last",
+                          show_progress="hidden", **private)
+        self.image.input(self.image_changed, None, self.outputs, queue=False, show_progress="hidden", **private)
         self.send_button.click(self.send, [self.follow_up], **streaming)
         self.stop_button.click(self.stop, None, None, queue=False, **private)
         for outcome, button in self.vote_buttons.items():
@@ -194,6 +198,20 @@ class BattleView:
             return {self.message: message}
         return {**self._let_go(session_of(request)), self.prompt: prompt, self.image: image_path,
                 self.case_state: case_state, self.case_info: info, self.message: ""}
+
+    def prompt_changed(self, prompt, request: gr.Request):
+        """A prompt other than the battle's typed in: its answers go, and voting with them."""
+        session = session_of(request)
+        battle = self._battle(session)
+        if battle is None or (prompt or "").strip() == (battle.prompt or "").strip():
+            return {}
+        return {**self._let_go(session), self.message: "The prompt changed: **Start battle** for answers to it."}
+
+    def image_changed(self, request: gr.Request):
+        session = session_of(request)
+        if self._battle(session) is None:
+            return {}
+        return {**self._let_go(session), self.message: "The image changed: **Start battle** for answers to it."}
 
     def start(self, values: dict, request: gr.Request):
         """A new battle from the page's fields (kind, prompt, image, models, drawn case, parameters)."""
