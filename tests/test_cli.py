@@ -134,3 +134,15 @@ def test_gallery_list_show_export_and_inspect(tmp_path, loopback):
     assert arena("gallery", "list", "--since", "yesterday", env_extra=env).returncode == 2
     empty = arena("gallery", "export", "--model", "nobody", "--out", str(tmp_path / "x"), env_extra=env)
     assert empty.returncode == 2 and "nothing to export" in empty.stderr
+
+
+def test_the_global_options_may_follow_the_command(tmp_path, loopback):
+    catalog = write_catalog(tmp_path / "c.yaml", [openai_entry(loopback, "echo")])
+    before = arena("--catalog", str(catalog), "models")
+    after = arena("models", "--catalog", str(catalog))
+    assert before.returncode == after.returncode == 0 and before.stdout == after.stdout
+    assert after.stdout.startswith("echo ")
+    listed = arena("gallery", "list", "--data-dir", str(tmp_path / "d"))
+    assert listed.returncode == 0 and (tmp_path / "d").is_dir()  # the data folder given after the command
+    assert arena("--data-dir", str(tmp_path / "x"), "gallery", "list", "--data-dir", str(tmp_path / "y")
+                 ).returncode == 0 and (tmp_path / "y").is_dir()  # given twice: the later one wins

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -27,16 +28,35 @@ GROUPS = ("compare", "pull", "gallery", "suite", "chain", "battle", "serve", "us
 ALONE = ("pull", "suite", "users")
 
 
+GLOBAL_OPTIONS = {
+    "--catalog": "models catalog YAML (default: ARENA_CATALOG, else the built-in one)",
+    "--data-dir": "data folder (default: ARENA_DATA_DIR, else ~/.arena)",
+    "--database-url": "the gallery's database, e.g. postgresql://arena@db/arena (default: ARENA_DATABASE_URL, else "
+                      "the SQLite file in the data folder)",
+}
+
+
 def build_parser(prog: str = "python -m arena", only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description="Compare multimodal models side by side.")
-    parser.add_argument("--catalog", help="models catalog YAML (default: ARENA_CATALOG, else the built-in one)")
-    parser.add_argument("--data-dir", help="data folder (default: ARENA_DATA_DIR, else ~/.arena)")
-    parser.add_argument("--database-url", help="the gallery's database, e.g. postgresql://arena@db/arena "
-                        "(default: ARENA_DATABASE_URL, else the SQLite file in the data folder)")
+    for option, said in GLOBAL_OPTIONS.items():
+        parser.add_argument(option, help=said)
     commands = parser.add_subparsers(dest="command", required=True)
     for name in (only,) if only in ALONE else GROUPS:
         _group(name).add_commands(commands)
+    for name, command in commands.choices.items():
+        if name != "serve":  # serve hands its options to the web app's own parser
+            _take_global_options(command)
     return parser
+
+
+def _take_global_options(parser: argparse.ArgumentParser) -> None:
+    """The global options after a command's name as well (``compare … --catalog FILE``); given there, they win."""
+    for option, said in GLOBAL_OPTIONS.items():
+        parser.add_argument(option, help=said, default=argparse.SUPPRESS)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                _take_global_options(command)
 
 
 def _group(name: str):
@@ -47,7 +67,7 @@ def _command_in(argv: list[str]) -> str | None:
     """The command word of a command line (the first word that is neither an option nor an option's value)."""
     words = iter(argv)
     for word in words:
-        if word in ("--catalog", "--data-dir", "--database-url"):
+        if word in GLOBAL_OPTIONS:
             next(words, None)
         elif not word.startswith("-"):
             return word
@@ -85,6 +105,9 @@ def _main(argv: list[str] | None) -> int:
     except (CliError, InputError, CatalogError, StorageError) as error:
         say(str(error))
         return getattr(error, "code", 2)
+    except BrokenPipeError:  # the reader went away (`… | head`): what is left to print goes nowhere
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as error:  # an --out, --file or data folder that cannot be written
         if (said := path_problem(error)) is None:
             raise
