@@ -38,12 +38,21 @@ def read_mapping(path: Path, error: type[Exception], what: str) -> dict:
     except _TooBig as failure:
         raise error(f"{path}: {failure}") from None
     except yaml.YAMLError as failure:
-        raise error(f"{path} is not valid YAML: {failure}") from None
+        raise error(f"{path} is not valid YAML: {_yaml_problem(failure)}") from None
     except RecursionError:
         raise error(f"{path} is nested too deeply (the limit is {MAX_DEPTH} levels)") from None
     if not isinstance(document, dict):
         raise error(f"{path}: expected a mapping with {what}")
     return document
+
+
+def _yaml_problem(failure: yaml.YAMLError) -> str:
+    """libyaml's complaint in one line, placed by line and column (it names the text "<unicode string>")."""
+    mark = getattr(failure, "problem_mark", None)
+    problem = " ".join(str(getattr(failure, "problem", None) or failure).split())
+    context = getattr(failure, "context", None)
+    said = f"{problem} ({' '.join(str(context).split())})" if context else problem
+    return f"line {mark.line + 1}, column {mark.column + 1}: {said}" if mark is not None else said
 
 
 class _TooBig(ValueError):

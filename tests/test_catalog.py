@@ -22,7 +22,8 @@ def test_the_shipped_catalog_covers_every_backend_kind():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("models: [", "not valid YAML"),
+    ("models: [", "not valid YAML: line 2, column 1: did not find expected node content"),
+    ("models:\n  a: b: c", "not valid YAML: line 2, column 7: mapping values are not allowed in this context"),
     ("- just a list", "expected a mapping with a 'models:' list"),
     ("models: 3", "expected a mapping with a 'models:' list"),
     ("models:\n  - {name: a, kind: telepathy, model: x}", "model a: kind: Input should be"),
