@@ -347,7 +347,7 @@ def test_a_consistent_judge_gives_its_preference(judged_run):
     engine, run_id = judged_run
     votes = MemoryVotes()
     report = RunJudge(engine, run_id, "bee-judge", votes=votes).run_all()
-    assert "6 vote(s) stored (4 with a winner, 2 ties)" in report.summary()
+    assert "6 votes stored (4 with a winner, 2 ties)" in report.summary()
     for vote in votes.stored:
         if "bee" in (vote["model_a"], vote["model_b"]):
             assert vote["outcome"] == ("a" if vote["model_a"] == "bee" else "b")
@@ -444,8 +444,8 @@ def test_judge_this_run_from_the_suites_tab_says_how_it_goes(judged_run, monkeyp
     assert list(judge(None, "bee-judge")) == ["**Cannot judge:** " + md("Pick a finished run first.")]
     assert "Pick a judge model" in list(judge(run_id, None))[0]
     lines = list(judge(run_id, "bee-judge"))
-    assert "judging 6 pair(s)" in lines[0] and "judged 3 of 6" in "\n".join(lines)
-    assert "6 vote(s) stored" in lines[-1] and len(votes.stored) == 6
+    assert "judging 6 pairs" in lines[0] and "judged 3 of 6" in "\n".join(lines)
+    assert "6 votes stored" in lines[-1] and len(votes.stored) == 6
 
 
 def test_a_follow_up_from_the_page_keeps_both_sides_anonymous(view):
@@ -549,7 +549,7 @@ def test_battle_judge_from_the_shell(loopback, keys, tmp_path, monkeypatch, caps
     engine.close()
     assert main(["battle", "judge", runner.run_id, "--judge", "bee-judge"]) == 0
     out = capsys.readouterr().out
-    assert "hello: ant vs bee: bee wins" in out and "1 vote(s) stored (1 with a winner, 0 ties)" in out
+    assert "hello: ant vs bee: bee wins" in out and "1 vote stored (1 with a winner, 0 ties)" in out
     assert [v.outcome for v in VoteStore(store).rows(VoteFilter(voter_kind="judge"))] == ["b"]
     assert main(["battle", "judge", "no-such-run", "--judge", "bee-judge"]) == 2
     assert "No suite run with id no-such-run" in capsys.readouterr().err

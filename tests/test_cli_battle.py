@@ -62,7 +62,8 @@ def test_bad_input_is_one_sentence(tmp_path):
     bad.write_text('{"model_a": "a", "model_b": "b", "winner": "maybe"}\n')
     refused = arena("battle", "import", str(bad), env_extra=env)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
-    assert "bad.jsonl, vote 1: 'winner' is one of model_a, model_b, tie, tie (bothbad)." in refused.stderr
+    assert ("bad.jsonl, vote 1: 'winner' is one of 'model_a', 'model_b', 'tie', 'tie (bothbad)', not 'maybe'."
+            in refused.stderr)
     missing = arena("battle", "import", str(tmp_path / "none.json"), env_extra=env)
     assert missing.returncode == 2 and "Cannot read none.json" in missing.stderr
     day = arena("battle", "leaderboard", "--since", "yesterday", env_extra=env)

@@ -22,6 +22,7 @@ from arena.errors import InputError
 from arena.images import InputImage
 from arena.request import GenerationParams, Request
 from arena.store import new_id
+from arena.wording import counted
 
 if TYPE_CHECKING:
     from arena.engine import Engine
@@ -109,7 +110,8 @@ class JudgeReport:
             if pair.outcome in counts:
                 counts[pair.outcome] += 1
         unread = sum(p.outcome is None for p in self.pairs)
-        line = (f"{self.judge} judged {len(self.pairs)} pair(s) of run {self.run_id}: {self.votes} vote(s) stored "
+        line = (f"{self.judge} judged {counted(len(self.pairs), 'pair')} of run {self.run_id}: "
+                f"{counted(self.votes, 'vote')} stored "
                 f"({counts['a'] + counts['b']} with a winner, {counts['tie']} ties)")
         if unread:
             line += f"; {unread} without a readable verdict"

@@ -163,7 +163,8 @@ def _vote_of(item: dict, kind: str, battle_id: str) -> Vote:
             raise InputError("a field is missing (model_a, model_b, outcome, kind, voter, voter_kind).") from None
     winner = item.get("winner")
     if winner not in FASTCHAT_WINNERS:
-        raise InputError("'winner' is one of model_a, model_b, tie, tie (bothbad).")
+        raise InputError(f"'winner' is one of {', '.join(repr(w) for w in FASTCHAT_WINNERS)}, "
+                         f"not {str(winner)[:40]!r}.")
     if not isinstance(item.get("model_a"), str) or not isinstance(item.get("model_b"), str):
         raise InputError("model_a and model_b are model names.")
     blind = bool(item.get("anony", True))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from arena.inputs import parse_day
 from arena.settings import Settings
+from arena.wording import counted
 
 ROUNDS = 100  # arena.battles.ratings.ROUNDS, without importing numpy and scipy for every command
 
@@ -122,7 +123,8 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
     from arena.store import open_store
 
     stored, skipped = import_votes(open_store(settings), args.file, kind=args.kind)
-    print(f"{stored} votes imported" + (f", {skipped} already there" if skipped else "") + f" from {args.file}")
+    print(f"{counted(stored, 'vote')} imported" + (f", {skipped} already there" if skipped else "")
+          + f" from {args.file}")
     return 0
 
 

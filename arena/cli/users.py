@@ -10,6 +10,7 @@ from pathlib import Path
 from arena.cli.common import CliError
 from arena.settings import Settings
 from arena.users import UsersFile, check_name, default_file
+from arena.wording import counted
 
 
 def add_commands(commands) -> None:
@@ -35,7 +36,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
             cap = f"{user.vote_cap} votes a day" if user.vote_cap else f"{settings.vote_cap_per_day} votes a day " \
                                                                      "(the default)"
             print(f"{user.name:<24} {cap}")
-        print(f"{len(listed)} user{'' if len(listed) == 1 else 's'} in {users.path}", file=sys.stderr)
+        print(f"{counted(len(listed), 'user')} in {users.path}", file=sys.stderr)
         return 0
     name = check_name(args.name)
     if args.action == "remove":

@@ -74,7 +74,9 @@ def engine_of(url: str | None) -> str:
         return "sqlite"
     from arena.errors import StorageError
 
-    raise StorageError(f"Unsupported database URL {scheme}:… (sqlite:///FILE or postgresql://USER@HOST/NAME).")
+    # Only the scheme is repeated: the rest of a URL may hold a password.
+    what = f"Unsupported database URL scheme {scheme[:20]!r}" if ":" in str(url) else "Not a database URL"
+    raise StorageError(f"{what}: use sqlite:///FILE or postgresql://USER@HOST/NAME.")
 
 
 def sqlite_path(url: str | None) -> Path | None:

@@ -24,6 +24,7 @@ from arena.ui import panes as look
 from arena.ui.compare_inputs import image_upload, read_image
 from arena.ui.forms import ParamsForm
 from arena.ui.words import md, session_of, user_of
+from arena.wording import counted
 
 FRAME_S = 0.12
 TICK_S = 0.5
@@ -464,7 +465,7 @@ def judge_this_run(engine: Engine):
         except InputError as error:
             yield f"**Cannot judge:** {md(error)}"
             return
-        yield f"{md(judge_model)} is judging {total} pair(s), each in both orders…"
+        yield f"{md(judge_model)} is judging {counted(total, 'pair')}, each in both orders…"
         done: list = []
         results = queue_of(lambda on_pair: judging.run_all(on_pair=on_pair))
         for item in results:
@@ -475,7 +476,7 @@ def judge_this_run(engine: Engine):
                 yield item.summary() + " The judge's board is in the Leaderboard tab (voter: the judge)."
                 return
             done.append(item)
-            yield f"{md(judge_model)} judged {len(done)} of {total} pair(s)…"
+            yield f"{md(judge_model)} judged {len(done)} of {counted(total, 'pair')}…"
 
     return judge
 

@@ -29,6 +29,7 @@ from arena.ui.compare_inputs import Ask, image_upload, read_image
 from arena.ui.forms import ParamsForm
 from arena.ui.pick_best import PickBest
 from arena.ui.words import md, session_of, user_of
+from arena.wording import counted
 
 # Steady redraws: every pane that changed since the last frame, at most this often (one redraw per streamed chunk
 # costs the app a core at 12 panes; each frame carries about a hundred outputs, whatever changed: under a millisecond
@@ -530,7 +531,7 @@ class CompareView:
                 f"{'yes' if entry.image_input else 'no'} | {_cell(status)} |"
             )
         for source, found in self.engine.catalog.discovery.report():  # discover: true, its models listed above
-            status = "no server answers" if found is None else f"{found} model{'' if found == 1 else 's'} found"
+            status = "no server answers" if found is None else f"{counted(found, 'model')} found"
             rows.append(f"| {_cell(source.name)} | models found on a local server | `{_cell(source.base_url)}` | "
                         f"asked of the server | {_cell(status)} |")
         return f"Catalog: `{_cell(self.engine.catalog.source)}`\n\n" + "\n".join(rows)

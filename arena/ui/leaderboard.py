@@ -16,6 +16,7 @@ import gradio as gr
 from arena.battles.leaderboard import board, vote_filter
 from arena.errors import InputError
 from arena.inputs import parse_day
+from arena.wording import counted
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -151,7 +152,7 @@ def left_out_sentence(left_out: int) -> str:
 
 
 def _votes(n: int) -> str:
-    return f"{n} vote" + ("" if n == 1 else "s")
+    return counted(n, "vote")
 
 
 def _empty(title: str, sentence: str) -> str:
