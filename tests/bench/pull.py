@@ -42,8 +42,10 @@ for path in sys.argv[3:]:
         while chunk := response.read(10 * 1024 * 1024):
             handle.write(chunk)
 """
+# trio kept out as Arena's CLI keeps it out (arena.cli._without_trio): httpcore imports it whenever installed.
 HUB_ONLY = """
 import sys
+sys.modules.setdefault("trio", None)
 from huggingface_hub import snapshot_download
 snapshot_download(sys.argv[1], allow_patterns=sys.argv[2:])
 """

@@ -29,8 +29,10 @@ from tests.loopback import LoopbackProcess
 KEY = "bench-key-loopback"
 CASES, MODELS, ANSWER_S, CONCURRENCY = 50, 4, 0.2, 8
 REPEATS = 3
+# trio kept out as Arena's CLI keeps it out (arena.cli._without_trio): httpcore imports it whenever installed.
 SDK_ONLY = """
 import sys
+sys.modules.setdefault("trio", None)
 from concurrent.futures import ThreadPoolExecutor
 import openai
 url, key, cases, models, wait_ms, concurrency = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
