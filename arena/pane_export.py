@@ -5,10 +5,14 @@ from __future__ import annotations
 import base64
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
 from arena.pane import PaneSnapshot
+
+if TYPE_CHECKING:
+    from arena.store import Store
 
 
 def png_bytes(image: Image.Image) -> bytes:
@@ -43,7 +47,16 @@ def pane_dict(pane: PaneSnapshot, with_images: bool = True) -> dict:
     }
 
 
-def write_outputs(panes: list[PaneSnapshot], folder: Path) -> dict[str, list[Path]]:
+def picture_file(pane: PaneSnapshot, number: int, store: "Store | None") -> bytes:
+    """The pane's picture ``number`` (from 0) as PNG bytes: the stored file where the gallery kept it, which
+    carries its record (so the file alone says how it was made, and a later chain links to it), else plain."""
+    record = store.get(pane.record_id) if store is not None and pane.record_id else None
+    if record is not None and number < len(record.images) and store.images.exists(record.images[number]):
+        return store.images.path(record.images[number]).read_bytes()
+    return png_bytes(pane.images[number])
+
+
+def write_outputs(panes: list[PaneSnapshot], folder: Path, store: "Store | None" = None) -> dict[str, list[Path]]:
     """Each model's text as NAME.md and images as NAME.png (NAME-2.png…); returns what was written per model."""
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, list[Path]] = {}
@@ -54,9 +67,9 @@ def write_outputs(panes: list[PaneSnapshot], folder: Path) -> dict[str, list[Pat
             body = pane.text if not pane.error else f"{pane.text}\n\n> error: {pane.error}\n".lstrip()
             path.write_text(body, encoding="utf-8")
             files.append(path)
-        for number, image in enumerate(pane.images, start=1):
-            path = folder / (f"{pane.model}.png" if number == 1 else f"{pane.model}-{number}.png")
-            path.write_bytes(png_bytes(image))
+        for number in range(len(pane.images)):
+            path = folder / (f"{pane.model}.png" if number == 0 else f"{pane.model}-{number + 1}.png")
+            path.write_bytes(picture_file(pane, number, store))
             files.append(path)
     return written
 

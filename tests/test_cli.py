@@ -9,6 +9,7 @@ import sys
 
 from PIL import Image
 
+from arena.store.pictures import read_record
 from tests.apprunner import write_catalog
 from tests.conftest import LOOPBACK_KEY, OFFLINE_ENTRIES, ROOT, openai_entry
 from tests.helpers import arena
@@ -47,6 +48,7 @@ def test_compare_writes_each_output_and_fails_when_a_model_fails(tmp_path, loopb
     assert lines["broken"].startswith("error") and "API key was rejected" in lines["broken"]
     assert (out / "echo.md").read_text().startswith("Hello from echo. I got an image.")
     assert Image.open(out / "offline-sd.png").size == (64, 64)
+    assert read_record(out / "offline-sd.png")["used"]["seed"] == 5  # the file alone says how it was made
     assert (out / "offline-pixtral.md").read_text().strip()
     assert "error: the API key was rejected" in (out / "broken.md").read_text()
     assert "[echo] done" in result.stderr  # progress as it happens

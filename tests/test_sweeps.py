@@ -12,6 +12,7 @@ from arena.pane import PaneSnapshot
 from arena.request import GenerationParams, Request
 from arena.settings import Settings
 from arena.store import Filter, Store
+from arena.store.pictures import read_record
 from arena.sweep_grid import CELL, block_image, caption, grid_html, grid_image, layout
 from arena.sweeps import MAX_CELLS, SweepRun, make_axis, parse_axis, plan
 from tests.conftest import OFFLINE_ENTRIES, make_engine
@@ -101,6 +102,7 @@ def test_the_cli_writes_every_cell_and_the_grid(tmp_path, capsys):
                             *[f"offline-sd_seed-{s}_steps-{n}.png" for s in (1, 2) for n in (1, 2)]])
     with Image.open(out / "grid.png") as png:
         assert png.width >= 2 * CELL and png.height >= 4 * CELL
+    assert read_record(out / "offline-sd_seed-2_steps-1.png")["used"]["seed"] == 2  # each picture with its record
     printed = capsys.readouterr().out
     assert "kept in the gallery as comparison" in printed
     comparison = printed.rsplit("comparison ", 1)[1].strip()

@@ -10,7 +10,7 @@ from arena.catalog import Catalog
 from arena.chains import DESCRIBE_PROMPT, DescribeThenDraw, critique_jobs, critique_prompt, parse_score
 from arena.cli.common import load_picture, open_engine, open_store, say
 from arena.engine import Engine
-from arena.pane_export import png_bytes
+from arena.pane_export import picture_file
 from arena.settings import Settings
 from arena.store.pictures import read_record
 
@@ -65,7 +65,7 @@ def describe_draw(args: argparse.Namespace, engine: Engine, settings: Settings) 
         print(f"{pane.model:<22} describe  {pane.status:<9} {pane.error or ''}{_arrow(path)}")
     drawn = chain.steps[1].snapshots() if len(chain.steps) > 1 else []
     for source, pane in zip(chain.drawn_from, drawn, strict=True):
-        path = (_write(args.out, f"draw-{pane.model}-from-{source}.png", _picture_file(engine, pane))
+        path = (_write(args.out, f"draw-{pane.model}-from-{source}.png", picture_file(pane, 0, engine.store))
                 if pane.images else None)
         ok &= pane.status == "done"
         print(f"{pane.model:<22} draw      {pane.status:<9} {pane.error or ''}{_arrow(path)}")
@@ -92,14 +92,6 @@ def critique(args: argparse.Namespace, engine: Engine, settings: Settings) -> in
         shown = f"score {score:g}/10" if score is not None else (pane.error or "no score given")
         print(f"{pane.model:<22} {pane.status:<9} {shown}{_arrow(path)}")
     return 0 if ok else 1
-
-
-def _picture_file(engine: Engine, pane) -> bytes:
-    """The stored PNG, which carries its record (so a later ``chain critique`` links to it), else a plain one."""
-    record = engine.store.get(pane.record_id) if engine.store is not None and pane.record_id else None
-    if record is not None and record.images and engine.store.images.exists(record.images[0]):
-        return engine.store.images.path(record.images[0]).read_bytes()
-    return png_bytes(pane.images[0])
 
 
 def _names(value: str) -> list[str]:

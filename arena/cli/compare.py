@@ -81,8 +81,8 @@ def compare(args: argparse.Namespace, catalog: Catalog, settings: Settings) -> i
         finally:
             progress.close()
             comparison.join_backends(5.0)
-    snapshots = comparison.snapshots()
-    written = write_outputs(snapshots, args.out) if args.out else {}
+        snapshots = comparison.snapshots()
+        written = write_outputs(snapshots, args.out, engine.store) if args.out else {}
     width = max(len(p.model) for p in snapshots)
     for pane in snapshots:
         line = f"{pane.model:<{width}}  {pane.status:<9}"

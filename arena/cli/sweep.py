@@ -12,7 +12,7 @@ import sys
 from arena.catalog import Catalog
 from arena.cli.common import open_engine, open_store, say
 from arena.errors import InputError
-from arena.pane_export import metrics_line, png_bytes
+from arena.pane_export import metrics_line, picture_file
 from arena.request import Request
 from arena.settings import Settings
 from arena.sweeps import Sweep, SweepRun, parse_axis, plan
@@ -54,7 +54,7 @@ def run_sweep(args: argparse.Namespace, catalog: Catalog, settings: Settings) ->
             if run.current is not None:
                 run.current.cancel()
                 run.current.join_backends(5.0)
-    written = _write(sweep, run, args.out) if args.out else {}
+        written = _write(sweep, run, args.out, engine.store) if args.out else {}
     width = max(len(job.name) + len(label) + 1 for job, label in zip(sweep.jobs, sweep.job_labels, strict=True))
     for index, output in enumerate(run.outputs):
         name = f"{sweep.jobs[index].name} {sweep.job_labels[index]}"
@@ -74,7 +74,7 @@ def run_sweep(args: argparse.Namespace, catalog: Catalog, settings: Settings) ->
     return 0 if all(o is not None and o.status == "done" for o in run.outputs) else 1
 
 
-def _write(sweep: Sweep, run: SweepRun, folder) -> dict[int, str]:
+def _write(sweep: Sweep, run: SweepRun, folder, store) -> dict[int, str]:
     """Each output once (MODEL_VALUES.md / .png), then grid.png and grid.html."""
     from arena.sweep_grid import grid_html, grid_image  # Markdown and LaTeX: only for a sweep
 
@@ -88,9 +88,9 @@ def _write(sweep: Sweep, run: SweepRun, folder) -> dict[int, str]:
             body = output.text if not output.error else f"{output.text}\n\n> error: {output.error}\n".lstrip()
             (folder / f"{stem}.md").write_text(body, encoding="utf-8")
             files.append(f"{stem}.md")
-        for number, image in enumerate(output.images, start=1):
-            name = f"{stem}.png" if number == 1 else f"{stem}-{number}.png"
-            (folder / name).write_bytes(png_bytes(image))
+        for number in range(len(output.images)):
+            name = f"{stem}.png" if number == 0 else f"{stem}-{number + 1}.png"
+            (folder / name).write_bytes(picture_file(output, number, store))  # with its record, where kept
             files.append(name)
         written[index] = ", ".join(files)
     grid_image(sweep, run.outputs).save(folder / "grid.png")
