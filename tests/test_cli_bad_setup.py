@@ -48,3 +48,16 @@ def test_the_app_refuses_a_bad_port_or_setting_before_it_starts(environment, arg
                             timeout=120)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert says in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["suite", "run", "prompts/seed.yaml", "--models", "offline-sd", "--concurrency", "0"],
+     "argument --concurrency: a whole number of cells, at least 1, not '0'"),
+    (["suite", "run", "prompts/seed.yaml", "--models", "offline-sd", "--resume", "r1"],
+     "arena: --resume runs the models the run started with: leave out --models"),
+    (["suite", "report", "r1", "--no-html"], "arena: --no-html leaves nothing to write: add --json FILE"),
+    (["suite", "runs", "--suite", "nosuch"], "arena: no runs of a suite named 'nosuch'"),
+])
+def test_suite_options_that_would_do_nothing_or_something_else_are_said(tmp_path, argv, says):
+    result = arena("--data-dir", str(tmp_path / "data"), *argv)
+    assert says in result.stderr and "Traceback" not in result.stderr, result.stderr

@@ -28,7 +28,7 @@ def add_commands(commands) -> None:
     run = suite.add_parser("run", help="run a suite file against models; every output goes to the gallery")
     run.add_argument("file", help="the suite YAML, e.g. prompts/seed.yaml")
     run.add_argument("--models", help="comma-separated model names (not needed with --resume)")
-    run.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
+    run.add_argument("--concurrency", type=_at_least_one, default=DEFAULT_CONCURRENCY,
                      help=f"cells at once (default {DEFAULT_CONCURRENCY}; local models: 1 each)")
     run.add_argument("--no-cache", action="store_true", help="run every cell even where a stored answer matches")
     run.add_argument("--judge", help="a vision-language model that grades the judge checks")
@@ -99,6 +99,8 @@ def _runner(engine: Engine, args: argparse.Namespace) -> SuiteRun:
     from arena.suites.runner import SuiteRun, resume
 
     suite = load_suite(args.file)
+    if args.resume and args.models:
+        raise InputError("--resume runs the models the run started with: leave out --models")
     if args.resume:
         return resume(engine, args.resume, suite, concurrency=args.concurrency, use_cache=not args.no_cache)
     if not args.models:
@@ -141,7 +143,10 @@ def show(store: Store, run_id: str, as_json: bool = False) -> dict[str, ModelSum
 
 
 def runs(store: Store, suite: str | None) -> int:
-    for run in store.list_runs(suite):
+    listed = store.list_runs(suite)
+    if not listed:
+        say(f"no runs of a suite named {suite!r}" if suite else "no suite runs yet")
+    for run in listed:
         when = datetime.fromtimestamp(run.started_at).strftime("%Y-%m-%d %H:%M")
         print(f"{run.id}  {when}  {run.suite} v{run.version}  {run.status:<11} {run.done} cells  "
               f"{', '.join(run.models)}")
@@ -152,6 +157,8 @@ def write_report(store: Store, args: argparse.Namespace) -> int:
     from arena.suites import report
     from arena.suites.results import load_matrix
 
+    if args.no_html and not args.json:
+        raise CliError("--no-html leaves nothing to write: add --json FILE")
     matrix = load_matrix(store, args.run_id)
     if matrix is None:
         raise CliError(f"no suite run with id {args.run_id}")
@@ -167,6 +174,16 @@ def write_report(store: Store, args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     return 0
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of cells, at least 1, not {text!r}")
+    return value
 
 
 def _write(path: Path, text: str) -> None:
