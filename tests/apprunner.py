@@ -36,3 +36,20 @@ def environment(**values: str):
     finally:
         for key, value in saved.items():
             os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+
+
+@contextmanager
+def loopback_app(folder: Path, entries: list[dict], *extra: str):
+    """The app on these catalog entries, its data in ``folder``, with the loopback server's key set."""
+    from tests.conftest import LOOPBACK_KEY
+
+    catalog = write_catalog(folder / "catalog.yaml", entries)
+    with environment(OPENAI_API_KEY=LOOPBACK_KEY, ARENA_DATA_DIR=str(folder / "data")), \
+            running_app(catalog, *extra) as (url, engine):
+        yield url, engine
+
+
+def picture_models(loopback) -> list[dict]:
+    """Two loopback image generators (OpenAI's image API), for battles between pictures."""
+    return [{"name": f"pic-{n}", "kind": "openai-image", "model": f"gpt-image-{n}", "base_url": loopback.v1}
+            for n in ("one", "two")]

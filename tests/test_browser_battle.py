@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.apprunner import environment, running_app, write_catalog
+from tests.apprunner import loopback_app, picture_models
 from tests.browser import needs_chromium
-from tests.conftest import ARTIFACTS, LOOPBACK_KEY, openai_entry
+from tests.conftest import ARTIFACTS, openai_entry
 
 pytestmark = needs_chromium
 
@@ -18,15 +18,11 @@ NAMES = ("alpha", "bravo")
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, loopback):
-    folder = tmp_path_factory.mktemp("browser-battle")
-    catalog = write_catalog(folder / "catalog.yaml", [
+    with loopback_app(tmp_path_factory.mktemp("browser-battle"), [
         openai_entry(loopback, "alpha", model="drip30-words14-browser-a"),
         openai_entry(loopback, "bravo", model="drip30-words9-browser-b"),
-        {"name": "pic-one", "kind": "openai-image", "model": "gpt-image-one", "base_url": loopback.v1},
-        {"name": "pic-two", "kind": "openai-image", "model": "gpt-image-two", "base_url": loopback.v1},
-    ])
-    with environment(OPENAI_API_KEY=LOOPBACK_KEY, ARENA_DATA_DIR=str(folder / "data")), \
-            running_app(catalog) as (url, engine):
+        *picture_models(loopback),
+    ]) as (url, engine):
         yield url, engine
 
 

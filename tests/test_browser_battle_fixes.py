@@ -15,9 +15,9 @@ from __future__ import annotations
 import pytest
 
 from arena.store.votes import VoteFilter, VoteStore
-from tests.apprunner import environment, running_app, write_catalog
+from tests.apprunner import loopback_app, picture_models
 from tests.browser import needs_chromium
-from tests.conftest import ARTIFACTS, LOOPBACK_KEY, openai_entry
+from tests.conftest import ARTIFACTS, openai_entry
 
 pytestmark = needs_chromium
 
@@ -29,15 +29,11 @@ VOTES_ALL_OFF = "[...document.querySelectorAll('#battle-votes button')].every(b 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, loopback):
-    folder = tmp_path_factory.mktemp("battle-fixes")
-    catalog = write_catalog(folder / "catalog.yaml", [
+    with loopback_app(tmp_path_factory.mktemp("battle-fixes"), [
         openai_entry(loopback, "echo-one", model="echo-fix-1"),
         openai_entry(loopback, "echo-two", model="echo-fix-2"),
-        {"name": "pic-one", "kind": "openai-image", "model": "gpt-image-one", "base_url": loopback.v1},
-        {"name": "pic-two", "kind": "openai-image", "model": "gpt-image-two", "base_url": loopback.v1},
-    ])
-    with environment(OPENAI_API_KEY=LOOPBACK_KEY, ARENA_DATA_DIR=str(folder / "data")), \
-            running_app(catalog) as (url, engine):
+        *picture_models(loopback),
+    ]) as (url, engine):
         yield url, engine
 
 

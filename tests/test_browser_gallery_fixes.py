@@ -11,9 +11,9 @@ from PIL import Image
 
 from arena.request import GenerationParams, Request
 from arena.store import OutputRecord, new_id
-from tests.apprunner import environment, running_app, write_catalog
+from tests.apprunner import loopback_app
 from tests.browser import needs_chromium, open_panel
-from tests.conftest import ARTIFACTS, LOOPBACK_KEY, openai_entry
+from tests.conftest import ARTIFACTS, openai_entry
 
 PICTURES = 24  # with a rerun of one and two answers: two pages of 24
 DESK = {"width": 1440, "height": 1000}
@@ -24,11 +24,9 @@ pytestmark = needs_chromium
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, loopback):
-    folder = tmp_path_factory.mktemp("gallery-fixes-app")
-    catalog = write_catalog(folder / "catalog.yaml", [openai_entry(loopback, "loopback-echo", model="echo"),
-                                                      openai_entry(loopback, "loopback-keep", model="keep")])
-    with environment(OPENAI_API_KEY=LOOPBACK_KEY, ARENA_DATA_DIR=str(folder / "data")), \
-            running_app(catalog) as (url, engine):
+    with loopback_app(tmp_path_factory.mktemp("gallery-fixes-app"), [
+            openai_entry(loopback, "loopback-echo", model="echo"),
+            openai_entry(loopback, "loopback-keep", model="keep")]) as (url, engine):
         rerun_of = _pictures(engine.store)
         engine.start(Request("a charming spider at work", params=GenerationParams(seed=7)),
                      ["loopback-echo", "loopback-keep"]).wait()

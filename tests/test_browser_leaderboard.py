@@ -6,20 +6,18 @@ from __future__ import annotations
 import pytest
 
 from arena.battles.votes import StoreVotes
-from tests.apprunner import environment, running_app, write_catalog
+from tests.apprunner import loopback_app
 from tests.browser import needs_chromium
-from tests.conftest import ARTIFACTS, LOOPBACK_KEY, openai_entry
+from tests.conftest import ARTIFACTS, openai_entry
 
 pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, loopback):
-    folder = tmp_path_factory.mktemp("leaderboard-app")
-    catalog = write_catalog(folder / "catalog.yaml", [openai_entry(loopback, "alpha", model="echo"),
-                                                      openai_entry(loopback, "bravo", model="echo")])
-    with environment(OPENAI_API_KEY=LOOPBACK_KEY, ARENA_DATA_DIR=str(folder / "data")), \
-            running_app(catalog) as (url, engine):
+    with loopback_app(tmp_path_factory.mktemp("leaderboard-app"), [
+            openai_entry(loopback, "alpha", model="echo"), openai_entry(loopback, "bravo", model="echo")]) \
+            as (url, engine):
         votes = StoreVotes(engine.store)
         battles = [("alpha", "bravo", "a")] * 9 + [("alpha", "bravo", "b")] * 3 + [("bravo", "charlie", "tie")] * 2 \
             + [("charlie", "bravo", "bothbad")] * 2 + [("alpha", "charlie", "a")] * 2
