@@ -68,6 +68,9 @@ def for_app(named: str | Path | None, shared_login: str | None, data_dir: Path) 
     """The users file the web app signs people in with: ``named`` (--users, ARENA_USERS_FILE), else
     DATA_DIR/users.toml where it exists; None where nobody signs in by name. SystemExit, in a sentence, for a
     file that is missing or holds no one, or beside --auth (one way to sign in: the file can hold a shared name)."""
+    if named is not None and not str(named).strip():  # `--users "$ARENA_USERS_FILE"` with the variable unset
+        raise SystemExit("arena: --users was given an empty path (is ARENA_USERS_FILE set?); Arena will not start "
+                         "without the sign-in it was asked for")
     path = Path(named).expanduser() if named else Path(data_dir).expanduser() / FILE_NAME
     if not named and not path.is_file():
         return None

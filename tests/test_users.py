@@ -201,6 +201,21 @@ def test_which_users_file_the_app_signs_in_with(tmp_path):
         for_app(None, "ana:s3cret", data)
     with environment(ARENA_USERS_FILE=str(tmp_path / "named.toml")):
         assert parse_args([]).users == str(tmp_path / "named.toml")
+    for empty in ("", "  "):  # `--users "$ARENA_USERS_FILE"` with the variable unset: no silent open app
+        with pytest.raises(SystemExit, match="--users was given an empty path"):
+            for_app(empty, None, data)
+
+
+def test_the_app_will_not_start_open_when_its_users_file_is_an_empty_path(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "ARENA_DATA_DIR": str(tmp_path / "data")}
+    started = subprocess.run([sys.executable, "app.py", "--port", "0", "--users", ""], capture_output=True,
+                             text=True, cwd=ROOT, env=env, timeout=120)
+    assert started.returncode != 0 and "--users was given an empty path" in started.stderr
 
 
 def test_what_a_signed_in_engine_starts_is_kept_with_the_name(engine_factory, keys, loopback, tmp_path):
