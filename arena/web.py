@@ -292,7 +292,10 @@ def quiet_when_idle(demo) -> None:
 
 
 def main(argv: list[str] | None = None, prog: str = "app.py") -> None:
-    logging.basicConfig(level=os.environ.get("ARENA_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
+    level = (os.environ.get("ARENA_LOG_LEVEL") or "INFO").strip().upper()
+    if level not in logging.getLevelNamesMapping():
+        sys.exit(f"arena: ARENA_LOG_LEVEL should be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got {level!r})")
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv, prog)
     try:
         launch(args)

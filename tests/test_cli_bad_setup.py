@@ -39,6 +39,7 @@ def test_paths_that_cannot_be_written_are_said_with_the_path(tmp_path):
     ({"ARENA_PORT": "abc"}, [], "argument --port: a port is a whole number from 0 to 65535, not 'abc'"),
     ({}, ["--port", "99999"], "not '99999'"),
     ({"ARENA_STORAGE": "S3"}, [], "arena: ARENA_STORAGE should be 'local' or 's3'"),
+    ({"ARENA_LOG_LEVEL": "bogus"}, [], "arena: ARENA_LOG_LEVEL should be one of DEBUG, INFO"),
 ])
 def test_the_app_refuses_a_bad_port_or_setting_before_it_starts(environment, argv, says, tmp_path):
     import os
