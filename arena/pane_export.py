@@ -56,6 +56,16 @@ def picture_file(pane: PaneSnapshot, number: int, store: "Store | None") -> byte
     return png_bytes(pane.images[number])
 
 
+def write_pictures(pane: PaneSnapshot, folder: Path, stem: str, store: "Store | None") -> list[Path]:
+    """The pane's pictures as STEM.png, STEM-2.png…, each with its record where the gallery kept it."""
+    paths = []
+    for number in range(len(pane.images)):
+        path = folder / (f"{stem}.png" if number == 0 else f"{stem}-{number + 1}.png")
+        path.write_bytes(picture_file(pane, number, store))
+        paths.append(path)
+    return paths
+
+
 def write_outputs(panes: list[PaneSnapshot], folder: Path, store: "Store | None" = None) -> dict[str, list[Path]]:
     """Each model's text as NAME.md and images as NAME.png (NAME-2.png…); returns what was written per model."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -67,10 +77,7 @@ def write_outputs(panes: list[PaneSnapshot], folder: Path, store: "Store | None"
             body = pane.text if not pane.error else f"{pane.text}\n\n> error: {pane.error}\n".lstrip()
             path.write_text(body, encoding="utf-8")
             files.append(path)
-        for number in range(len(pane.images)):
-            path = folder / (f"{pane.model}.png" if number == 0 else f"{pane.model}-{number + 1}.png")
-            path.write_bytes(picture_file(pane, number, store))
-            files.append(path)
+        files += write_pictures(pane, folder, pane.model, store)
     return written
 
 

@@ -12,7 +12,7 @@ import sys
 from arena.catalog import Catalog
 from arena.cli.common import open_engine, open_store, say
 from arena.errors import InputError
-from arena.pane_export import metrics_line, picture_file
+from arena.pane_export import metrics_line, write_pictures
 from arena.request import Request
 from arena.settings import Settings
 from arena.sweeps import Sweep, SweepRun, parse_axis, plan
@@ -88,10 +88,7 @@ def _write(sweep: Sweep, run: SweepRun, folder, store) -> dict[int, str]:
             body = output.text if not output.error else f"{output.text}\n\n> error: {output.error}\n".lstrip()
             (folder / f"{stem}.md").write_text(body, encoding="utf-8")
             files.append(f"{stem}.md")
-        for number in range(len(output.images)):
-            name = f"{stem}.png" if number == 0 else f"{stem}-{number + 1}.png"
-            (folder / name).write_bytes(picture_file(output, number, store))  # with its record, where kept
-            files.append(name)
+        files += [path.name for path in write_pictures(output, folder, stem, store)]
         written[index] = ", ".join(files)
     grid_image(sweep, run.outputs).save(folder / "grid.png")
     (folder / "grid.html").write_text(grid_html(sweep, run.outputs, run.comparison_id), encoding="utf-8")
