@@ -78,6 +78,10 @@ ENVIRONMENT = {
 }
 
 
+# Flags whose name is not the setting's (the web app's --max-upload-mb is in megabytes).
+FLAGS = {"max_upload_bytes": "--max-upload-mb", "save_outputs": "--no-save", "suites_dirs": "--suites-dir"}
+
+
 def _mb(name: str, value: str | None) -> int | None:
     if value is None:
         return None
@@ -93,7 +97,8 @@ def _mb(name: str, value: str | None) -> int | None:
 def _setting_problem(error: dict, overrides: dict) -> str:
     """One pydantic error as a sentence naming the variable (or the flag) it came from."""
     field = str(error["loc"][0]) if error["loc"] else ""
-    where = f"--{field.replace('_', '-')}" if overrides.get(field) is not None else ENVIRONMENT.get(field, field)
+    flag = FLAGS.get(field, f"--{field.replace('_', '-')}")
+    where = flag if overrides.get(field) is not None else ENVIRONMENT.get(field, field)
     said = error["msg"].replace("Input should be", f"{where} should be", 1)
     if not said.startswith(where):
         said = f"{where}: {said}"

@@ -62,3 +62,11 @@ def test_the_app_refuses_a_bad_port_or_setting_before_it_starts(environment, arg
 def test_suite_options_that_would_do_nothing_or_something_else_are_said(tmp_path, argv, says):
     result = arena("--data-dir", str(tmp_path / "data"), *argv)
     assert says in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_a_bad_flag_value_names_the_flag_as_typed(tmp_path):
+    from arena.errors import InputError
+    from arena.settings import Settings
+
+    with pytest.raises(InputError, match="^--max-upload-mb should be greater than or equal to 1"):
+        Settings.from_env(data_dir=str(tmp_path), max_upload_bytes=-1048576)
