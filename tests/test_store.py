@@ -19,10 +19,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from arena.errors import StorageError
 from arena.images import InputImage
 from arena.lineage import Lineage
 from arena.request import GenerationParams, Request
 from arena.store import Filter, Store
+from arena.store.database import insert
 from arena.store.export import CELL, LABEL, export
 from arena.store.pictures import read_record
 from arena.store.schema import MIGRATIONS
@@ -240,6 +242,31 @@ def test_two_processes_migrating_an_empty_database_at_once_make_one_schema(tmp_p
     assert [tuple(row) for row in applied] == [(n, m.name) for n, m in enumerate(MIGRATIONS, start=1)]
     record = store.save(new_record(store, prompt="after migrating", text="kept"))
     assert store.get(record.id) == record
+
+
+def test_store_migrate_says_what_it_did_and_an_older_arena_refuses_a_newer_database(tmp_path, database_url):
+    def arena(*words):
+        url = ["--database-url", database_url] if database_url else []
+        return subprocess.run([sys.executable, "-m", "arena", "--data-dir", str(tmp_path / "data"), *url, *words],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    first, again = arena("store", "migrate"), arena("store", "migrate")
+    assert first.returncode == again.returncode == 0, first.stderr + again.stderr
+    assert first.stdout.endswith(f": schema {len(MIGRATIONS)}, applied {len(MIGRATIONS)} migrations\n")
+    assert again.stdout.endswith(f": schema {len(MIGRATIONS)}, nothing to apply\n")
+    assert "postgresql://" in first.stdout if database_url else "arena.db" in first.stdout
+
+    store = Store(tmp_path / "data", database_url=database_url)
+    with store.transaction() as db:
+        insert(db, "migrations", {"number": len(MIGRATIONS) + 1, "name": "_from_a_newer_arena"})
+    store.close()
+    newer = (f"This database was upgraded by a newer Arena (schema {len(MIGRATIONS) + 1}; this Arena knows up to "
+             f"{len(MIGRATIONS)}): upgrade this Arena before it uses the database.")
+    with pytest.raises(StorageError) as refused:
+        Store(tmp_path / "data", database_url=database_url)
+    assert str(refused.value) == newer
+    listing = arena("gallery", "list")
+    assert (listing.returncode, listing.stdout, listing.stderr) == (2, "", f"arena: {newer}\n")
 
 
 CRASH_WRITER = """

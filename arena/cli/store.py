@@ -1,6 +1,9 @@
 """``python -m arena store copy --from URL --to URL``: move an Arena's gallery, suite runs and votes (and its
 pictures) into another database and picture storage, e.g. a laptop's SQLite file into a team's PostgreSQL server.
 Pictures go first, then rows; what the target has already is kept, so an interrupted copy is run again to finish.
+
+``python -m arena store migrate``: bring the database's tables up to this Arena's version before replicas start
+(each replica would do it at start; this does it once, and says what it did).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from pathlib import Path
 
 from arena.cli.common import CliError
 from arena.settings import Settings
+from arena.wording import counted
 
 
 def add_commands(commands) -> None:
@@ -27,9 +31,32 @@ def add_commands(commands) -> None:
                       help="where the source's pictures are (default local: the source data folder)")
     copy.add_argument("--to-storage", choices=("local", "s3"),
                       help="where the target's pictures go (default: ARENA_STORAGE, else local; s3 reads ARENA_S3_*)")
+    store.add_parser("migrate", help="bring the database's tables up to this Arena's version (--database-url, "
+                     "else the data folder's arena.db)")
 
 
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "migrate":
+        return _migrate(settings)
+    return _copy(args, settings)
+
+
+def _migrate(settings: Settings) -> int:
+    from arena.store.database import Database
+    from arena.store.schema import MIGRATIONS
+
+    database = Database(settings.data_dir, settings.database_url)
+    try:
+        where = database.server.name if database.server else str(database.db_path)
+        done = (f"applied {counted(database.migrations_applied, 'migration')}" if database.migrations_applied
+                else "nothing to apply")
+        print(f"{where}: schema {len(MIGRATIONS)}, {done}")
+    finally:
+        database.close()
+    return 0
+
+
+def _copy(args: argparse.Namespace, settings: Settings) -> int:
     from arena.store import Store
     from arena.store.copy import copy_store
     from arena.store.database import sqlite_path

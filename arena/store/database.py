@@ -30,7 +30,7 @@ class Database:
             # The server's reads, transactions and close stand in for the SQLite ones below.
             self.connection, self.transaction, self.close = (self.server.connection, self.server.transaction,
                                                              self.server.close)
-            self.server.migrate(MIGRATIONS)
+            self.migrations_applied = self.server.migrate(MIGRATIONS)
             return
         self.server = None
         self.dialect = SQLITE
@@ -39,7 +39,7 @@ class Database:
         self._local = threading.local()
         # Threads of this process queue here for the write lock: SQLite's own busy wait sleeps up to 100 ms.
         self._write_lock = threading.Lock()
-        migrate(self.connection())
+        self.migrations_applied = migrate(self.connection())
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (each thread has its own)."""

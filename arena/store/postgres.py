@@ -22,6 +22,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from arena.errors import StorageError
 from arena.store.dialects import POSTGRES
+from arena.store.schema import refuse_newer
 
 # The pool's own warnings repeat what each failed statement says in its StorageError.
 logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
@@ -90,17 +91,20 @@ class PostgresDatabase:
         with self._borrowed() as connection, connection.transaction():
             yield _Session(connection)
 
-    def migrate(self, migrations) -> None:
-        """Apply the migrations not applied yet, each process waiting its turn on an advisory lock."""
+    def migrate(self, migrations) -> int:
+        """Apply the migrations not applied yet, each process waiting its turn on an advisory lock; how many this
+        call applied."""
         with self._borrowed() as connection, connection.transaction():
             connection.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             connection.execute("CREATE TABLE IF NOT EXISTS migrations (number INTEGER PRIMARY KEY, "
                                "name TEXT NOT NULL)")
             done = {row[0] for row in connection.execute("SELECT number FROM migrations")}
-            for number, migration in enumerate(migrations, start=1):
-                if number not in done:
-                    connection.execute(migration.postgres)
-                    connection.execute("INSERT INTO migrations VALUES (%s, %s)", (number, migration.name))
+            refuse_newer(done)
+            todo = [(number, migration) for number, migration in enumerate(migrations, start=1) if number not in done]
+            for number, migration in todo:
+                connection.execute(migration.postgres)
+                connection.execute("INSERT INTO migrations VALUES (%s, %s)", (number, migration.name))
+            return len(todo)
 
     def close(self) -> None:
         self.pool.close(timeout=1)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from arena.errors import StorageError
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -220,10 +222,13 @@ _BATTLE_OUTPUTS = _migration(
 MIGRATIONS: list[Migration] = [_INITIAL, _SUITE_RUNS, _RUN_CASE_ORDER, _VOTES, _USER_NAMES, _BATTLE_OUTPUTS]
 
 
-def migrate(db: sqlite3.Connection) -> None:
-    """Apply the migrations a SQLite database lacks, each in a write transaction (so two processes take turns)."""
+def migrate(db: sqlite3.Connection) -> int:
+    """Apply the migrations a SQLite database lacks, each in a write transaction (so two processes take turns);
+    how many this call applied."""
     db.execute("CREATE TABLE IF NOT EXISTS migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL)")
     done = {row[0] for row in db.execute("SELECT number FROM migrations")}
+    refuse_newer(done)
+    applied = 0
     for number, migration in enumerate(MIGRATIONS, start=1):
         if number in done:
             continue
@@ -233,6 +238,16 @@ def migrate(db: sqlite3.Connection) -> None:
                 continue  # another process got there first
             _script(db, migration.sqlite)
             db.execute("INSERT INTO migrations VALUES (?, ?)", (number, migration.name))
+            applied += 1
+    return applied
+
+
+def refuse_newer(done: set[int]) -> None:
+    """Stop an Arena whose code is older than the database: it would read and write tables it does not know."""
+    newest = max(done, default=0)
+    if newest > len(MIGRATIONS):
+        raise StorageError(f"This database was upgraded by a newer Arena (schema {newest}; this Arena knows up to "
+                           f"{len(MIGRATIONS)}): upgrade this Arena before it uses the database.")
 
 
 def _script(db: sqlite3.Connection, script: str) -> None:
