@@ -120,6 +120,7 @@ def test_cards_a_record_beside_the_grid_grouping_and_a_full_contact_sheet(browse
     page.locator("#gallery-page-info", has_text="12 outputs").wait_for(timeout=10_000)
     page.locator("#gallery-export-format input").click()
     page.get_by_role("option", name="contact sheet (PNG)").click()
+    assert not page.locator("#gallery-download").is_visible()  # no empty download box before an export
     page.get_by_role("button", name="Export what the filters show").click()
     link = page.locator("#gallery-download a").first
     link.wait_for(timeout=20_000)

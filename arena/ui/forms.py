@@ -65,7 +65,7 @@ class FilterForm:
     def build(self) -> None:
         with gr.Row(equal_height=True):
             self.models = gr.Dropdown(label="Models", multiselect=True, choices=[], scale=2, elem_id="gallery-models")
-            self.kind = gr.Radio(label="Kind", choices=["all", "text", "image"], value="all", scale=1)
+            self.kind = gr.Radio(label="Kind", choices=["all", "text", "image"], value="all", scale=1, min_width=300)
             self.words = gr.Textbox(label="Words in the prompt", scale=2, elem_id="gallery-words")
             self.favourites = gr.Checkbox(label="Favourites only", scale=1, elem_id="gallery-favourites")
         with gr.Accordion("More filters: dates, suite run", open=False, elem_id="gallery-more-filters"):

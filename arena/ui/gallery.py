@@ -159,7 +159,8 @@ class GalleryView:
                                             ("contact sheet (PNG)", "sheet")], value="html", scale=2)
             self.export_filtered = gr.Button("Export what the filters show", size="sm", scale=1)
             self.export_comparison = gr.Button("Export the selected output's comparison", size="sm", scale=1)
-            self.export_file = gr.File(label="Download", scale=2, interactive=False, elem_id="gallery-download")
+            self.export_file = gr.File(label="Download", scale=2, interactive=False, elem_id="gallery-download",
+                                       visible=False)  # until there is something to download
         self.export_message = gr.Markdown(elem_id="gallery-export-message")
         self._wire()
 
@@ -336,25 +337,25 @@ class GalleryView:
             records = self.store.all(self.filters.read(values))
             return self._export(records, values[self.export_format]), ""
         except (InputError, ValueError) as error:
-            return None, f"**Cannot export:** {md(error)}"
+            return _download(None), f"**Cannot export:** {md(error)}"
 
     def export_of_selected(self, fmt, output_id):
         record = self.store.get(output_id) if output_id else None
         if record is None:
-            return None, "Pick an output first."
+            return _download(None), "Pick an output first."
         try:
             linked = {r.id: r for r in [*self.store.siblings(record), *self.store.chain(record)]}
             records = sorted(linked.values(), key=lambda r: r.created_at)
             return self._export(records, fmt, record.comparison_id), ""
         except ValueError as error:
-            return None, f"**Cannot export:** {md(error)}"
+            return _download(None), f"**Cannot export:** {md(error)}"
 
     # --- helpers ---------------------------------------------------------------------------------------------
 
-    def _export(self, records: list[OutputRecord], fmt: str, name: str = "gallery") -> str:
+    def _export(self, records: list[OutputRecord], fmt: str, name: str = "gallery") -> gr.File:
         folder = Path(tempfile.mkdtemp(prefix="arena-export-"))
         target = folder / (f"{name}.png" if fmt == "sheet" else f"{name}-{fmt}.zip")
-        return str(export(self.store, records, target, fmt))
+        return _download(str(export(self.store, records, target, fmt)))
 
     def _rerun_picture(self, rerun: OutputRecord | None) -> gr.Image:
         path = self._image_path(rerun.images[0]) if rerun and rerun.images else None
@@ -448,3 +449,8 @@ def _details(record: OutputRecord, reruns: list[OutputRecord]) -> str:
         lines.insert(0, "Reruns: " + ", ".join(f"`{r.id}` ({md(r.status)})" for r in reruns))
     full = json.dumps(record.to_dict(), indent=1, sort_keys=True, ensure_ascii=False)
     return "\n\n".join(lines) + f"\n\n<details><summary>Full record</summary>\n\n```json\n{full}\n```\n</details>"
+
+
+def _download(path: str | None) -> gr.File:
+    """The download box, shown only while it holds an export."""
+    return gr.File(value=path, visible=path is not None)
