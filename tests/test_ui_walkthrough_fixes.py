@@ -51,6 +51,16 @@ def test_a_board_with_nothing_to_draw_shows_no_empty_plot(store):
     assert updates[view.judge_plot].visible is False  # no judge has voted
 
 
+def test_an_empty_board_says_where_its_votes_come_from(store):
+    view = leaderboard(store)
+    assert "vote in the Battle tab" in show(view)[view.people_table]
+    named = view.show("text", "named", ANY, ANY, ANY, "", "", False)[view.people_table]
+    assert "“Pick the best…” under a comparison in the Compare tab" in named
+    StoreVotes(store).add(battle_id="b1", kind="text", model_a="alpha", model_b="bravo", outcome="a", voter="v1")
+    later = view.show("text", "people", ANY, ANY, ANY, "2999-01-01", "", False)[view.people_table]
+    assert "No votes match these filters." in later and "Battle tab" not in later
+
+
 def record(status: str, error: str | None = None) -> OutputRecord:
     return OutputRecord(
         id=new_id(), comparison_id=new_id(), created_at=time.time(), model="offline-pixtral", kind="transformers",

@@ -110,7 +110,10 @@ class LeaderboardView:
         people_board = board(self.store, people_votes)
         people_title = _people_title(people, bool(leaks))
         left_out = _flagged_left_out(votes, people_votes)
-        updates |= {self.message: "", self.people_table: board_html(people_board, people_title, left_out),
+        filtered = any(common[key] for key in ("suite", "case_tag", "since", "until"))
+        hint = ("No votes match these filters." if filtered else "No votes here yet: press “Pick the best…” under a "
+                "comparison in the Compare tab." if people == "named" else "No votes here yet: vote in the Battle tab.")
+        updates |= {self.message: "", self.people_table: board_html(people_board, people_title, left_out, hint),
                     self.people_plot: _plot(people_board)}
         if judge:
             judge_board = board(self.store, vote_filter(voter=judge, **common))
@@ -159,11 +162,11 @@ def _empty(title: str, sentence: str) -> str:
     return f'<div class="lb-title">{escape(title)}</div><div class="lb-empty">{escape(sentence)}</div>'
 
 
-def board_html(table: Leaderboard, title: str, left_out: int = 0) -> str:
+def board_html(table: Leaderboard, title: str, left_out: int = 0, empty: str = "No votes here yet.") -> str:
     """The board as an HTML table (every name escaped: imported votes may carry any text); ``left_out`` flagged
-    votes are said under its title."""
+    votes are said under its title; ``empty`` where there are none."""
     if not table.rows:
-        return _empty(title, left_out_sentence(left_out) or "No votes here yet.")
+        return _empty(title, left_out_sentence(left_out) or empty)
     note = f'<div class="lb-note lb-left-out">{escape(left_out_sentence(left_out))}</div>' if left_out else ""
     lines = [f'<div class="lb-title">{escape(title)} · {_votes(table.votes)}</div>{note}',
              '<table class="lb-table"><thead><tr><th class="num">Rank</th><th>Model</th><th class="num">Rating</th>'
