@@ -137,8 +137,10 @@ def test_the_reason_comes_before_the_votes_and_is_kept_with_the_vote(app, browse
     url, engine = app
     page = open_battle(browser, url)
     reason, votes = page.locator("#battle-reason"), page.locator("#battle-votes")
-    assert reason.bounding_box()["y"] + reason.bounding_box()["height"] <= votes.bounding_box()["y"] + 1
+    assert not reason.is_visible() and not votes.is_visible()  # no voting before there is a battle
+    assert not page.locator("#battle-next").is_visible()
     start(page, "Say hello.")
+    assert reason.bounding_box()["y"] + reason.bounding_box()["height"] <= votes.bounding_box()["y"] + 1
     page.fill("#battle-reason textarea", "friendlier")
     shot(page, "reason-before-vote-desktop")
     page.click("#battle-vote-b")

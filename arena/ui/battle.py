@@ -46,6 +46,9 @@ CSS = """
 .battle-reveal .arena-metrics { display: inline; }
 #battle-case p { margin: 0; color: var(--body-text-color-subdued); font-size: 0.9em; }
 #battle-after, #battle-follow-row { align-items: end; }
+/* Voting and what follows a vote appear with the answers: before a battle they would be buttons for nothing. */
+#battle-tab:not(:has(#battle-panes .arena-pane-head)) :is(#battle-reason, #battle-votes, #battle-after,
+  #battle-follow-row) { display: none !important; }
 @media (max-width: 640px) {
   #battle-panes { grid-template-columns: minmax(0, 1fr); }
   #battle-votes { flex-wrap: wrap; }
