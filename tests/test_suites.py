@@ -30,16 +30,16 @@ def test_the_seed_suite_parses_and_covers_what_started_the_project():
 
 
 @pytest.mark.parametrize("cases, message", [
-    ("- {id: a}", "case a: prompt: Field required"),
-    ("- {id: a, prompt: hi, checks: [{contains: x, regex: y}]}", "case a: checks.0: Value error, a check has exactly"),
-    ("- {id: a, prompt: hi, checks: [{regex: '('}]}", "case a: checks.0: Value error, regex '(' does not compile"),
-    ("- {id: a, prompt: hi, image: ../arena/engine.py}", "case a: image: Value error, must be a file under assets/"),
-    ("- {id: a, prompt: hi, image: nope.png}", "case a: image: Value error, no file assets/nope.png"),
-    ("- {id: a, prompt: hi, expect: video}", "case a: expect: Input should be 'text' or 'image'"),
-    ("- {id: a, prompt: hi, params: {temperature: 7}}", "case a: params.temperature"),
-    ("- {id: a, prompt: hi}\n  - {id: a, prompt: ho}", "case ids must be unique; repeated: a"),
-    ("- {id: 'Bad Id', prompt: hi}", "case Bad Id: id: String should match"),
-    ("- {id: a, prompt: hi, colour: red}", "case a: colour: Extra inputs are not permitted"),
+    ("- {id: a}", "case 'a': prompt is missing (a case needs id and prompt)"),
+    ("- {id: a, prompt: hi, checks: [{contains: x, regex: y}]}", "case 'a', check 1: a check names exactly one kind"),
+    ("- {id: a, prompt: hi, checks: [{regex: '('}]}", "case 'a', check 1: regex '(' does not compile"),
+    ("- {id: a, prompt: hi, image: ../arena/engine.py}", "case 'a': image '../arena/engine.py' lies outside assets/"),
+    ("- {id: a, prompt: hi, image: nope.png}", "case 'a': image 'nope.png' is not in assets/"),
+    ("- {id: a, prompt: hi, expect: video}", "case 'a': expect must be 'text' or 'image', not 'video'"),
+    ("- {id: a, prompt: hi, params: {temperature: 7}}", "case 'a', params: temperature must be at most 2, not 7"),
+    ("- {id: a, prompt: hi}\n  - {id: a, prompt: ho}", "case ids must be unique: 'a' is used by more than one case"),
+    ("- {id: 'Bad Id', prompt: hi}", "case 1: id 'Bad Id' may hold only lower-case letters"),
+    ("- {id: a, prompt: hi, colour: red}", "case 'a': unknown field 'colour' (known: id, prompt,"),
 ])
 def test_malformed_suites_name_the_file_case_and_field(tmp_path, cases, message):
     path = tmp_path / "bad.yaml"
@@ -168,7 +168,7 @@ def test_cli_suite_run_and_show(tmp_path, loopback):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nversion: 1\ncases: [{id: a}]\n")
     refused = arena("suite", "run", str(bad), "--models", "helpful", env_extra=env)
-    assert refused.returncode == 2 and "case a: prompt: Field required" in refused.stderr
+    assert refused.returncode == 2 and "case 'a': prompt is missing" in refused.stderr
 
 
 def test_ctrl_c_stops_a_cli_suite_run_at_once_and_marks_it_interrupted(tmp_path, loopback):

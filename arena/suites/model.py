@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
@@ -25,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from arena.paths import ASSETS
 from arena.request import GenerationParams
+from arena.suites.problems import suite_problems
 from arena.yamlfile import read_mapping
 
 
@@ -76,7 +78,9 @@ class Check(BaseModel):
     def _one(self) -> "Check":
         chosen = [name for name, value in self if value is not None]
         if len(chosen) != 1:
-            raise ValueError(f"a check has exactly one of {', '.join(type(self).model_fields)}; got {chosen or 'none'}")
+            names = " and ".join(chosen) if chosen else "none"
+            raise ValueError(f"a check names exactly one kind ({', '.join(type(self).model_fields)}), but this one "
+                             f"names {names}")
         if self.regex is not None:
             compile_regex(self.regex)
         return self
@@ -84,6 +88,17 @@ class Check(BaseModel):
     @property
     def name(self) -> str:
         return next(name for name, value in self if value is not None)
+
+
+# Said in the web app too, so it names no folder of the server's.
+_WHERE_IMAGES = "a case's image is a file in Arena's assets/ folder, beside app.py, not beside the suite file"
+
+
+def _asset_names() -> list[str]:
+    try:
+        return sorted(str(path.relative_to(ASSETS)) for path in ASSETS.rglob("*") if path.is_file())[:500]
+    except OSError:
+        return []
 
 
 class Case(BaseModel):
@@ -105,9 +120,11 @@ class Case(BaseModel):
             return value
         path = (ASSETS / value).resolve()
         if ASSETS.resolve() not in path.parents:
-            raise ValueError("must be a file under assets/")
+            raise ValueError(f"image {value[:80]!r} lies outside assets/: {_WHERE_IMAGES}")
         if not path.is_file():
-            raise ValueError(f"no file assets/{value}")
+            close = difflib.get_close_matches(value, _asset_names(), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"image {value[:80]!r} is not in assets/{hint}: {_WHERE_IMAGES}")
         return value
 
     def image_path(self) -> Path | None:
@@ -128,7 +145,8 @@ class Suite(BaseModel):
         ids = [case.id for case in self.cases]
         repeated = sorted({i for i in ids if ids.count(i) > 1})
         if repeated:
-            raise ValueError(f"case ids must be unique; repeated: {', '.join(repeated)}")
+            raise ValueError(f"case ids must be unique: {', '.join(map(repr, repeated))} "
+                             f"{'is' if len(repeated) == 1 else 'are'} used by more than one case")
         return self
 
     def params(self, case: Case) -> GenerationParams:
@@ -154,20 +172,12 @@ def file_stem(suite_name: str, run_id: str) -> str:
 
 
 def load_suite(path: Path | str) -> Suite:
-    """Parse a suite file; a malformed one raises SuiteError naming the file, the case id and the field."""
+    """Parse a suite file; a malformed one raises SuiteError: the file, then each problem in a sentence naming the
+    case (by id, else by number from 1), the check (from 1), what is wrong and what is allowed."""
     path = Path(path)
     document = read_mapping(path, SuiteError, "name, version and cases")
     try:
         return Suite.model_validate(document)
     except ValidationError as error:
-        problems = []
-        for problem in error.errors():
-            location = list(problem["loc"])
-            where = ".".join(map(str, location)) or "suite"
-            if len(location) >= 2 and location[0] == "cases" and isinstance(location[1], int):
-                cases = document.get("cases") or []
-                raw = cases[location[1]] if location[1] < len(cases) else {}
-                case_id = raw.get("id", f"#{location[1] + 1}") if isinstance(raw, dict) else f"#{location[1] + 1}"
-                where = f"case {case_id}: " + (".".join(map(str, location[2:])) or "case")
-            problems.append(f"{where}: {problem['msg']}")
-        raise SuiteError(f"{path}: " + "; ".join(problems)) from None
+        models = {"Suite": Suite, "Case": Case, "Check": Check, "GenerationParams": GenerationParams}
+        raise SuiteError(f"{path}: {suite_problems(error, document, models)}") from None

@@ -1,0 +1,95 @@
+"""Rough edges a user met in the CLI and suite files: suite errors in plain words (the CLI and the Suites tab
+alike), a users file that is not there, a sweep value below its bound, Ctrl-C, and an interrupted sweep's --out."""
+
+from __future__ import annotations
+
+import pytest
+
+from arena.suites.model import SuiteError, load_suite
+from tests.helpers import arena
+
+# --- 1. suite-file errors: where, what is wrong, what is allowed ------------------------------------------------
+
+SUITE_HEAD = "name: t\nversion: 1\n"
+
+
+@pytest.mark.parametrize("body, said", [
+    ("cases:\n  - id: spider\n    prompt: a spider\n    checks:\n      - contian: spider\n",
+     "case 'spider', check 1: unknown check 'contian', did you mean 'contains'? (known: contains, not_contains, "
+     "regex, produced_image, expects_refusal, expects_answer, judge)"),
+    ("cases:\n  - {id: spider, prompt: hi, samples: many}\n",
+     "case 'spider': samples must be a whole number, not 'many'"),
+    ("cases:\n  - {id: spider, prompt: hi, params: {seed: -5}}\n",
+     "case 'spider', params: seed must be at least 0, not -5"),
+    ("cases:\n  - {id: spider}\n", "case 'spider': prompt is missing (a case needs id and prompt)"),
+    ("cases:\n  - {prompt: hi}\n", "case 1: id is missing (a case needs id and prompt)"),
+    ("cases:\n  - {id: spider, prompt: hi, expect: video}\n",
+     "case 'spider': expect must be 'text' or 'image', not 'video'"),
+    ("cases: []\n", "the suite has no cases: list at least one under cases, each with an id and a prompt"),
+    ("cses: []\n", "unknown field 'cses', did you mean 'cases'? (known: name, version, description, defaults, cases)"),
+    ("defaults: {sead: 3}\ncases: [{id: a, prompt: hi}]\n", "defaults: unknown parameter 'sead', did you mean 'seed'?"),
+    ("cases:\n  - hello\n", "case 1: a case must be a mapping such as {id: spider, prompt: a charming spider}"),
+    ("cases:\n  - {id: a, prompt: hi}\n  - {id: b, prompt: hi, checks: [{}]}\n",
+     "case 'b', check 1: a check names exactly one kind (contains, not_contains, regex, produced_image, "
+     "expects_refusal, expects_answer, judge), but this one names none"),
+    ("cases:\n  - {id: a, prompt: hi, image: scnee.png}\n",
+     "case 'a': image 'scnee.png' is not in assets/ (did you mean 'scene.png'?): a case's image is a file in "
+     "Arena's assets/ folder, beside app.py, not beside the suite file"),
+], ids=["unknown-check", "wrong-type", "out-of-range", "missing", "missing-id", "bad-enum", "empty-cases",
+        "unknown-field", "unknown-parameter", "case-not-a-mapping", "empty-check", "image-typo"])
+def test_a_suite_file_error_is_one_plain_sentence(tmp_path, body, said):
+    path = tmp_path / "bad.yaml"
+    path.write_text(SUITE_HEAD + body)
+    with pytest.raises(SuiteError) as refused:
+        load_suite(path)
+    message = str(refused.value)
+    assert message.startswith(f"{path}: ") and said in message, message
+    for pydantic_words in ("Extra inputs", "Input should", "Field required", "Value error", "List should", ".0."):
+        assert pydantic_words not in message
+
+
+def test_a_version_of_the_wrong_type_is_said_once_with_what_it_may_be(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: t\nversion: [1]\ncases: [{id: a, prompt: hi}]\n")
+    with pytest.raises(SuiteError, match=r": version must be a whole number or text, not a list$"):
+        load_suite(path)
+
+
+def test_many_problems_are_counted_past_the_first_five(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(SUITE_HEAD + "cases:\n" + "".join(f"  - {{id: c{i}}}\n" for i in range(8)))
+    with pytest.raises(SuiteError) as refused:
+        load_suite(path)
+    assert str(refused.value).count("prompt is missing") == 5 and str(refused.value).endswith("; and 3 more problems")
+
+
+def test_suite_run_says_the_sentence_in_one_line(tmp_path):
+    path = tmp_path / "typo.yaml"
+    path.write_text(SUITE_HEAD + "cases:\n  - id: spider\n    prompt: a spider\n    checks:\n      - contian: spider\n")
+    refused = arena("--data-dir", str(tmp_path / "data"), "suite", "run", str(path), "--models", "offline-pixtral")
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.startswith(f"arena: {path}: case 'spider', check 1: unknown check 'contian'")
+    assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
+
+
+def test_the_suites_tab_shows_the_same_sentence(engine_factory, tmp_path):
+    import gradio as gr
+
+    from arena.store import Store
+    from arena.ui.suites import SuitesView
+    from arena.ui.words import md
+    from tests.conftest import OFFLINE_ENTRIES
+
+    folder = tmp_path / "suites"
+    folder.mkdir()
+    path = folder / "typo.yaml"
+    path.write_text(SUITE_HEAD + "cases:\n  - id: spider\n    prompt: a spider\n    checks:\n      - contian: spider\n")
+    view = SuitesView(engine_factory(OFFLINE_ENTRIES, suites_dirs=[folder]), Store(tmp_path / "data"))
+    with gr.Blocks():
+        view.build()
+    with pytest.raises(SuiteError) as refused:
+        load_suite(path)
+    assert "unknown check 'contian'" in str(refused.value)
+    assert view._describe(str(path)) == f"**Cannot read the suite:** {md(refused.value)}"
+    [update] = list(view.run(str(path), ["offline-pixtral"], "", 1, True, "all", None))
+    assert update[view.message] == f"**Cannot run the suite:** {md(refused.value)}"
