@@ -93,3 +93,49 @@ def test_the_suites_tab_shows_the_same_sentence(engine_factory, tmp_path):
     assert view._describe(str(path)) == f"**Cannot read the suite:** {md(refused.value)}"
     [update] = list(view.run(str(path), ["offline-pixtral"], "", 1, True, "all", None))
     assert update[view.message] == f"**Cannot run the suite:** {md(refused.value)}"
+
+
+# --- 2. a users file or folder that is not there ----------------------------------------------------------------
+
+def _users(tmp_path, *args, stdin=""):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "ARENA_DATA_DIR": str(tmp_path / "data")}
+    env.pop("ARENA_USERS_FILE", None)
+    return subprocess.run([sys.executable, "-m", "arena", "users", *args], input=stdin, capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=120)
+
+
+def test_listing_a_users_file_that_is_not_there_says_so(tmp_path):
+    typo = tmp_path / "typo.toml"
+    listed = _users(tmp_path, "list", "--file", str(typo))
+    assert listed.returncode == 1 and listed.stdout == ""
+    assert listed.stderr == f"arena: no users file at {typo}: `python -m arena users add NAME --file {typo}` makes it\n"
+    folder = _users(tmp_path, "list", "--file", str(tmp_path))
+    assert folder.returncode == 1 and folder.stderr == f"arena: {tmp_path} is a folder, not a users file " \
+                                                       f"(e.g. {tmp_path / 'users.toml'})\n"
+
+
+def test_adding_or_removing_in_a_missing_folder_changes_nothing(tmp_path):
+    missing = tmp_path / "nowhere" / "users.toml"
+    added = _users(tmp_path, "add", "alice", "--file", str(missing), stdin="correct horse\n")
+    assert added.returncode == 1
+    assert added.stderr == f"arena: no folder {missing.parent} for the users file {missing}: make it first, or " \
+                           "check the path\n"
+    removed = _users(tmp_path, "remove", "alice", "--file", str(missing))
+    assert removed.returncode == 1
+    assert removed.stderr == f"arena: no users file at {missing}, nor its folder {missing.parent}\n"
+    assert not missing.parent.exists()  # no folder made, no lock file left
+
+
+def test_adding_to_a_new_file_says_it_is_new(tmp_path):
+    fresh = tmp_path / "team.toml"
+    added = _users(tmp_path, "add", "alice", "--file", str(fresh), stdin="correct horse\n")
+    assert added.returncode == 0 and added.stderr == f"added alice in a new users file, {fresh}\n"
+    again = _users(tmp_path, "add", "bob", "--file", str(fresh), stdin="correct horse\n")
+    assert again.stderr == f"added bob in {fresh}\n"
+    assert _users(tmp_path, "add", "carol", stdin="correct horse\n").returncode == 0  # the data folder is made

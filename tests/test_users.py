@@ -186,7 +186,7 @@ def test_the_users_commands_say_what_is_wrong(tmp_path):
     short = arena("users", "add", "alice", stdin="short\n", data_dir=data)
     assert short.returncode == 2 and "at least 8 characters" in short.stderr
     missing = arena("users", "remove", "nobody", data_dir=data)
-    assert missing.returncode == 2 and "No user 'nobody'" in missing.stderr
+    assert missing.returncode == 1 and "no users file at" in missing.stderr
     assert not (data / "users.toml").exists()
 
 

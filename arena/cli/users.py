@@ -9,7 +9,7 @@ from pathlib import Path
 
 from arena.cli.common import CliError
 from arena.settings import Settings
-from arena.users import UsersFile, check_name, default_file
+from arena.users import FILE_NAME, UsersFile, check_name, default_file
 from arena.wording import counted
 
 
@@ -29,7 +29,9 @@ def add_commands(commands) -> None:
 
 
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
-    users = UsersFile(args.file or default_file(settings.data_dir))
+    path = args.file or default_file(settings.data_dir)
+    users = UsersFile(path)
+    _check_place(users.path, args.action, named=path != Path(settings.data_dir).expanduser() / FILE_NAME)
     if args.action == "list":
         listed = users.users()
         for user in sorted(listed.values(), key=lambda u: u.name):
@@ -43,9 +45,29 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
         users.remove(name)
         print(f"removed {name} from {users.path}", file=sys.stderr)
         return 0
+    existed = users.path.exists()
     new = users.add(name, read_password(name), args.vote_cap)
-    print(f"{'added' if new else 'new password for'} {name} in {users.path}", file=sys.stderr)
+    print(f"{'added' if new else 'new password for'} {name} in {'' if existed else 'a new users file, '}"
+          f"{users.path}", file=sys.stderr)
     return 0
+
+
+def _check_place(path: Path, action: str, named: bool) -> None:
+    """A users file that is not there is said as such: listing or removing from it reads nothing, and adding to a
+    file named (--file, ARENA_USERS_FILE) in a folder that does not exist makes no folders for a typo."""
+    if path.is_dir():
+        raise CliError(f"{path} is a folder, not a users file (e.g. {path / FILE_NAME})", code=1)
+    if action == "add":
+        if named and not path.parent.is_dir():
+            raise CliError(f"no folder {path.parent} for the users file {path}: make it first, or check the path",
+                           code=1)
+        return
+    if path.exists():
+        return
+    if named and not path.parent.is_dir():
+        raise CliError(f"no users file at {path}, nor its folder {path.parent}", code=1)
+    raise CliError(f"no users file at {path}: `python -m arena users add NAME{f' --file {path}' if named else ''}` "
+                   "makes it", code=1)
 
 
 def read_password(name: str) -> str:
