@@ -70,10 +70,10 @@ class PostgresServer(Restartable):
         """As if it crashed: no clean shutdown."""
         self._as_owner("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
-    def admin(self, sql: str) -> None:
+    def admin(self, sql: str, database: str = "postgres") -> None:
         import psycopg
 
-        with psycopg.connect(host=str(self.folder), port=self.port, user="postgres", dbname="postgres",
+        with psycopg.connect(host=str(self.folder), port=self.port, user="postgres", dbname=database,
                              autocommit=True) as connection:
             connection.execute(sql)
 

@@ -96,6 +96,15 @@ def test_filters_pages_favourites_and_notes(store):
     assert count == 1 and favourite.id == target.id and favourite.note == "the best one"
 
 
+def test_prompt_words_are_found_with_or_without_their_accents_on_both_engines(store):
+    for prompt in ("un café crème pour l'araignée", "a cafe with no accent", "Straße und Brücke"):
+        store.save(new_record(store, prompt=prompt))
+    assert store.query(Filter(words="cafe"))[1] == 2
+    assert store.query(Filter(words="CAFÉ"))[1] == 2
+    assert store.query(Filter(words="araignee creme"))[1] == 1
+    assert store.query(Filter(words="brucke"))[1] == 1
+
+
 def test_a_pictures_thumbnail_is_drawn_when_first_shown(store):
     record = store.save(new_record(store, output="image"), [Image.new("RGB", (600, 300), (20, 160, 60))])
     assert record.thumb is None and store.thumbs.all() == set()  # a save writes the picture alone

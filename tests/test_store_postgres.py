@@ -73,6 +73,17 @@ def test_a_wrong_password_or_database_is_said_without_the_password(postgres, tmp
     assert PASSWORD not in str(missing.value)
 
 
+def test_a_role_that_may_not_create_extensions_still_migrates_and_searches_prompt_words(postgres, tmp_path):
+    postgres.admin("CREATE DATABASE arena_not_owner")  # owned by postgres: arena may not CREATE EXTENSION there
+    postgres.admin("GRANT CREATE, USAGE ON SCHEMA public TO arena", database="arena_not_owner")
+    store = Store(tmp_path / "data", database_url=postgres.url("arena_not_owner"))
+    for prompt in ("un café crème", "a cafe"):
+        store.save(new_record(store, prompt=prompt))
+    assert store.query(Filter(words="café"))[1] == 1  # accents kept, as 'simple' keeps them
+    assert store.query(Filter(words="cafe crème"))[0] == []
+    store.close()
+
+
 def test_a_refused_statement_is_one_sentence(postgres_url, tmp_path):
     store = Store(tmp_path / "data", database_url=postgres_url)
     with pytest.raises(StorageError) as refused, store.transaction() as db:

@@ -60,9 +60,9 @@ class Postgres(SQLite):
         return sql
 
     def prompt_words(self, words: list[str]) -> tuple[str, str]:
-        # outputs.prompt_words and its GIN index (arena/store/schema.py) answer this; 'simple' neither stems nor
-        # drops words, as FTS5's default tokenizer.
-        return ("o.prompt_words @@ plainto_tsquery('simple', ?)",
+        # outputs.prompt_words and its GIN index (arena/store/schema.py) answer this; arena_words ('simple' after
+        # unaccent) neither stems nor drops words, and folds accents, as FTS5's default tokenizer.
+        return ("o.prompt_words @@ plainto_tsquery('arena_words', ?)",
                 " ".join(w.replace('"', " ") for w in words))
 
     def json_list_holds(self, column: str) -> str:

@@ -219,7 +219,35 @@ _BATTLE_OUTPUTS = _migration(
 )
 
 
-MIGRATIONS: list[Migration] = [_INITIAL, _SUITE_RUNS, _RUN_CASE_ORDER, _VOTES, _USER_NAMES, _BATTLE_OUTPUTS]
+# Prompt words found with or without their accents ("cafe" finds "café"), as SQLite's FTS5 tokenizer does: a text
+# search configuration ``arena_words``, 'simple' with PostgreSQL's unaccent dictionary in front. unaccent is a
+# trusted extension (a database's owner may create it); where the role may not, arena_words is plain 'simple'.
+_UNACCENTED_WORDS = _migration(
+    "_unaccented_words",
+    both="",
+    postgres="""
+        DO $$ BEGIN
+            CREATE EXTENSION IF NOT EXISTS unaccent;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE NOTICE 'prompt words keep their accents: %', SQLERRM;
+        END $$;
+        CREATE TEXT SEARCH CONFIGURATION arena_words (COPY = simple);
+        DO $$ BEGIN
+            IF EXISTS (SELECT 1 FROM pg_ts_dict WHERE dictname = 'unaccent') THEN
+                ALTER TEXT SEARCH CONFIGURATION arena_words
+                    ALTER MAPPING FOR hword, hword_part, word WITH unaccent, simple;
+            END IF;
+        END $$;
+        ALTER TABLE outputs DROP COLUMN prompt_words;
+        ALTER TABLE outputs ADD COLUMN prompt_words tsvector
+            GENERATED ALWAYS AS (to_tsvector('arena_words', prompt)) STORED;
+        CREATE INDEX outputs_prompt_words ON outputs USING GIN (prompt_words);
+        """,
+)
+
+
+MIGRATIONS: list[Migration] = [_INITIAL, _SUITE_RUNS, _RUN_CASE_ORDER, _VOTES, _USER_NAMES, _BATTLE_OUTPUTS,
+                               _UNACCENTED_WORDS]
 
 
 def migrate(db: sqlite3.Connection) -> int:
