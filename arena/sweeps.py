@@ -46,9 +46,10 @@ class AxisKind:
 
 
 def _whole(text: str) -> int:
-    if not re.fullmatch(r"[+]?\d+", text):
+    """A whole number, signed or not: one below its axis's bound is then refused by the bound, not as "not whole"."""
+    if not re.fullmatch(r"[+-]?\d+", text.replace("\u2212", "-")):
         raise ValueError("a whole number")
-    return int(text)
+    return int(text.replace("\u2212", "-"))
 
 
 def _number(text: str) -> float:
@@ -199,10 +200,16 @@ def _check_params(axis: Axis, index: int, params: dict) -> None:
     except ValidationError as error:
         problem = error.errors()[0]
         limit = problem.get("ctx") or {}
-        bounds = " and ".join(f"{'at least' if k == 'ge' else 'more than' if k == 'gt' else 'at most'} {v:g}"
+        bounds = " and ".join(f"{'at least' if k == 'ge' else 'more than' if k == 'gt' else 'at most'} {_bound(v)}"
                               for k, v in limit.items() if k in ("ge", "gt", "le"))
+        who = problem["loc"][0] if len(AXES[axis.kind].fields) > 1 and problem["loc"] else AXES[axis.kind].label
         raise InputError(f"The {AXES[axis.kind].label} axis: {axis.label(index)} is out of range"
-                         + (f" (it must be {bounds})." if bounds else ".")) from None
+                         + (f" ({who} must be {bounds})." if bounds else ".")) from None
+
+
+def _bound(value) -> str:
+    """A bound as a person writes it: 2 (not 2.0), 4294967295 (not 4.29497e+09), 0.5."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 @dataclass(frozen=True)

@@ -139,3 +139,28 @@ def test_adding_to_a_new_file_says_it_is_new(tmp_path):
     again = _users(tmp_path, "add", "bob", "--file", str(fresh), stdin="correct horse\n")
     assert again.stderr == f"added bob in {fresh}\n"
     assert _users(tmp_path, "add", "carol", stdin="correct horse\n").returncode == 0  # the data folder is made
+
+
+# --- 3. a sweep value below (or above) its bound says the bound ---------------------------------------------------
+
+@pytest.mark.parametrize("text, said", [
+    ("seed=-5", "The seed axis: seed -5 is out of range (seed must be at least 0)."),
+    ("seed=1,\u22122", "The seed axis: seed -2 is out of range (seed must be at least 0)."),
+    ("seed=5000000000", "The seed axis: seed 5000000000 is out of range (seed must be at most 4294967295)."),
+    ("steps=-1", "The steps axis: steps -1 is out of range (steps must be at least 1)."),
+    ("max_tokens=-3", "The max tokens axis: max tokens -3 is out of range (max tokens must be at least 1)."),
+    ("size=512x8", "The size axis: 512×8 is out of range (height must be at least 16)."),
+])
+def test_a_sweep_value_out_of_bounds_says_the_bound(text, said):
+    from arena.errors import InputError
+    from arena.sweeps import parse_axis
+
+    with pytest.raises(InputError) as refused:
+        parse_axis(text, "a cat")
+    assert str(refused.value) == said
+
+
+def test_compare_with_a_negative_seed_sweep_says_the_bound(tmp_path):
+    refused = arena("--data-dir", str(tmp_path), "compare", "a cat", "--models", "offline-sd", "--sweep", "seed=-5")
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr == "arena: The seed axis: seed -5 is out of range (seed must be at least 0).\n"
