@@ -164,3 +164,97 @@ def test_compare_with_a_negative_seed_sweep_says_the_bound(tmp_path):
     refused = arena("--data-dir", str(tmp_path), "compare", "a cat", "--models", "offline-sd", "--sweep", "seed=-5")
     assert refused.returncode == 2 and refused.stdout == ""
     assert refused.stderr == "arena: The seed axis: seed -5 is out of range (seed must be at least 0).\n"
+
+
+# --- 4 and 5. Ctrl-C: exit 130 and one line; an interrupted sweep writes only what finished, and no grid -------------
+
+def _started(tmp_path, loopback, *args: str):
+    """``python -m arena ARGS`` against loopback models: quick (answers at once), slow (answers after a minute),
+    critic (slow, takes an image) and painter (pictures). The slow ones' model ids end in the test's folder name:
+    the loopback server counts requests by model id, and serves every test of the session."""
+    import os
+    import signal  # noqa: F401 - the caller sends SIGINT
+    import subprocess
+    import sys
+
+    from tests.apprunner import write_catalog
+    from tests.conftest import LOOPBACK_KEY, ROOT, openai_entry
+
+    catalog = write_catalog(tmp_path / "catalog.yaml", [
+        openai_entry(loopback, "quick", model="echo"), openai_entry(loopback, "slow", model=_slow(tmp_path, "slow")),
+        openai_entry(loopback, "critic", model=_slow(tmp_path, "critic"), image_input=True),
+        openai_entry(loopback, "painter", kind="openai-image", model="gpt-image-1")])
+    env = {**os.environ, "ARENA_CATALOG": str(catalog), "OPENAI_API_KEY": LOOPBACK_KEY,
+           "ARENA_DATA_DIR": str(tmp_path / "data")}
+    return subprocess.Popen([sys.executable, "-m", "arena", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _slow(tmp_path, name: str) -> str:
+    return f"wait60000-{name}-{tmp_path.name}"
+
+
+def _interrupt(process) -> tuple[str, str]:
+    import signal
+
+    process.send_signal(signal.SIGINT)
+    return process.communicate(timeout=60)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("args, model", [
+    (("compare", "hi", "--models", "quick,slow"), "slow"),
+    (("chain", "describe-draw", "a cat", "--describe", "slow", "--draw", "painter"), "slow"),
+    (("chain", "critique", "assets/scene.png", "--models", "critic"), "critic"),
+    (("compare", "hi", "--models", "slow", "--sweep", "seed=1,2"), "slow"),
+], ids=["compare", "describe-draw", "critique", "sweep"])
+def test_ctrl_c_ends_a_command_with_130_and_one_line(tmp_path, loopback, args, model):
+    from tests.helpers import wait_until
+
+    process = _started(tmp_path, loopback, *args)
+    wait_until(lambda: loopback.count(_slow(tmp_path, model)) >= 1, timeout=60, what="the slow model asked")
+    stdout, stderr = _interrupt(process)
+    assert process.returncode == 130, (stdout, stderr)
+    assert stderr.endswith("arena: interrupted; keeping what finished\n") and "Traceback" not in stderr
+
+
+def test_ctrl_c_anywhere_else_ends_with_130_and_one_line(monkeypatch, capsys):
+    import arena.cli
+
+    def interrupted_run(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(arena.cli, "_run", interrupted_run)
+    assert arena.cli.main(["models"]) == 130
+    assert capsys.readouterr().err == "arena: interrupted\n"
+
+
+@pytest.mark.timeout(120)
+def test_an_interrupted_sweep_writes_only_what_finished_and_no_grid(tmp_path, loopback):
+    out = tmp_path / "grid"
+    process = _started(tmp_path, loopback, "compare", "hi", "--models", "quick,slow", "--sweep", "seed=1,2",
+                       "--out", str(out))
+    said = []
+    while not any(line.startswith("[2/4]") for line in said):  # both quick cells have finished
+        line = process.stderr.readline()
+        assert line, "".join(said)
+        said.append(line)
+    _, stderr = _interrupt(process)
+    assert process.returncode == 130, stderr
+    assert stderr.endswith(f"arena: interrupted; wrote the 2 finished outputs to {out}, and no grid "
+                           "(2 of 4 did not finish)\n")
+    assert sorted(path.name for path in out.iterdir()) == ["quick_seed-1.md", "quick_seed-2.md"]
+
+
+@pytest.mark.timeout(120)
+def test_a_sweep_interrupted_before_anything_finished_leaves_no_folder(tmp_path, loopback):
+    from tests.helpers import wait_until
+
+    out = tmp_path / "grid"
+    process = _started(tmp_path, loopback, "compare", "hi", "--models", "slow", "--sweep", "seed=1,2",
+                       "--out", str(out))
+    wait_until(lambda: loopback.count(_slow(tmp_path, "slow")) >= 2, timeout=60, what="both cells asked")
+    _, stderr = _interrupt(process)
+    assert process.returncode == 130, stderr
+    assert stderr.endswith(f"arena: interrupted; nothing had finished, so nothing was written to {out}\n")
+    assert not out.exists()

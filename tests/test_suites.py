@@ -191,7 +191,7 @@ def test_ctrl_c_stops_a_cli_suite_run_at_once_and_marks_it_interrupted(tmp_path,
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr
     run_id = stderr.split()[1].rstrip(":")
-    assert f"stopped; resume with --resume {run_id}" in stderr
+    assert stderr.endswith(f"arena: interrupted; resume with --resume {run_id}\n")
     assert loopback.count("wait1500-ctrl-c") <= 4  # the queued cells never started (12 would run without the fix)
     store = Store(tmp_path / "d")
     try:

@@ -7,7 +7,8 @@
     arena serve --port 7860
 
 One module per command group; each adds its commands to the parser and runs them. A command reports a problem
-by raising CliError (or InputError / CatalogError for bad input), which ``main`` says in one line.
+by raising CliError (or InputError / CatalogError for bad input), which ``main`` says in one line. Ctrl-C ends every
+command with exit code 130 and one line, "arena: interrupted…": a command that keeps what finished says so itself.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from arena.catalog import CatalogError
-from arena.cli.common import CliError, exit_without_teardown, load_catalog, load_settings, say
+from arena.cli.common import INTERRUPTED, CliError, exit_without_teardown, interrupted, load_catalog, load_settings, say
 from arena.errors import InputError, StorageError, path_problem
 
 GROUPS = ("compare", "pull", "gallery", "suite", "chain", "battle", "serve", "users", "store")
@@ -78,7 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command in ``argv``; with none, the process's own command line, and then end the process."""
     if argv is None and _command_in(sys.argv[1:]) != "serve":
         _without_trio()
-    code = _main(argv)
+    try:
+        code = _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C where no command keeps what it had done: before or between its steps
+        code = interrupted()
     if argv is None:
         exit_without_teardown(code)
     return code
@@ -97,7 +104,9 @@ def _main(argv: list[str] | None) -> int:
     args, rest = parser.parse_known_args(argv)
     if args.command == "serve":
         args.prog = parser.prog
-        return _group("serve").run_command(args, rest)
+        with _noting_ctrl_c() as noted:  # the web app says its own line when Ctrl-C stops it
+            code = _group("serve").run_command(args, rest)
+        return INTERRUPTED if noted else code
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
@@ -113,6 +122,27 @@ def _main(argv: list[str] | None) -> int:
             raise
         say(said)
         return 1
+
+
+@contextmanager
+def _noting_ctrl_c() -> Iterator[list]:
+    """A list that gets an item when Ctrl-C comes (then KeyboardInterrupt is raised as ever), for a command that
+    catches the interrupt itself yet should end as an interrupted command does."""
+    noted: list = []
+
+    def note(signum, frame):
+        noted.append(signum)
+        signal.default_int_handler(signum, frame)
+
+    try:
+        previous = signal.signal(signal.SIGINT, note)
+    except ValueError:  # not the main thread (main called from a test's thread): nothing to note
+        previous = None
+    try:
+        yield noted
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from arena.catalog import Catalog
 from arena.chains import DESCRIBE_PROMPT, DescribeThenDraw, critique_jobs, critique_prompt, parse_score
-from arena.cli.common import load_picture, open_engine, open_store, say
+from arena.cli.common import interrupted, load_picture, open_engine, open_store
 from arena.engine import Engine
 from arena.pane_export import picture_file
 from arena.settings import Settings
@@ -44,6 +44,7 @@ def run_command(args: argparse.Namespace, catalog: Catalog, settings: Settings) 
 def describe_draw(args: argparse.Namespace, engine: Engine, settings: Settings) -> int:
     from arena.request import GenerationParams
 
+    stopped = 0
     chain = DescribeThenDraw(engine, args.prompt, _names(args.describe), _names(args.draw),
                              image=load_picture(args.image, settings) if args.image else None,
                              params=GenerationParams.parse({"seed": args.seed}), template=args.template)
@@ -57,10 +58,13 @@ def describe_draw(args: argparse.Namespace, engine: Engine, settings: Settings) 
             drawing.wait()
     except KeyboardInterrupt:
         chain.cancel()
-        say("stopped; keeping what finished")
+        for step in chain.steps:
+            step.wait()
+        stopped = interrupted("keeping what finished")
     ok = True
-    for pane in described.snapshots():
-        path = _write(args.out, f"describe-{pane.model}.md", (pane.text or f"> error: {pane.error}").encode())
+    for pane in chain.steps[0].snapshots() if chain.steps else []:
+        body = pane.text or (f"> error: {pane.error}" if pane.error else "")  # stopped before a word: no file
+        path = _write(args.out, f"describe-{pane.model}.md", body.encode()) if body else None
         ok &= pane.status == "done"
         print(f"{pane.model:<22} describe  {pane.status:<9} {pane.error or ''}{_arrow(path)}")
     drawn = chain.steps[1].snapshots() if len(chain.steps) > 1 else []
@@ -69,7 +73,7 @@ def describe_draw(args: argparse.Namespace, engine: Engine, settings: Settings) 
                 if pane.images else None)
         ok &= pane.status == "done"
         print(f"{pane.model:<22} draw      {pane.status:<9} {pane.error or ''}{_arrow(path)}")
-    return 0 if ok and len(chain.steps) == 2 else 1
+    return stopped or (0 if ok and len(chain.steps) == 2 else 1)
 
 
 def critique(args: argparse.Namespace, engine: Engine, settings: Settings) -> int:
@@ -78,20 +82,23 @@ def critique(args: argparse.Namespace, engine: Engine, settings: Settings) -> in
     parent = carried.get("id") if engine.store is not None and engine.store.get(carried.get("id", "")) else None
     prompt = critique_prompt(args.prompt, carried.get("prompt"))
     comparison = engine.start_each(critique_jobs(engine, picture, prompt, _names(args.models), parent))
+    stopped = 0
     try:
         comparison.wait()
     except KeyboardInterrupt:
         comparison.cancel()
         comparison.wait()
+        stopped = interrupted("keeping what finished")
     ok = True
     for pane in comparison.snapshots():
         score = parse_score(pane.text)
-        body = (f"score: {score:g}/10\n\n" if score is not None else "") + (pane.text or f"> error: {pane.error}")
-        path = _write(args.out, f"critique-{pane.model}.md", body.encode())
+        said = pane.text or (f"> error: {pane.error}" if pane.error else "")  # stopped before a word: no file
+        body = (f"score: {score:g}/10\n\n" if score is not None else "") + said
+        path = _write(args.out, f"critique-{pane.model}.md", body.encode()) if said else None
         ok &= pane.status == "done"
         shown = f"score {score:g}/10" if score is not None else (pane.error or "no score given")
         print(f"{pane.model:<22} {pane.status:<9} {shown}{_arrow(path)}")
-    return 0 if ok else 1
+    return stopped or (0 if ok else 1)
 
 
 def _names(value: str) -> list[str]:

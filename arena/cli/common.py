@@ -34,6 +34,15 @@ def say(message: str) -> None:
     print(f"arena: {message}", file=sys.stderr)
 
 
+INTERRUPTED = 130  # how a command stopped by Ctrl-C ends, as shells report one killed by SIGINT (128 + 2)
+
+
+def interrupted(what: str = "") -> int:
+    """Say in one line that Ctrl-C stopped the command (and what became of its work); the exit code to end with."""
+    say("interrupted" + (f"; {what}" if what else ""))
+    return INTERRUPTED
+
+
 def load_settings(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env(catalog=args.catalog, data_dir=args.data_dir)
     api_keys.load_env_files(settings.data_dir)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from arena import hub
 from arena.catalog import AvailabilityChecker, Catalog
-from arena.cli.common import load_picture, open_engine, open_store, say
+from arena.cli.common import INTERRUPTED, interrupted, load_picture, open_engine, open_store
 from arena.cli.sweep import SWEEP_HELP
 from arena.errors import InputError
 from arena.pane import PaneSnapshot
@@ -71,18 +71,21 @@ def compare(args: argparse.Namespace, catalog: Catalog, settings: Settings) -> i
         _check_out_folder(args.out)
         comparison = engine.start(request, args.models.split(","))
         progress = _Progress(comparison.panes)
+        stopped = False
         try:
             for changed in comparison.updates():
                 progress.show(comparison.panes[i].snapshot() for i in changed)
         except KeyboardInterrupt:
+            stopped = True
             comparison.cancel()
             comparison.wait()
-            say("stopped; keeping what finished")
         finally:
             progress.close()
             comparison.join_backends(5.0)
         snapshots = comparison.snapshots()
         written = write_outputs(snapshots, args.out, engine.store) if args.out else {}
+    if stopped:
+        interrupted("keeping what finished")
     width = max(len(p.model) for p in snapshots)
     for pane in snapshots:
         line = f"{pane.model:<{width}}  {pane.status:<9}"
@@ -92,6 +95,8 @@ def compare(args: argparse.Namespace, catalog: Catalog, settings: Settings) -> i
         if written.get(pane.model):
             line += "  -> " + ", ".join(str(p) for p in written[pane.model])
         print(line)
+    if stopped:
+        return INTERRUPTED
     return 0 if all(p.status == "done" for p in snapshots) else 1
 
 

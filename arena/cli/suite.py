@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from arena.cli.common import CliError, open_engine, say
+from arena.cli.common import CliError, interrupted, open_engine, say
 from arena.errors import InputError
 from arena.settings import Settings
 from arena.store import Store, open_store
@@ -79,19 +79,17 @@ def run_command(args: argparse.Namespace, catalog: Catalog, settings: Settings) 
                                 refresh=False)
             bar.update(1)
 
-        interrupted = False
+        stopped = False
         try:
             runner.run(on_cell)
         except KeyboardInterrupt:
-            interrupted = True
+            stopped = True
             runner.stop()
-            print(file=sys.stderr)
-            say(f"stopped; resume with --resume {runner.run_id}")
         finally:
             bar.close()
     summary = show(store, runner.run_id)
-    if interrupted:
-        return 130
+    if stopped:
+        return interrupted(f"resume with --resume {runner.run_id}")
     return 1 if errors or any(s.errors for s in summary.values()) else 0
 
 

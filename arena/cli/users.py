@@ -7,7 +7,7 @@ import getpass
 import sys
 from pathlib import Path
 
-from arena.cli.common import CliError
+from arena.cli.common import INTERRUPTED, CliError
 from arena.settings import Settings
 from arena.users import FILE_NAME, UsersFile, check_name, default_file
 from arena.wording import counted
@@ -78,6 +78,8 @@ def read_password(name: str) -> str:
         password = getpass.getpass(f"Password for {name}: ")
         if getpass.getpass("The same again: ") != password:
             raise CliError("the two passwords differ; nothing changed")
-    except (EOFError, KeyboardInterrupt):
+    except EOFError:
         raise CliError("no password given; nothing changed") from None
+    except KeyboardInterrupt:
+        raise CliError("interrupted; no password given, nothing changed", code=INTERRUPTED) from None
     return password
