@@ -73,7 +73,7 @@ def test_bad_input_exits_2_with_a_message(tmp_path, loopback):
         (["compare", "hi", "--models", "echo", "--image", str(not_image)], "not an image"),
         (["compare", "hi", "--models", "echo", "--image", str(tmp_path / "missing.png")], "No image file"),
         (["compare", "hi", "--models", "echo", "--size", "big"], "--size must look like 512x512"),
-        (["compare", "hi", "--models", "echo", "--temperature", "9"], "Bad parameters: temperature"),
+        (["compare", "hi", "--models", "echo", "--temperature", "9"], "--temperature must be at most 2, not 9."),
     ]
     for args, message in cases:
         result = arena("--catalog", str(catalog), *args)

@@ -262,3 +262,14 @@ def test_a_sweep_interrupted_before_anything_finished_leaves_no_folder(tmp_path,
     assert process.returncode == 130, stderr
     assert stderr.endswith(f"arena: interrupted; nothing had finished, so nothing was written to {out}\n")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("flags, said", [
+    (("--seed", "-5"), "arena: --seed must be at least 0, not -5.\n"),
+    (("--temperature", "2.5"), "arena: --temperature must be at most 2, not 2.5.\n"),
+    (("--size", "512x8"), "arena: --size's height must be at least 16, not 8.\n"),
+    (("--max-tokens", "0"), "arena: --max-tokens must be at least 1, not 0.\n"),
+])
+def test_a_compare_flag_out_of_bounds_says_the_flag_and_its_bound(tmp_path, flags, said):
+    refused = arena("--data-dir", str(tmp_path), "compare", "a cat", "--models", "offline-sd", *flags)
+    assert (refused.returncode, refused.stdout, refused.stderr) == (2, "", said)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from arena.catalog import Catalog
 from arena.chains import DESCRIBE_PROMPT, DescribeThenDraw, critique_jobs, critique_prompt, parse_score
-from arena.cli.common import interrupted, load_picture, open_engine, open_store
+from arena.cli.common import generation_params, interrupted, load_picture, open_engine, open_store
 from arena.engine import Engine
 from arena.pane_export import picture_file
 from arena.settings import Settings
@@ -42,12 +42,10 @@ def run_command(args: argparse.Namespace, catalog: Catalog, settings: Settings) 
 
 
 def describe_draw(args: argparse.Namespace, engine: Engine, settings: Settings) -> int:
-    from arena.request import GenerationParams
-
     stopped = 0
     chain = DescribeThenDraw(engine, args.prompt, _names(args.describe), _names(args.draw),
                              image=load_picture(args.image, settings) if args.image else None,
-                             params=GenerationParams.parse({"seed": args.seed}), template=args.template)
+                             params=generation_params({"seed": args.seed}), template=args.template)
     try:
         print("describing…", file=sys.stderr)
         described = chain.describe()

@@ -83,6 +83,38 @@ def load_picture(path: Path, settings: Settings):
     return images.load_image(path, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
 
 
+_BOUNDS = {"greater_than_equal": ("at least", "ge"), "greater_than": ("more than", "gt"),
+           "less_than_equal": ("at most", "le"), "less_than": ("less than", "lt")}
+
+
+def generation_params(flags: dict[str, object], size_flag: str | None = None):
+    """GenerationParams from command-line flags (``{"seed": -5}``); a value out of bounds raises InputError naming
+    the flag and its bound, "--seed must be at least 0, not -5" (width and height are said as ``size_flag``)."""
+    from pydantic import ValidationError
+
+    from arena.errors import InputError
+    from arena.request import GenerationParams
+
+    given = {name: value for name, value in flags.items() if value is not None}
+    for name, value in given.items():
+        try:
+            GenerationParams.model_validate({name: value})
+        except ValidationError as error:
+            problem = error.errors()[0]
+            flag = size_flag if size_flag and name in ("width", "height") else f"--{name.replace('_', '-')}"
+            subject = f"{flag}'s {name}" if flag == size_flag else flag
+            words, key = _BOUNDS.get(problem["type"], (None, None))
+            if problem["type"] == "finite_number":
+                raise InputError(f"{subject} must be a finite number, not {value}.") from None
+            if words is None:
+                raise InputError(f"{subject} is not valid: {problem['msg']} (got {value!r}).") from None
+            bound = (problem.get("ctx") or {}).get(key)
+            bound = int(bound) if isinstance(bound, float) and bound.is_integer() else bound
+            shown = f"{value:g}" if isinstance(value, float) else value
+            raise InputError(f"{subject} must be {words} {bound}, not {shown}.") from None
+    return GenerationParams.parse(given)
+
+
 def exit_without_teardown(code: int) -> NoReturn:
     """End the process as ``sys.exit(code)`` would (exit handlers run, output flushed), minus the interpreter's
     teardown: freeing every object of every module takes ~0.3 s once an SDK is loaded, and nothing needs it.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from arena import hub
 from arena.catalog import AvailabilityChecker, Catalog
-from arena.cli.common import INTERRUPTED, interrupted, load_picture, open_engine, open_store
+from arena.cli.common import INTERRUPTED, generation_params, interrupted, load_picture, open_engine, open_store
 from arena.cli.sweep import SWEEP_HELP
 from arena.errors import InputError
 from arena.pane import PaneSnapshot
@@ -125,10 +125,10 @@ def params_of(args: argparse.Namespace) -> GenerationParams:
             width, height = (int(v) for v in args.size.lower().replace("×", "x").split("x"))
         except ValueError:
             raise InputError(f"--size must look like 512x512, not {args.size!r}.") from None
-    return GenerationParams.parse(dict(
+    return generation_params(dict(
         max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed, steps=args.steps,
         guidance=args.guidance, width=width, height=height,
-    ))
+    ), size_flag="--size")
 
 
 class _Progress:
