@@ -32,11 +32,12 @@ SUITE_HEAD = "name: t\nversion: 1\n"
     ("cases:\n  - {id: a, prompt: hi}\n  - {id: b, prompt: hi, checks: [{}]}\n",
      "case 'b', check 1: a check names exactly one kind (contains, not_contains, regex, produced_image, "
      "expects_refusal, expects_answer, judge), but this one names none"),
+    ("cases:\n  - {id: a, prompt: hi, tags: [x, [1]]}\n", "case 'a': tags item 2 must be text, not a list"),
     ("cases:\n  - {id: a, prompt: hi, image: scnee.png}\n",
      "case 'a': image 'scnee.png' is not in assets/ (did you mean 'scene.png'?): a case's image is a file in "
      "Arena's assets/ folder, beside app.py, not beside the suite file"),
 ], ids=["unknown-check", "wrong-type", "out-of-range", "missing", "missing-id", "bad-enum", "empty-cases",
-        "unknown-field", "unknown-parameter", "case-not-a-mapping", "empty-check", "image-typo"])
+        "unknown-field", "unknown-parameter", "case-not-a-mapping", "empty-check", "tag-not-text", "image-typo"])
 def test_a_suite_file_error_is_one_plain_sentence(tmp_path, body, said):
     path = tmp_path / "bad.yaml"
     path.write_text(SUITE_HEAD + body)

@@ -72,6 +72,8 @@ def _place(loc: tuple, document: dict, models: dict) -> tuple[str, str | None, t
         elif key in ("params", "defaults") and owner in (models["Suite"], models["Case"]) and following is not None:
             parts.append(str(key))
             owner, at = models["GenerationParams"], at + 1
+        elif isinstance(following, int):  # one item of a plain list (tags)
+            return ", ".join(parts), f"{key} item {following + 1}", owner, tuple(map(str, loc[at + 2:]))
         else:
             return ", ".join(parts), str(key), owner, tuple(map(str, loc[at + 1:]))
     return ", ".join(parts), None, owner, ()
