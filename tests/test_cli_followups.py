@@ -186,7 +186,7 @@ def _started(tmp_path, loopback, *args: str):
         openai_entry(loopback, "critic", model=_slow(tmp_path, "critic"), image_input=True),
         openai_entry(loopback, "painter", kind="openai-image", model="gpt-image-1")])
     env = {**os.environ, "ARENA_CATALOG": str(catalog), "OPENAI_API_KEY": LOOPBACK_KEY,
-           "ARENA_DATA_DIR": str(tmp_path / "data")}
+           "ARENA_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([sys.executable, "-m", "arena", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
@@ -274,3 +274,16 @@ def test_a_sweep_interrupted_before_anything_finished_leaves_no_folder(tmp_path,
 def test_a_compare_flag_out_of_bounds_says_the_flag_and_its_bound(tmp_path, flags, said):
     refused = arena("--data-dir", str(tmp_path), "compare", "a cat", "--models", "offline-sd", *flags)
     assert (refused.returncode, refused.stdout, refused.stderr) == (2, "", said)
+
+
+@pytest.mark.timeout(180)
+def test_ctrl_c_stops_serve_with_130(tmp_path, loopback):
+    process = _started(tmp_path, loopback, "serve", "--port", "0")
+    said = []
+    while not any("Running on" in line for line in said):
+        line = process.stdout.readline()
+        assert line, "".join(said) + process.stderr.read()
+        said.append(line)
+    stdout, stderr = _interrupt(process)
+    assert process.returncode == 130, (stdout, stderr)
+    assert "Traceback" not in stderr
