@@ -123,6 +123,14 @@ def test_copy_refuses_the_same_database_and_a_missing_file(tmp_path):
     missing = subprocess.run([*same[:6], f"sqlite:///{tmp_path}/none.db", "--to", f"sqlite:///{tmp_path}/t.db"],
                              cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and missing.stderr == f"arena: no database file at {tmp_path}/none.db\n"
+    # Two slashes read as no file at all: the data folder's own arena.db was copied before, and called a success.
+    slashes = subprocess.run([*same[:6], f"sqlite:/{tmp_path}/laptop.db", "--to", f"sqlite:///{tmp_path}/t.db",
+                              "--data-dir", str(tmp_path / "data")], cwd=ROOT, capture_output=True, text=True,
+                             timeout=120)
+    assert slashes.returncode == 2 and slashes.stderr == (
+        "arena: A SQLite URL names its file after three slashes: sqlite:///relative/arena.db or "
+        "sqlite:////absolute/arena.db.\n")
+    assert not (tmp_path / "data").exists()
 
 
 def test_pictures_go_from_the_folder_into_the_bucket(tmp_path, postgres_url, bucket, capsys):

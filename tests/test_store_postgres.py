@@ -66,9 +66,9 @@ def test_a_wrong_password_or_database_is_said_without_the_password(postgres, tmp
         Store(tmp_path / "data", database_url=wrong)
     message = str(refused.value)
     assert message.startswith(f"The database postgresql://arena@127.0.0.1:{postgres.port}/arena_test_none "
-                              "cannot be reached (FATAL: password authentication failed for user")
+                              "refused the login (FATAL: password authentication failed for user")
     assert PASSWORD not in message and "\n" not in message
-    with pytest.raises(StorageError, match='database "no_such_database" does not exist') as missing:
+    with pytest.raises(StorageError, match='refused the login .*database "no_such_database" does not exist') as missing:
         Store(tmp_path / "data", database_url=postgres.url("no_such_database"))
     assert PASSWORD not in str(missing.value)
 

@@ -18,10 +18,10 @@ class Database:
     """Opens (and migrates) the database ``url`` names, by default ``arena.db`` in ``folder``."""
 
     def __init__(self, folder: Path, url: str | None = None):
+        engine = engine_of(url)  # a URL that names no database is refused before any folder is made
         self.folder = Path(folder).expanduser()
         self.folder.mkdir(parents=True, exist_ok=True)
         self.database_url = url
-        engine = engine_of(url)
         if engine == "postgresql":
             from arena.store.postgres import PostgresDatabase  # psycopg is loaded only for a server
 
@@ -71,6 +71,11 @@ def engine_of(url: str | None) -> str:
     if scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
         return "postgresql"
     if scheme == "sqlite":
+        if url and sqlite_path(url) is None:  # sqlite://FILE (two slashes) or no file: not what was meant
+            from arena.errors import StorageError
+
+            raise StorageError("A SQLite URL names its file after three slashes: sqlite:///relative/arena.db or "
+                               "sqlite:////absolute/arena.db.")
         return "sqlite"
     from arena.errors import StorageError
 

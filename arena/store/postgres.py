@@ -35,6 +35,11 @@ POOL_SIZE = 16
 MIGRATION_LOCK = 0x41524E41  # "ARNA"
 
 
+# What libpq says when it reached the server and was turned away (not a network failure).
+LOGIN_REFUSED = re.compile(r"password authentication failed|no password supplied|does not exist|permission denied|"
+                           r"no pg_hba\.conf entry")
+
+
 def where(url: str) -> str:
     """The server and database a URL names, with no user secret: ``postgresql://arena@db:5432/arena``."""
     parts = urlsplit(url)
@@ -115,7 +120,8 @@ class PostgresDatabase:
             detail = _first_line(error) if not isinstance(error, PoolTimeout) else ""
             if isinstance(error, PoolTimeout) or not detail:
                 detail = f"no connection within {POOL_TIMEOUT_S} s"
-            message = f"The database {self.name} cannot be reached ({detail})."
+            reached = LOGIN_REFUSED.search(detail)  # the server answered, and said no to this role or database
+            message = f"The database {self.name} {'refused the login' if reached else 'cannot be reached'} ({detail})."
         else:
             diag = getattr(error, "diag", None)
             detail = getattr(diag, "message_primary", None) or _first_line(error) or type(error).__name__
