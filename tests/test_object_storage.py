@@ -64,6 +64,37 @@ def test_settings_come_from_the_environment():
         S3Settings.from_env({})
     with pytest.raises(StorageError, match="ARENA_S3_PATH_STYLE"):
         S3Settings.from_env({"ARENA_S3_BUCKET": "p", "ARENA_S3_PATH_STYLE": "maybe"})
+    for endpoint in ("127.0.0.1:9000", "minio", "ftp://minio", "http://u:pw@:9000"):  # botocore: a traceback
+        with pytest.raises(StorageError) as refused:
+            S3Settings.from_env({"ARENA_S3_BUCKET": "p", "ARENA_S3_ENDPOINT_URL": endpoint})
+        assert str(refused.value).startswith("ARENA_S3_ENDPOINT_URL must be a URL such as http://HOST:PORT or")
+        assert "pw" not in str(refused.value)
+
+
+def test_a_server_that_accepts_and_never_answers_costs_a_cli_command_one_short_check(tmp_path):
+    """It took a `gallery list` two minutes: the full read timeout and retries at start, then the clean-up's
+    listing of every picture, which the app does in the background and a command need not do."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # connections are accepted by the kernel and never answered
+    port = silent.getsockname()[1]
+    env = {**os.environ, "ARENA_STORAGE": "s3", "ARENA_S3_BUCKET": "pics", "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+           "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "ARENA_S3_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
+    try:
+        listed = subprocess.run([sys.executable, "-m", "arena", "--data-dir", str(tmp_path / "data"), "gallery",
+                                 "list"], cwd=ROOT, capture_output=True, text=True, timeout=40, env=env)
+    finally:
+        silent.close()
+    assert listed.returncode == 0 and listed.stdout == ""
+    assert listed.stderr.endswith(f"could not open the picture bucket 'pics' at 127.0.0.1:{port}: timed out\n"
+                                  "0 of 0 outputs\n")
 
 
 def test_save_read_delete_with_content_addressed_keys(store, bucket, s3_server, tmp_path):

@@ -35,6 +35,10 @@ DEFAULT_CACHE_BYTES = 1024 * 1024 * 1024
 CONNECT_TIMEOUT_S = 3
 READ_TIMEOUT_S = 20
 ATTEMPTS = 3
+# The check at start is one small request: a server that accepts and then says nothing is given seconds, not the
+# minute a picture's upload may need (a start waited 68 s on one, and a CLI command twice that).
+CHECK_READ_TIMEOUT_S = 5
+CHECK_ATTEMPTS = 1
 PARTIAL_PREFIX = ".partial-"
 log = logging.getLogger(__name__)
 _SHA = re.compile(r"[0-9a-f]{64}")
@@ -61,6 +65,10 @@ class S3Settings:
         if not bucket:
             raise StorageError("ARENA_STORAGE=s3 needs the bucket's name in ARENA_S3_BUCKET")
         endpoint = (environ.get("ARENA_S3_ENDPOINT_URL") or "").strip() or None
+        if endpoint and (urlsplit(endpoint).scheme not in ("http", "https") or not urlsplit(endpoint).hostname):
+            shown = urlsplit(endpoint)._replace(netloc=urlsplit(endpoint).netloc.rpartition("@")[2]).geturl()
+            raise StorageError(f"ARENA_S3_ENDPOINT_URL must be a URL such as http://HOST:PORT or https://HOST, "
+                               f"not {shown[:80]!r}")
         style = (environ.get("ARENA_S3_PATH_STYLE") or "").strip().lower()
         if style and style not in _TRUE | _FALSE:
             raise StorageError(f"ARENA_S3_PATH_STYLE must be 1 or 0, not {style!r}")
@@ -89,7 +97,8 @@ class S3Settings:
 
 
 class Bucket:
-    """One boto3 client for the bucket (thread-safe), shared by the images and the thumbnails."""
+    """The bucket's boto3 clients (thread-safe), shared by the images and the thumbnails: one for pictures, one
+    quick to give up for the check at start."""
 
     def __init__(self, settings: S3Settings):
         import boto3
@@ -106,15 +115,20 @@ class Bucket:
             # Checksums only where S3 requires them: several S3-compatible servers reject the newer trailers.
             request_checksum_calculation="when_required", response_checksum_validation="when_required",
         )
-        self.client = boto3.session.Session().client(
-            "s3", endpoint_url=settings.endpoint_url, region_name=settings.region or "us-east-1", config=config)
+        session = boto3.session.Session()
+        region = settings.region or "us-east-1"
+        self.client = session.client("s3", endpoint_url=settings.endpoint_url, region_name=region, config=config)
+        quick = Config(read_timeout=CHECK_READ_TIMEOUT_S,
+                       retries={"total_max_attempts": CHECK_ATTEMPTS, "mode": "standard"})
+        self.check_client = session.client("s3", endpoint_url=settings.endpoint_url, region_name=region,
+                                           config=config.merge(quick))
 
     def key(self, *parts: str) -> str:
         return "/".join(p for p in (self.settings.prefix, *parts) if p)
 
     def check(self) -> None:
         """Raise StorageError if the bucket is missing or refuses these credentials (unreachable: also)."""
-        self.call("open", lambda: self.client.head_bucket(Bucket=self.name))
+        self.call("open", lambda: self.check_client.head_bucket(Bucket=self.name))
 
     def call(self, doing: str, action):
         """``action()``, any failure said as one sentence that names the bucket and no credential."""
@@ -145,10 +159,12 @@ class Bucket:
                         "check the credentials"), True
             return f"could not {doing} {where}: the server answered {code or 'an error'} (HTTP {status})", True
         names = [type(e).__name__ for e in error_chain(error)]
+        tries = CHECK_ATTEMPTS if doing == "open" else ATTEMPTS
+        after = f" (still after {tries} tries)" if tries > 1 else ""
         if any("Timeout" in n for n in names):
-            return f"could not {doing} {where}: timed out, still after {ATTEMPTS} tries", False
+            return f"could not {doing} {where}: timed out{after}", False
         if any(w in n for n in names for w in ("Connect", "Connection", "Endpoint")):
-            return f"could not {doing} {where}: the server cannot be reached (still after {ATTEMPTS} tries)", False
+            return f"could not {doing} {where}: the server cannot be reached{after}", False
         return f"could not {doing} {where}: {names[0]}", True
 
 

@@ -52,6 +52,10 @@ def served_folders(folder: Path) -> list[Path]:
     return [folder / "images", folder / "thumbs", folder / CACHE_FOLDER]
 
 
-def open_store(settings: "Settings", recover: bool = True) -> Store:
-    """The store these settings name (database URL, picture storage, data folder)."""
+def open_store(settings: "Settings", recover: bool | None = None) -> Store:
+    """The store these settings name (database URL, picture storage, data folder). ``recover`` by default only
+    where pictures are in folders: a bucket's clean-up lists every picture in it, which the app does in the
+    background at its start, and a CLI command should not wait for."""
+    if recover is None:
+        recover = settings.storage == "local"
     return Store(settings.data_dir, recover=recover, database_url=settings.database_url, storage=settings.storage)
