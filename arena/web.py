@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import logging
 import os
@@ -191,6 +192,20 @@ def free_port(host: str) -> int:
         return probe.getsockname()[1]
 
 
+def refuse_taken_port(host: str, port: int) -> None:
+    """One sentence where another process listens on the port (Gradio says it with a traceback that names a
+    variable Arena does not read)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed server's TIME_WAIT is no obstacle
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                return  # a host that cannot be bound is Gradio's to say
+            raise InputError(f"port {port} on {host} is in use by another program: stop it, or give another --port "
+                             "(ARENA_PORT)") from None
+
+
 def launch_kwargs(args: argparse.Namespace, settings: Settings) -> dict:
     from arena.ui import CSS
     from arena.ui.compare import ASSETS
@@ -259,6 +274,8 @@ def _recover(store) -> None:
 
 def launch(args: argparse.Namespace, *, block: bool = True):
     """Start the web app; with ``block=False`` return at once (tests), else serve until interrupted."""
+    if args.port:
+        refuse_taken_port(args.host, args.port)  # before the seconds it takes to build the app
     settings, engine, demo = create(args)
     demo.queue(default_concurrency_limit=8)
     quiet_when_idle(demo)

@@ -51,6 +51,22 @@ def test_the_app_refuses_a_bad_port_or_setting_before_it_starts(environment, arg
     assert says in result.stderr, result.stderr
 
 
+def test_a_port_another_program_listens_on_is_said_before_the_app_is_built(tmp_path):
+    import os
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        env = {**os.environ, "ARENA_DATA_DIR": str(tmp_path / "data")}
+        result = subprocess.run([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)],
+                                capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert result.returncode == 1 and result.stderr == (
+        f"arena: port {port} on 127.0.0.1 is in use by another program: stop it, or give another --port "
+        "(ARENA_PORT)\n")
+
+
 @pytest.mark.parametrize("argv, says", [
     (["suite", "run", "prompts/seed.yaml", "--models", "offline-sd", "--concurrency", "0"],
      "argument --concurrency: a whole number of cells, at least 1, not '0'"),
