@@ -42,7 +42,7 @@ def test_import_rank_and_export_from_the_shell(tmp_path):
     assert exported.returncode == 0 and "19 votes" in exported.stdout
     assert len(out.read_text().splitlines()) == 19
     named = tmp_path / "named.jsonl"
-    assert "1 votes" in arena("battle", "export", "--out", str(named), "--voter", "named", env_extra=env).stdout
+    assert "1 vote -> " in arena("battle", "export", "--out", str(named), "--voter", "named", env_extra=env).stdout
     assert json.loads(named.read_text())["voter_kind"] == "people_named"
     assert "0 votes" in arena("battle", "export", "--out", str(named), "--kind", "image", env_extra=env).stdout
     csv_out = tmp_path / "votes.csv"

@@ -114,7 +114,7 @@ def export_command(args: argparse.Namespace, settings: Settings) -> int:
         where = (vote_filter(kind=args.kind, voter=args.voter, include_leaks=True) if args.voter
                  else VoteFilter(kind=args.kind, voter_kind=None))
     count = export_votes(open_store(settings), args.out, where)
-    print(f"{count} votes -> {args.out}")
+    print(f"{counted(count, 'vote')} -> {args.out}")
     return 0
 
 

@@ -106,6 +106,7 @@ class Bucket:
 
         # botocore's debug log shows the access key's id in each request's signature: logs are scrubbed.
         api_keys.guard_logs()
+        logging.getLogger("botocore.credentials").setLevel(logging.WARNING)  # "Found credentials in …" each start
         self.settings = settings
         self.name = settings.bucket
         config = Config(
