@@ -23,7 +23,7 @@ from arena.ui import battle_api
 from arena.ui import panes as look
 from arena.ui.compare_inputs import image_upload, read_image
 from arena.ui.forms import ParamsForm
-from arena.ui.words import md, session_of, user_of
+from arena.ui.words import md, session_of, storage_said, user_of
 from arena.wording import counted
 
 FRAME_S = 0.12
@@ -162,6 +162,7 @@ class BattleView:
 
     # --- handlers --------------------------------------------------------------------------------------------
 
+    @storage_said("message")
     def choose_kind(self, kind, request: gr.Request):
         """Another kind of battle: its models, and the page's battle let go (its answers are of the other kind)."""
         kind = parse_kind(kind)
@@ -194,6 +195,7 @@ class BattleView:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), f"**Cannot draw a case:** {md(error)}"
         return prompt, image_path, case_state, info, ""
 
+    @storage_said("message")
     def new_case(self, kind, request: gr.Request):
         """Random case: the drawn case in the prompt box, and the battle on the page (answers to another
         prompt) let go, so nothing can be voted on until the next battle starts."""
@@ -217,6 +219,7 @@ class BattleView:
             return {}
         return {**self._let_go(session), self.message: "The image changed: **Start battle** for answers to it."}
 
+    @storage_said("message")
     def start(self, values: dict, request: gr.Request):
         """A new battle from the page's fields (kind, prompt, image, models, drawn case, parameters)."""
         session = session_of(request)
@@ -227,6 +230,7 @@ class BattleView:
             return
         yield from self._stream(session, battle, fresh=True)
 
+    @storage_said("message")
     def next_battle(self, values: dict, request: gr.Request):
         """Another battle: on the same prompt, or (next mode "case") on a newly drawn case."""
         session = session_of(request)
@@ -242,6 +246,7 @@ class BattleView:
             return
         yield from self._stream(session, battle, fresh=True, also=also)
 
+    @storage_said("message")
     def send(self, text, request: gr.Request):
         session = session_of(request)
         battle = self._battle(session)
@@ -265,6 +270,7 @@ class BattleView:
 
         return vote
 
+    @storage_said("message")
     def vote(self, outcome: str, reason, voter, request: gr.Request | None):
         voter = voter_name(request, voter)
         battle = self._battle(session_of(request))
@@ -280,6 +286,7 @@ class BattleView:
                               "below; **Undo my vote** takes it back until the next battle.",
                 self.reveal: reveal_html(battle)}
 
+    @storage_said("message")
     def undo(self, voter, request: gr.Request):
         battle = self._battle(session_of(request))
         try:

@@ -19,7 +19,7 @@ from arena.store import Filter, OutputRecord, Store, labels
 from arena.store.export import export
 from arena.ui.forms import FilterForm
 from arena.ui.panes import status_word
-from arena.ui.words import md, preview, user_of
+from arena.ui.words import md, preview, storage_said, user_of
 
 PER_PAGE = 24
 # What a gallery with nothing in it says ("No outputs match." would blame filters nobody set).
@@ -183,12 +183,13 @@ class GalleryView:
                           self.output_picture, self.output_text, self.preview, self.details, self.note,
                           self.favourite_button, self.siblings, self.sibling_ids, self.chain_box, self.chain,
                           self.chain_ids, self.rerun_picture, self.rerun_text,
-                          self.confirm_delete, self.record_message]  # every component open() may update
+                          self.confirm_delete, self.record_message, self.message]  # every component open() may update
         for cards in (self.grid, self.siblings, self.chain):
             cards.pick(self.open_picked, None, record_outputs, **common)
         self.record_close.click(lambda: gr.Column(visible=False), None, self.record_panel, queue=False,
                                 api_visibility="private")
-        self.favourite_button.click(self.toggle_favourite, [self.selected], [self.favourite_button], **common)
+        self.favourite_button.click(self.toggle_favourite, [self.selected],
+                                    [self.favourite_button, self.record_message], **common)
         self.save_note.click(self.store_note, [self.selected, self.note], [self.record_message], **common)
         self.delete_button.click(lambda: gr.Button(visible=True), None, [self.confirm_delete], **common)
         self.confirm_delete.click(self.delete, {self.selected, *page_inputs},
@@ -204,10 +205,12 @@ class GalleryView:
 
     # --- handlers --------------------------------------------------------------------------------------------
 
+    @storage_said("message")
     def show_current(self, values: dict):
         """The page on screen again, as the filters (page_inputs) now say."""
         return self.show_page(values, values[self.page])
 
+    @storage_said("message")
     def show_page(self, values: dict, page: int):
         """Page ``page`` of the outputs the filters (page_inputs) let through."""
         try:
@@ -261,6 +264,7 @@ class GalleryView:
         picked = str((getattr(event, "_data", None) or {}).get("id", ""))
         return self.open(picked) if picked else {}
 
+    @storage_said("message")
     def open(self, output_id: str):
         record = self.store.get(output_id)
         if record is None:
@@ -292,6 +296,7 @@ class GalleryView:
             self.record_message: "",
         }
 
+    @storage_said("record_message")
     def toggle_favourite(self, output_id):
         record = self.store.get(output_id) if output_id else None
         if record is None:
@@ -299,12 +304,14 @@ class GalleryView:
         self.store.set_favourite(record.id, not record.favourite)
         return _favourite_label(not record.favourite)
 
+    @storage_said("record_message")
     def store_note(self, output_id, note):
         if not output_id or self.store.get(output_id) is None:
             return "Pick an output first."
         self.store.set_note(output_id, note or "")
         return "Note saved."
 
+    @storage_said("record_message")
     def delete(self, values: dict):
         """Delete the open record; the page again without it, saying so above the grid (the record closes)."""
         output_id = values[self.selected]
@@ -315,6 +322,7 @@ class GalleryView:
         return {**shown, self.message: said, self.record_panel: gr.Column(visible=False),
                 self.confirm_delete: gr.Button(visible=False), self.record_message: ""}
 
+    @storage_said("record_message")
     def rerun(self, output_id, request: gr.Request = None):
         """The same prompt, image, parameters and seed to the same model; the new output goes beside the old."""
         record = self.store.get(output_id) if output_id else None
@@ -331,6 +339,7 @@ class GalleryView:
         status = f"Rerun {md(status_word(pane.status))}" + (f": {md(pane.error)}" if pane.error else ".")
         return self._rerun_picture(new), _rerun_text(new), status
 
+    @storage_said("export_message")
     def export_view(self, values: dict):
         """What the filters let through, in the chosen format."""
         try:
@@ -339,6 +348,7 @@ class GalleryView:
         except (InputError, ValueError) as error:
             return _download(None), f"**Cannot export:** {md(error)}"
 
+    @storage_said("export_message")
     def export_of_selected(self, fmt, output_id):
         record = self.store.get(output_id) if output_id else None
         if record is None:

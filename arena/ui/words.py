@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+import logging
 from html import escape
 
 import gradio as gr
 
 from arena import sandbox
+from arena.errors import StorageError
+
+log = logging.getLogger(__name__)
 
 
 def md(text) -> str:
@@ -38,3 +44,31 @@ def preview(text: str) -> gr.HTML:
             "answer, in a sandboxed frame: its scripts run, but cannot reach this app, its cookies or storage, "
             "or the network.</p>")
     return gr.HTML(value=note + sandbox.frame(page), visible=True)
+
+
+def storage_said(where: str):
+    """A handler's StorageError (the database or bucket down) said as its one sentence in the view's component
+    ``where`` (an attribute name), one warning line in the log and no traceback; the next click tries again."""
+    def said(self, error: StorageError) -> dict:
+        log.warning("%s", error)
+        return {getattr(self, where): md(error)}
+
+    def wrap(handler):
+        if inspect.isgeneratorfunction(handler):
+            @functools.wraps(handler)
+            def streamed(self, *args, **kwargs):
+                try:
+                    yield from handler(self, *args, **kwargs)
+                except StorageError as error:
+                    yield said(self, error)
+            return streamed
+
+        @functools.wraps(handler)
+        def plain(self, *args, **kwargs):
+            try:
+                return handler(self, *args, **kwargs)
+            except StorageError as error:
+                return said(self, error)
+        return plain
+
+    return wrap
