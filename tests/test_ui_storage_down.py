@@ -89,3 +89,27 @@ def test_battle_says_the_database_is_down_and_starts_when_it_is_back(postgres, p
         assert said[view.message].startswith(unreachable(postgres)), said
         one_warning(caplog)
     assert view.undo(kept[view.voter], Visitor())[view.message].startswith("Your vote is taken back")
+
+
+def test_suites_says_the_database_is_down_and_shows_its_runs_when_it_is_back(postgres, postgres_url, engine_factory,
+                                                                              tmp_path, caplog):
+    from arena.suites.model import load_suite
+    from arena.suites.runner import SuiteRun
+    from arena.ui.suites import SuitesView
+    from tests.conftest import OFFLINE_ENTRIES, ROOT
+
+    engine = engine_factory(OFFLINE_ENTRIES)
+    engine.store = Store(tmp_path / "data", database_url=postgres_url)
+    seed = ROOT / "prompts" / "seed.yaml"
+    run_id = SuiteRun(engine, load_suite(seed), ["offline-pixtral"], source=str(seed)).run_id  # recorded, not run
+    view = SuitesView(engine, engine.store)
+    with gr.Blocks():
+        view.build()
+    with caplog.at_level(logging.INFO), postgres.stopped():
+        for handler in (view.on_open, lambda: view.view_run(run_id, "all"), lambda: view.export(run_id, "json"),
+                        lambda: list(view.resume(run_id, 1, True, "all", None))[-1]):
+            said = handler()
+            assert set(said) == {view.message} and said[view.message].startswith(unreachable(postgres)), said
+            one_warning(caplog)
+    opened = view.on_open()
+    assert view.message not in opened and run_id in [value for _, value in opened[view.run_pick].choices]

@@ -26,7 +26,7 @@ from arena.suites.model import SuiteError, file_stem, load_suite
 from arena.suites.results import SHOW, SORT, case_history, compare_runs, load_cell, load_matrix
 from arena.suites.runner import DEFAULT_CONCURRENCY, SuiteRun, resume
 from arena.ui.battle import judge_this_run
-from arena.ui.words import md, preview, session_of, user_of
+from arena.ui.words import md, preview, session_of, storage_said, user_of
 
 REFRESH_S = 0.5
 # A browser's run holds this many threads of the shared server at most.
@@ -177,6 +177,7 @@ class SuitesView:
         self.json_button.click(lambda run: self.export(run, "json"), [self.run_pick],
                                [self.download, self.message], **private)
 
+    @storage_said("message")
     def on_open(self):
         """What the tab shows when it opens: models and judges that can run now, and the stored runs."""
         available = [e for e in self.engine.catalog if self.engine.availability.check(e).ok]
@@ -194,11 +195,12 @@ class SuitesView:
 
     @property
     def open_outputs(self) -> list:
-        return [self.models, self.judge, self.run_pick, self.run_a, self.run_b]
+        return [self.models, self.judge, self.run_pick, self.run_a, self.run_b, self.message]
 
     # --- running ---------------------------------------------------------------------------------------------
 
     # The request sits before search and sort: Gradio fills it in by its place, the inputs around it.
+    @storage_said("message")
     def run(self, suite_file, models, judge, concurrency, use_cache, show, request: gr.Request, search="",
             sort="suite"):
         try:
@@ -211,6 +213,7 @@ class SuitesView:
             return
         yield from self._drive(runner, (show, search, sort), session_of(request))
 
+    @storage_said("message")
     def resume(self, run_id, concurrency, use_cache, show, request: gr.Request, search="", sort="suite"):
         info = self.store.get_run(run_id) if run_id else None
         if info is None:
@@ -278,6 +281,7 @@ class SuitesView:
 
     # --- reading ---------------------------------------------------------------------------------------------
 
+    @storage_said("message")
     def view_run(self, run_id, show, search="", sort="suite") -> dict:
         matrix = load_matrix(self.store, run_id) if run_id else None
         if matrix is None:
@@ -369,6 +373,7 @@ class SuitesView:
             return f'<div class="sx"><p class="sx-empty">No run {missing}.</p></div>'
         return report.changes_table(changes, report.file_url(self.store))
 
+    @storage_said("message")
     def export(self, run_id, fmt: str):
         matrix = load_matrix(self.store, run_id) if run_id else None
         if matrix is None:
