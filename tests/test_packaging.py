@@ -31,7 +31,7 @@ def test_the_console_script_is_the_main_of_python_dash_m_arena():
 
     script = EntryPoint(name="arena", value=PYPROJECT["project"]["scripts"]["arena"], group="console_scripts")
     dunder_main = ast.parse((ROOT / "arena" / "__main__.py").read_text(encoding="utf-8"))
-    [imported] = [node for node in dunder_main.body if isinstance(node, ast.ImportFrom)]
+    [imported] = [node for node in ast.walk(dunder_main) if isinstance(node, ast.ImportFrom)]
     assert script.load() is arena.cli.main
     assert (imported.module, [alias.name for alias in imported.names]) == ("arena.cli", ["main"])
 

@@ -4,6 +4,7 @@ with deploy/nginx.conf's sticky sessions."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -208,27 +209,24 @@ def test_behind_nginx_each_browser_stays_on_one_replica_and_answers_stream(team,
             page.goto(url)
             page.wait_for_selector("#arena-models label")
             for label in page.locator("#arena-models label").all():
-                wanted = label.inner_text().startswith(("alpha ·", "bravo ·", "painter ·"))
-                if wanted != label.locator("input").is_checked():
+                if label.inner_text().startswith(("alpha ·", "bravo ·")) != label.locator("input").is_checked():
                     label.click()
             page.fill("#arena-prompt textarea", f"through the proxy {attempt}")
             page.click("#arena-run")
             page.wait_for_function(
-                "document.querySelectorAll('.arena-pane-foot[data-status=done] .arena-saved').length === 3",
+                "document.querySelectorAll('.arena-pane-foot[data-status=done] .arena-saved').length === 2",
                 timeout=60_000)
-            # The drawn picture's URL is built from the forwarded Host: it must keep the proxy's port.
-            picture = page.locator(".arena-pane:visible", has_text="painter").locator("img").first
-            picture.wait_for()
-            assert f":{port}/" in picture.get_attribute("src")
-            page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=picture.element_handle(),
-                                   timeout=30_000)
             [cookie] = [c for c in context.cookies() if c["name"] == "arena_route"]
             assert cookie["value"] and cookie["httpOnly"]
             if attempt == 0:
                 page.screenshot(path=str(ARTIFACTS / "replicas-behind-nginx.png"))
             context.close()
         _, total = store.query(Filter(words="through proxy"))
-        assert total == 9
+        assert total == 6
+        # Gradio builds the URLs of pictures from the root it serves in its config, from the forwarded Host:
+        # it must keep the proxy's port ($host dropped it, and pictures pointed at port 80).
+        with urllib.request.urlopen(url + "/config", timeout=10) as response:
+            assert json.load(response)["root"] == url
     finally:
         proxy.terminate()
         proxy.wait(timeout=20)

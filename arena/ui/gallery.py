@@ -300,9 +300,9 @@ class GalleryView:
     def toggle_favourite(self, output_id):
         record = self.store.get(output_id) if output_id else None
         if record is None:
-            return gr.skip()
+            return {self.record_message: "Pick an output first."}
         self.store.set_favourite(record.id, not record.favourite)
-        return _favourite_label(not record.favourite)
+        return {self.favourite_button: _favourite_label(not record.favourite), self.record_message: ""}
 
     @storage_said("record_message")
     def store_note(self, output_id, note):
